@@ -1,0 +1,77 @@
+"""How a local relative path becomes the path under a kind (rule DP-1).
+
+Pure: no I/O, no Azure import.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import InvalidPathError
+
+__all__ = ["destination_path"]
+
+# Rooted on POSIX ("/x") or Windows ("\x", "\\server\share" UNC), or carrying a
+# drive ("C:\x", and the drive-relative "C:x").
+_ABSOLUTE = re.compile(r"[/\\]|[A-Za-z]:", re.ASCII)
+# C0 controls (NUL among them) are illegal in blob names; lone surrogates come
+# from undecodable file names (os.fsdecode) and cannot be sent as UTF-8.
+_FORBIDDEN = re.compile(r"[\x00-\x1f\ud800-\udfff]")
+
+
+def destination_path(relative_path: str) -> str:
+    r"""Return the blob path, under a kind, for the local *relative_path* (rule DP-1).
+
+    ``\`` becomes ``/``; leading ``..`` segments (any number, either separator) are
+    dropped, as .NET does for ``..\stdout.txt``; ``.`` segments, empty segments and
+    ``x/..`` pairs are resolved. The result never starts with ``/`` or ``..`` and
+    applying the function again changes nothing.
+
+    >>> destination_path(r"File\Under\TestText2.txt")
+    'File/Under/TestText2.txt'
+    >>> destination_path("../../x.txt")        # .NET loops forever here
+    'x.txt'
+    >>> destination_path("out/./a/../b.txt")
+    'out/b.txt'
+
+    Raises:
+        InvalidPathError: *relative_path* is empty, absolute, holds a control
+            character, names a directory or a name ending in ``.``, or escapes
+            upwards after a real segment (``a/../../x``).
+    """
+    if not isinstance(relative_path, str) or not relative_path:
+        raise InvalidPathError(relative_path, "must be a non-empty string (rule DP-1)")
+    if _ABSOLUTE.match(relative_path):
+        raise InvalidPathError(relative_path, "must be relative, not absolute (rule DP-1)")
+    if _FORBIDDEN.search(relative_path):
+        raise InvalidPathError(
+            relative_path,
+            "must not contain control characters or undecodable bytes (rule DP-1)",
+        )
+    raw_segments = relative_path.replace("\\", "/").split("/")
+    if raw_segments[-1] in ("", ".", ".."):
+        raise InvalidPathError(relative_path, "must name a file, not a directory (rule DP-1)")
+    kept: list[str] = []
+    leading = True  # still in the run of leading '..' (and '.') segments
+    for segment in raw_segments:
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if kept:
+                kept.pop()
+            elif not leading:
+                raise InvalidPathError(
+                    relative_path, "must not climb above its first directory (rule DP-1)"
+                )
+            continue
+        leading = False
+        kept.append(segment)
+    if not kept:
+        raise InvalidPathError(relative_path, "must name a file, not a directory (rule DP-1)")
+    if _ABSOLUTE.match(kept[0]):
+        # "x/../C:y" would otherwise become "C:y", which reads as a drive.
+        raise InvalidPathError(relative_path, "must be relative, not absolute (rule DP-1)")
+    if kept[-1].endswith("."):
+        # Azure rejects or mangles blob names that end in '.'.
+        raise InvalidPathError(relative_path, "must not end with '.' (rule BN-2)")
+    return "/".join(kept)

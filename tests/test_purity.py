@@ -1,0 +1,29 @@
+"""The pure rules import no Azure module (spec/README.md, "Layers")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PURE_MODULES = [
+    "conventions",
+    "conventions.blobs",
+    "conventions.containers",
+    "conventions.errors",
+    "conventions.ids",
+    "conventions.kinds",
+    "conventions.paths",
+]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_module_imports_no_azure(module: str) -> None:
+    code = (
+        f"import sys, {module}\n"
+        "loaded = sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.'))\n"
+        "assert not loaded, loaded\n"
+        "assert 'conventions' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
