@@ -15,6 +15,7 @@ PURE_MODULES = [
     "conventions.ids",
     "conventions.kinds",
     "conventions.paths",
+    "conventions.urls",
 ]
 
 
