@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from ..errors import ConventionsError
 from ..kinds import TaskOutputKind
 from ..storage import TaskOutputStorage
+from ..urls import redact_sas
 from ._app import emit, json_option, main, parse_task_kind, stderr
 from ._tee import run_teed
 
@@ -60,21 +62,34 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
     kind = TaskOutputKind.TASK_LOG
-    with TaskOutputStorage.from_environment() as storage:
-        out_tracker = storage.save_tracked(
-            out_path, kind=kind, destination="stdout.txt", flush_interval=flush_interval
-        )
-        err_tracker = storage.save_tracked(
-            err_path, kind=kind, destination="stderr.txt", flush_interval=flush_interval
-        )
-        with out_tracker, err_tracker:
-            code = run_teed(
-                command,
-                out_path,
-                err_path,
-                stdout=sys.stdout.buffer,
-                stderr=sys.stderr.buffer,
+    code: int | None = None
+    try:
+        with TaskOutputStorage.from_environment() as storage:
+            out_tracker = storage.save_tracked(
+                out_path, kind=kind, destination="stdout.txt", flush_interval=flush_interval
             )
+            err_tracker = storage.save_tracked(
+                err_path, kind=kind, destination="stderr.txt", flush_interval=flush_interval
+            )
+            with out_tracker, err_tracker:
+                code = run_teed(
+                    command,
+                    out_path,
+                    err_path,
+                    stdout=sys.stdout.buffer,
+                    stderr=sys.stderr.buffer,
+                )
+    except FileNotFoundError as error:
+        if code is not None:
+            raise
+        stderr.print(f"Error: command not found: {command[0]} ({error.strerror})")
+        sys.exit(127)
+    except ConventionsError as error:
+        if code is None:
+            raise
+        # The command ran; its exit code wins, but a lost log never passes silently.
+        stderr.print(f"Error: the logs could not be stored: {redact_sas(str(error))}")
+        sys.exit(code or 1)
     if code:
         stderr.print(f"command exited with code {code}", style="dim")
     sys.exit(code)
