@@ -28,7 +28,11 @@ def test_every_rule_in_the_spec_is_cited_by_a_vector_file() -> None:
 
 def test_every_decision_has_a_vector() -> None:
     decisions = re.findall(r"^## (D-\d+)\.", (SPEC / "DECISIONS.md").read_text(), re.M)
-    assert decisions == [f"D-{n}" for n in range(1, len(decisions) + 1)]
+    numbers = [int(d[2:]) for d in decisions]
+    # Numbered in order, never reused; blocks may be left for work done in parallel
+    # (storage decisions start at D-20).
+    assert numbers == sorted(set(numbers))
+    assert numbers[:10] == list(range(1, 11))
     vectors = _vector_texts()
     for decision in decisions:
         assert f"decision {decision}\"" in vectors, decision

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import logging
 import tempfile
-import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import DownloadSummary, JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .storage_support import put_raw, tree
 from .strategies import normal_paths
 
 HOSTILE = ["t/$TaskOutput/../../x", "t/$TaskOutput/a/../../../y", "t/$TaskOutput/..\\..\\z"]
@@ -42,14 +41,6 @@ def job(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[JobOutp
         yield storage
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in root.rglob("*")
-        if path.is_file()
-    }
-
-
 def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path: Path) -> None:
     job.task("t1").save_bytes(TaskOutputKind.TASK_OUTPUT, b"one", "a/b.txt")
     job.task("t2").save_bytes(TaskOutputKind.TASK_OUTPUT, b"two!", "c.txt")
@@ -60,7 +51,7 @@ def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path:
     summary = job.download(
         TaskOutputKind.TASK_OUTPUT, tmp_path / "out", progress=lambda f, b: events.append((f, b))
     )
-    assert _tree(tmp_path / "out") == {"t1/a/b.txt": b"one", "t2/c.txt": b"two!"}
+    assert tree(tmp_path / "out") == {"t1/a/b.txt": b"one", "t2/c.txt": b"two!"}
     assert (summary.files, summary.bytes) == (2, 7)
     assert summary.seconds >= 0
     assert isinstance(summary, DownloadSummary)
@@ -68,10 +59,10 @@ def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path:
     assert events[-1] == (2, 7)
 
     job.download(JobOutputKind.JOB_OUTPUT, tmp_path / "job")
-    assert _tree(tmp_path / "job") == {"summary.csv": b"job"}
+    assert tree(tmp_path / "job") == {"summary.csv": b"job"}
 
     only = job.download(TaskOutputKind.TASK_LOG, tmp_path / "logs", task_ids=["t2"])
-    assert _tree(tmp_path / "logs") == {"t2/stdout.txt": b"log"}
+    assert tree(tmp_path / "logs") == {"t2/stdout.txt": b"log"}
     assert only.files == 1
 
     with pytest.raises(InvalidKindError):
@@ -81,34 +72,11 @@ def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path:
 def test_download_of_empty_kind_is_empty(job: JobOutputStorage, tmp_path: Path) -> None:
     summary = job.download(TaskOutputKind.TASK_PREVIEW, tmp_path / "none")
     assert (summary.files, summary.bytes) == (0, 0)
-    assert _tree(tmp_path / "none") == {}
-
-
-def _put_raw(url: str, name: str, data: bytes) -> None:
-    """PUT a blob with http.client, so that the name's '..' segments reach the service as-is.
-
-    The SDK cannot send such a name: urllib3 (under requests) removes dot segments from
-    the URL, and a shared-key signature then no longer matches.
-    """
-    parts = urllib.parse.urlsplit(url)
-    quoted = urllib.parse.quote(name, safe="/\\")
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
-    try:
-        connection.request(
-            "PUT",
-            f"{parts.path}/{quoted}?{parts.query}",
-            body=data,
-            headers={"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"},
-        )
-        response = connection.getresponse()
-        response.read()
-        assert response.status == 201, response.status
-    finally:
-        connection.close()
+    assert tree(tmp_path / "none") == {}
 
 
 def test_sdk_cannot_write_dot_segments(job: JobOutputStorage) -> None:
-    """Why the hostile names below go through http.client: the SDK's URL gets normalised."""
+    """Why hostile names go through ``put_raw``: the SDK's URL loses its dot segments."""
     with pytest.raises(Exception):  # noqa: B017, PT011 - auth failure, whatever its type
         job.container_client.upload_blob(HOSTILE[0], b"evil")
     assert [b.name for b in job.container_client.list_blobs()] == []
@@ -123,7 +91,7 @@ def test_hostile_blob_names_never_escape_dest(
 ) -> None:
     url = output_container_url(blob_service_client, job_id, permissions="rcwl")
     for name in HOSTILE:
-        _put_raw(url, name, b"evil")
+        put_raw(url, name, b"evil")
     job.task("t").save_bytes(TaskOutputKind.TASK_OUTPUT, b"good", "ok.txt")
     stored = {b.name for b in job.container_client.list_blobs()}
     assert "t/$TaskOutput/../../x" in stored  # Azurite really holds the hostile name
@@ -133,7 +101,7 @@ def test_hostile_blob_names_never_escape_dest(
         summary = job.download(TaskOutputKind.TASK_OUTPUT, dest)
 
     assert summary.files == 1
-    assert _tree(tmp_path) == {"a/dest/t/ok.txt": b"good"}
+    assert tree(tmp_path) == {"a/dest/t/ok.txt": b"good"}
     assert "../../x" in caplog.text
     assert [r.path for r in job.task("t").list_outputs(TaskOutputKind.TASK_OUTPUT)] == ["ok.txt"]
 
@@ -223,7 +191,7 @@ def test_download_to_file_overwrites_and_creates_parents(
     target = tmp_path / "x" / "y" / "n.txt"
     ref.download_to_file(target)
     ref.download_to_file(str(target))
-    assert _tree(tmp_path) == {"x/y/n.txt": b"new"}
+    assert tree(tmp_path) == {"x/y/n.txt": b"new"}
 
 
 # -- property: whatever is saved lists and downloads back exactly ----------------------------
@@ -294,7 +262,7 @@ def test_saved_outputs_list_and_download_back_exactly(
                 assert listed == {name: len(data) for name, data in want.items()}
                 with tempfile.TemporaryDirectory() as dest:
                     summary = job.download(task_kind, dest, max_concurrency=4)
-                    assert _tree(Path(dest)) == want
+                    assert tree(Path(dest)) == want
                     assert summary.files == len(want)
                     assert summary.bytes == sum(len(d) for d in want.values())
             for job_kind in _JOB_KINDS:
@@ -302,6 +270,6 @@ def test_saved_outputs_list_and_download_back_exactly(
                 assert {r.path: r.download_bytes() for r in job.list_outputs(job_kind)} == want
                 with tempfile.TemporaryDirectory() as dest:
                     job.download(job_kind, dest)
-                    assert _tree(Path(dest)) == want
+                    assert tree(Path(dest)) == want
     finally:
         blob_service_client.delete_container(container_name(job_id))
