@@ -26,6 +26,9 @@ __all__ = ["translate_errors"]
 
 _DENIED_STATUS = (401, 403)
 _CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
+# The signature or token itself was refused, as opposed to lacking a permission
+# (AuthorizationPermissionMismatch) or being refused by policy (AuthorizationFailure).
+_REJECTED_CODES = ("AuthenticationFailed", "InvalidAuthenticationInfo")
 
 
 def _azure_detail(error: AzureError) -> str:
@@ -87,7 +90,9 @@ def _translate(
 ) -> StorageError:
     status = error.status_code
     # azure-storage-blob sets error_code (from x-ms-error-code) on the errors it raises.
-    code = str(getattr(error, "error_code", None) or "")
+    # It is a StorageErrorCode (a str enum) when known, a plain str otherwise.
+    raw_code = getattr(error, "error_code", None) or ""
+    code = str(getattr(raw_code, "value", raw_code))
     detail = _azure_detail(error)
     where = _where(container, blob)
     suffix = f"(HTTP {status}{', ' + code if code else ''}): {detail}"
@@ -105,11 +110,15 @@ def _translate(
             blob=blob,
         )
     if status in _DENIED_STATUS:
-        need = (
-            f"; a SAS needs permission {permission!r} for this"
-            if permission
-            else "; a SAS cannot do this, use an account key or Entra ID credential"
-        )
+        rejected = "the credential or SAS was rejected (expired, or not for this account?)"
+        if code in _REJECTED_CODES:
+            need = f"; {rejected}"
+        elif not permission:
+            need = "; a SAS cannot do this, use an account key or Entra ID credential"
+        elif code == "AuthorizationPermissionMismatch":
+            need = f"; a SAS needs permission {permission!r} for this"
+        else:  # AuthorizationFailure and others: either cause is possible
+            need = f"; a SAS needs permission {permission!r} for this, or {rejected}"
         return AccessDeniedError(
             f"could not {operation} {where}: access denied{need} {suffix}",
             container=container,

@@ -30,7 +30,6 @@ import glob
 import logging
 import mimetypes
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -654,8 +653,7 @@ class JobOutputStorage(_Storage):
         else:
             references = self.list_task_outputs(kind, task_ids)
 
-        lock = threading.Lock()
-        totals = [0, 0]
+        totals = [0, 0]  # files, bytes; updated only on the calling thread
 
         def plan(reference: OutputFileReference) -> Callable[[], int]:
             target = _local_target(resolved_root, reference)
@@ -667,9 +665,8 @@ class JobOutputStorage(_Storage):
             return run
 
         def done(size: int) -> None:
-            with lock:
-                totals[0] += 1
-                totals[1] += size
+            totals[0] += 1
+            totals[1] += size
             if progress is not None:
                 progress(totals[0], totals[1])
 

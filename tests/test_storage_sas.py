@@ -219,3 +219,22 @@ def test_connection_failure_is_a_storage_error(job_id: str) -> None:
         job.save_bytes(JobOutputKind.JOB_OUTPUT, b"x", "x")
     assert "SECRET" not in str(caught.value)
     assert caught.value.blob == "$JobOutput/x"
+
+
+def test_a_rejected_sas_says_so(blob_service_client: BlobServiceClient, job_id: str) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    url = output_container_url(blob_service_client, job_id)
+    forged = url.replace("sig=", "sig=AAAA")
+    job = JobOutputStorage.from_container_url(forged)
+    with job, pytest.raises(AccessDeniedError) as caught:
+        list(job.list_outputs(JobOutputKind.JOB_OUTPUT))
+    assert "rejected" in str(caught.value)
+    assert "AAAA" not in str(caught.value)
+
+
+def test_max_concurrency_must_be_positive(
+    blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    task = TaskOutputStorage.from_service_client(blob_service_client, job_id, "t1")
+    with task, pytest.raises(ValueError, match="max_concurrency"):
+        task.save_many(TaskOutputKind.TASK_OUTPUT, [], max_concurrency=0)
