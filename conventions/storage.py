@@ -107,7 +107,11 @@ class MissingEnvironmentVariableError(ConventionsError, LookupError):
 
 @attrs.frozen
 class DownloadSummary:
-    """What a download did: how many files, how many bytes, how long it took."""
+    """What a download did: how many files, how many bytes, how long it took.
+
+    >>> DownloadSummary(files=2, bytes=7, seconds=0.25)
+    DownloadSummary(files=2, bytes=7, seconds=0.25)
+    """
 
     files: int
     bytes: int
@@ -345,6 +349,11 @@ class TaskOutputStorage(_Storage):
         The job and task IDs come from ``AZ_BATCH_JOB_ID`` and ``AZ_BATCH_TASK_ID``; the
         container from ``CONVENTIONS_CONTAINER_URL`` (a container URL with SAS) or else
         ``AZURE_STORAGE_CONNECTION_STRING``. *environ* defaults to ``os.environ``.
+
+        >>> TaskOutputStorage.from_environment({"AZ_BATCH_JOB_ID": "my-job"})
+        Traceback (most recent call last):
+        ...
+        conventions.storage.MissingEnvironmentVariableError: ... AZ_BATCH_TASK_ID is not set: ...
 
         Raises:
             MissingEnvironmentVariableError: a variable is missing; the message names it.

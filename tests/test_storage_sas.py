@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import pickle
 import urllib.parse
 from collections.abc import Callable
 
@@ -238,3 +239,10 @@ def test_max_concurrency_must_be_positive(
     task = TaskOutputStorage.from_service_client(blob_service_client, job_id, "t1")
     with task, pytest.raises(ValueError, match="max_concurrency"):
         task.save_many(TaskOutputKind.TASK_OUTPUT, [], max_concurrency=0)
+
+
+def test_environment_error_pickles() -> None:
+    error = MissingEnvironmentVariableError("AZ_BATCH_JOB_ID", "run inside a task")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.name, str(copy)) == (error.name, str(error))
+    assert pickle.loads(pickle.dumps(SasError("x"))).args == ("x",)
