@@ -665,9 +665,9 @@ class JobOutputStorage(_Storage):
         totals = [0, 0]  # files, bytes; updated only on the calling thread
 
         def plan(reference: OutputFileReference) -> Callable[[], int]:
-            target = _local_target(resolved_root, reference)
-
             def run() -> int:
+                # On the worker: resolving the path costs system calls.
+                target = _local_target(resolved_root, reference)
                 reference.download_to_file(target)
                 return reference.size or target.stat().st_size
 
@@ -693,6 +693,7 @@ def _local_target(root: Path, reference: OutputFileReference) -> Path:
     # parse_blob_name already rejected '..', '.', empty segments and '\\'; check the
     # result too, against anything the local file system treats specially.
     target = root.joinpath(*parts)
+    # Resolved before any directory is made, so a symlink pointing out is caught first.
     if not target.resolve().is_relative_to(root) or target == root:
         raise InvalidPathError(
             reference.blob_name, f"would be written outside {str(root)!r}", subject="blob name"
