@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import pickle
 import urllib.parse
 from collections.abc import Callable
@@ -246,3 +247,14 @@ def test_environment_error_pickles() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.name, str(copy)) == (error.name, str(error))
     assert pickle.loads(pickle.dumps(SasError("x"))).args == ("x",)
+
+
+def test_from_environment_warns_when_the_url_is_for_another_job(
+    blob_service_client: BlobServiceClient, job_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = output_container_url(blob_service_client, job_id)
+    env = {"AZ_BATCH_JOB_ID": "other-job", "CONVENTIONS_CONTAINER_URL": url}
+    with caplog.at_level(logging.WARNING, logger="conventions"):
+        JobOutputStorage.from_environment(env).close()
+    assert "job-other-job" in caplog.text
+    assert "sig=" not in caplog.text
