@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
+from ._azure_errors import storage_error
 from .errors import AccessDeniedError, ContainerNotFoundError, StorageError
-from .urls import redact_sas
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -126,28 +126,6 @@ _FINAL_ERRORS = (
     AccessDeniedError,
     ContainerNotFoundError,
 )
-
-
-def _storage_error(exc: AzureError, action: str, container: str, blob: str) -> StorageError:
-    """Map an Azure exception to a library error whose message names container and blob.
-
-    Kept tiny on purpose; the shared mapping (``conventions._azure_errors``) replaces it.
-    """
-    status = getattr(exc, "status_code", None)
-    code = getattr(exc, "error_code", None)
-    detail = redact_sas(str(exc.message or type(exc).__name__).splitlines()[0])
-    where = f"blob {blob!r} in container {container!r}"
-    if isinstance(exc, HttpResponseError) and status is not None:
-        message = f"{action} {where} failed: HTTP {status} {code or ''}: {detail}".replace(
-            "  ", " "
-        )
-    else:
-        message = f"{action} {where} failed: {type(exc).__name__}: {detail}"
-    if status == 403:
-        return AccessDeniedError(message, container=container, blob=blob)
-    if code == "ContainerNotFound":
-        return ContainerNotFoundError(message, container=container, blob=blob)
-    return StorageError(message, container=container, blob=blob)
 
 
 # -- the tracker -------------------------------------------------------------------------------
@@ -276,7 +254,9 @@ class TrackedFile:
                 **self._names(),
             ) from exc
         except AzureError as exc:
-            raise _storage_error(exc, "create append blob", **self._names()) from exc
+            raise storage_error(
+                exc, "create append blob", permission="c", **self._names()
+            ) from exc
         self._started = True
         self._thread = threading.Thread(
             target=self._run, name=f"conventions-tracked:{self.blob_name}", daemon=True
@@ -467,10 +447,10 @@ class TrackedFile:
             self._blob.append_block(data, length=len(data), appendpos_condition=offset)
         except HttpResponseError as exc:
             if getattr(exc, "error_code", None) != "AppendPositionConditionNotMet":
-                raise _storage_error(exc, "append to", **self._names()) from exc
+                raise storage_error(exc, "append to", permission="a", **self._names()) from exc
             self._reconcile(data, offset, exc)
         except AzureError as exc:
-            raise _storage_error(exc, "append to", **self._names()) from exc
+            raise storage_error(exc, "append to", permission="a", **self._names()) from exc
         self._uploaded = offset + len(data)
         self._blocks += 1
         self._tail = (self._tail + data)[-_TAIL_CHECK:]
@@ -483,7 +463,7 @@ class TrackedFile:
                 self._blob.download_blob(offset=offset, length=len(data)).readall() == data
             )
         except AzureError as exc:
-            raise _storage_error(exc, "reconcile", **self._names()) from exc
+            raise storage_error(exc, "reconcile", permission="r", **self._names()) from exc
         if not landed:
             raise AppendConflictError(
                 f"{self._where()}: expected the blob to hold {offset} bytes before appending "
