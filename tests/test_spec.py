@@ -28,7 +28,10 @@ def test_every_rule_in_the_spec_is_cited_by_a_vector_file() -> None:
 
 def test_every_decision_has_a_vector() -> None:
     decisions = re.findall(r"^## (D-\d+)\.", (SPEC / "DECISIONS.md").read_text(), re.M)
-    assert decisions == [f"D-{n}" for n in range(1, len(decisions) + 1)]
+    numbers = [int(decision[2:]) for decision in decisions]
+    # Numbered in blocks per area (D-1.., D-11.., D-20.., D-30..): increasing, gaps allowed.
+    assert numbers[:10] == list(range(1, 11))
+    assert numbers == sorted(set(numbers))
     vectors = _vector_texts()
     for decision in decisions:
         assert f"decision {decision}\"" in vectors, decision

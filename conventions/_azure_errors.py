@@ -1,0 +1,145 @@
+"""The one place where azure-core exceptions become the library's storage errors.
+
+Every storage call in ``conventions`` (and in other modules built on it, such as the CLI)
+runs inside :func:`translate_errors`, which maps an Azure error by HTTP status and
+``error_code`` to :class:`~conventions.errors.ContainerNotFoundError`,
+:class:`~conventions.errors.OutputNotFoundError`, :class:`~conventions.errors.AccessDeniedError`
+or a plain :class:`~conventions.errors.StorageError`. The message names the operation, the
+container and the blob; any text taken from Azure goes through
+:func:`~conventions.urls.redact_sas` first; the Azure exception is chained as ``__cause__``.
+
+Retries are azure-core's: by the time an error reaches this module, the client's retry
+policy has already given up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from azure.core.exceptions import AzureError, HttpResponseError
+
+from .errors import AccessDeniedError, ContainerNotFoundError, OutputNotFoundError, StorageError
+from .urls import redact_sas
+
+__all__ = ["storage_error", "translate_errors"]
+
+_DENIED_STATUS = (401, 403)
+_CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
+# The signature or token itself was refused, as opposed to lacking a permission
+# (AuthorizationPermissionMismatch) or being refused by policy (AuthorizationFailure).
+_REJECTED_CODES = ("AuthenticationFailed", "InvalidAuthenticationInfo")
+
+
+def _azure_detail(error: AzureError) -> str:
+    """The first line of Azure's message (the rest is request ids and XML), redacted."""
+    message = str(getattr(error, "message", None) or error)
+    first_line = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    return redact_sas(first_line)
+
+
+def _where(container: str | None, blob: str | None) -> str:
+    if blob is not None:
+        return f"blob {blob!r} in container {container!r}"
+    return f"container {container!r}"
+
+
+@contextlib.contextmanager
+def translate_errors(
+    operation: str,
+    *,
+    container: str | None,
+    blob: str | None = None,
+    permission: str | None = None,
+) -> Iterator[None]:
+    """Run the body, turning any azure-core error into the library's storage errors.
+
+    Args:
+        operation: what was being done, for the message (e.g. ``"list outputs"``).
+        container: the container's name (never its URL, which may carry a SAS).
+        blob: the blob's name, if the operation is about one blob.
+        permission: the SAS permission letter the operation needs (``"r"``, ``"l"``,
+            ``"w"``, ``"d"``, ``"a"``), named by :class:`AccessDeniedError`.
+
+    Usage::
+
+        with translate_errors("read", container=client.container_name, blob=name,
+                              permission="r"):
+            client.get_blob_client(name).get_blob_properties()
+    """
+    try:
+        yield
+    except AzureError as error:
+        raise storage_error(
+            error, operation, container=container, blob=blob, permission=permission
+        ) from error
+
+
+def storage_error(
+    error: AzureError,
+    operation: str,
+    *,
+    container: str | None,
+    blob: str | None = None,
+    permission: str | None = None,
+) -> StorageError:
+    """Return the library error for an azure-core *error* (the caller raises it ``from``).
+
+    For code that must look at the Azure error first (e.g. an append-position
+    conflict) before deciding; otherwise use :func:`translate_errors`.
+    """
+    if isinstance(error, HttpResponseError):
+        return _translate(error, operation, container, blob, permission)
+    # Connection failures and the like, after azure-core's retries.
+    return StorageError(
+        f"could not {operation} {_where(container, blob)}: {_azure_detail(error)}",
+        container=container,
+        blob=blob,
+    )
+
+
+def _translate(
+    error: HttpResponseError,
+    operation: str,
+    container: str | None,
+    blob: str | None,
+    permission: str | None,
+) -> StorageError:
+    status = error.status_code
+    # azure-storage-blob sets error_code (from x-ms-error-code) on the errors it raises.
+    # It is a StorageErrorCode (a str enum) when known, a plain str otherwise.
+    raw_code = getattr(error, "error_code", None) or ""
+    code = str(getattr(raw_code, "value", raw_code))
+    detail = _azure_detail(error)
+    where = _where(container, blob)
+    suffix = f"(HTTP {status}{', ' + code if code else ''}): {detail}"
+    if status == 404 and (code in _CONTAINER_MISSING_CODES or (blob is None and not code)):
+        return ContainerNotFoundError(
+            f"could not {operation} {where}: container {container!r} does not exist; "
+            f"create it with prepare_output_storage(service_client, job_id) {suffix}",
+            container=container,
+            blob=blob,
+        )
+    if status == 404:
+        return OutputNotFoundError(
+            f"could not {operation} {where}: no such output {suffix}",
+            container=container,
+            blob=blob,
+        )
+    if status in _DENIED_STATUS:
+        rejected = "the credential or SAS was rejected (expired, or not for this account?)"
+        if code in _REJECTED_CODES:
+            need = f"; {rejected}"
+        elif not permission:
+            need = "; a SAS cannot do this, use an account key or Entra ID credential"
+        elif code == "AuthorizationPermissionMismatch":
+            need = f"; a SAS needs permission {permission!r} for this"
+        else:  # AuthorizationFailure and others: either cause is possible
+            need = f"; a SAS needs permission {permission!r} for this, or {rejected}"
+        return AccessDeniedError(
+            f"could not {operation} {where}: access denied{need} {suffix}",
+            container=container,
+            blob=blob,
+            permission=permission,
+        )
+    return StorageError(f"could not {operation} {where} {suffix}", container=container, blob=blob)

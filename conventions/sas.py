@@ -1,0 +1,153 @@
+"""Client side: create a job's output container, and sign a container URL for its tasks.
+
+The counterparts of .NET ``CloudJob.PrepareOutputStorageAsync`` and
+``CloudJob.GetOutputStorageContainerUrl``. Unlike .NET, :func:`output_container_url` also
+works with an Entra ID credential (a user-delegation SAS), not only with the account key.
+
+Usage::
+
+    from azure.storage.blob import BlobServiceClient
+    from conventions.sas import output_container_url, prepare_output_storage
+
+    service = BlobServiceClient.from_connection_string(connection_string)
+    prepare_output_storage(service, "my-job")
+    url = output_container_url(service, "my-job")   # give it to the tasks
+
+Imports azure-storage-blob; ``import conventions`` does not load this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+
+from ._azure_errors import translate_errors
+from .containers import container_name
+from .errors import ConventionsError
+
+__all__ = [
+    "DEFAULT_EXPIRY",
+    "DEFAULT_PERMISSIONS",
+    "MAX_USER_DELEGATION_EXPIRY",
+    "SasError",
+    "output_container_url",
+    "prepare_output_storage",
+]
+
+#: As .NET: 7 days, and Add, Create, List, Read, Write (no Delete).
+DEFAULT_EXPIRY = datetime.timedelta(days=7)
+DEFAULT_PERMISSIONS = "racwl"
+#: Azure's limit on a user delegation key's lifetime.
+MAX_USER_DELEGATION_EXPIRY = datetime.timedelta(days=7)
+#: How far back the SAS start goes by default, against clock skew between machines.
+_CLOCK_SKEW = datetime.timedelta(minutes=15)
+# Letters that ContainerSasPermissions knows, in its order.
+_PERMISSION_LETTERS = "racwdxyltfmei"
+
+
+class SasError(ConventionsError, ValueError):
+    """A container SAS cannot be made as asked: bad expiry or permissions, or a client
+    whose credential can sign nothing."""
+
+
+def prepare_output_storage(service_client: BlobServiceClient, job_id: str) -> str:
+    """Create the job's output container if it does not exist, and return its name.
+
+    Idempotent. Needs the account key or an Entra ID credential (a SAS cannot create
+    containers).
+
+    Raises:
+        InvalidIdError: *job_id* is not a Batch job ID.
+        AccessDeniedError, StorageError: from storage.
+    """
+    name = container_name(job_id)
+    # Idempotent: "already there" (perhaps made by another caller just now) is success.
+    with translate_errors("create", container=name), contextlib.suppress(ResourceExistsError):
+        service_client.create_container(name)
+    return name
+
+
+def output_container_url(
+    service_client: BlobServiceClient,
+    job_id: str,
+    *,
+    expiry: datetime.timedelta = DEFAULT_EXPIRY,
+    permissions: str = DEFAULT_PERMISSIONS,
+    start: datetime.datetime | None = None,
+) -> str:
+    """Return the URL of the job's container with a SAS: ``https://…/<container>?<sas>``.
+
+    Signed with the account key when *service_client* has one; otherwise with a user
+    delegation key fetched through the client's Entra ID (token) credential. .NET only
+    supports the account key (decision D-22).
+
+    Args:
+        expiry: how long from now the SAS is valid; more than zero. With a user
+            delegation key, at most 7 days (Azure's limit): more raises ``SasError``.
+        permissions: SAS letters, any order (``ContainerSasPermissions.from_string``
+            orders them). The default ``racwl`` is .NET's; add ``d`` to allow
+            ``OutputFileReference.delete`` (decision D-21). Tasks need ``acw`` (``w`` to
+            overwrite); readers ``rl``.
+        start: when the SAS becomes valid; default 15 minutes ago, against clock skew.
+            With a user delegation key, a start more than 7 days before the expiry is
+            moved later to fit the key's lifetime.
+
+    Raises:
+        SasError: *expiry* is not positive or too long, *permissions* holds an unknown
+            letter, or the client's credential can sign nothing (anonymous or SAS).
+        AccessDeniedError, StorageError: fetching the user delegation key failed.
+    """
+    name = container_name(job_id)
+    if expiry <= datetime.timedelta(0):
+        raise SasError(f"expiry must be more than zero, not {expiry}")
+    unknown = sorted(set(permissions) - set(_PERMISSION_LETTERS))
+    if not permissions or unknown:
+        raise SasError(
+            f"permissions {permissions!r} must be SAS letters from {_PERMISSION_LETTERS!r}"
+        )
+    permission = ContainerSasPermissions.from_string(permissions)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    expires = now + expiry
+    starts = start if start is not None else now - _CLOCK_SKEW
+    account_name = service_client.account_name
+    if not account_name:
+        raise SasError("the service client's URL names no storage account; cannot sign a SAS")
+    credential = service_client.credential
+    account_key = getattr(credential, "account_key", None)
+    if isinstance(account_key, str) and account_key:
+        sas = generate_container_sas(
+            account_name,
+            name,
+            account_key=account_key,
+            permission=permission,
+            expiry=expires,
+            start=starts,
+        )
+    elif callable(getattr(credential, "get_token", None)):
+        if expiry > MAX_USER_DELEGATION_EXPIRY:
+            raise SasError(
+                f"expiry {expiry} is too long for a user delegation SAS: Azure allows at most "
+                f"{MAX_USER_DELEGATION_EXPIRY.days} days; use a shorter expiry and issue a "
+                "new URL later, or sign with the account key"
+            )
+        starts = max(starts, expires - MAX_USER_DELEGATION_EXPIRY)
+        with translate_errors("get a user delegation key for", container=name):
+            key = service_client.get_user_delegation_key(starts, expires)
+        sas = generate_container_sas(
+            account_name,
+            name,
+            user_delegation_key=key,
+            permission=permission,
+            expiry=expires,
+            start=starts,
+        )
+    else:
+        raise SasError(
+            "the service client must be authorized with the account key (shared key) or "
+            "an Entra ID token credential to sign a container SAS; it has neither"
+        )
+    container_url = str(service_client.get_container_client(name).url).split("?", 1)[0]
+    return f"{container_url}?{sas}"

@@ -1,0 +1,43 @@
+"""Helpers for the storage tests (not fixtures: conftest.py stays the harness's)."""
+
+from __future__ import annotations
+
+import http.client
+import urllib.parse
+from pathlib import Path
+
+__all__ = ["put_raw", "tree"]
+
+
+def put_raw(container_url: str, name: str, data: bytes) -> None:
+    """PUT a block blob with http.client, so that the name's ``..`` segments reach the
+    service as they are. *container_url* must carry a SAS with ``c`` or ``w``.
+
+    The SDK cannot send such a name: urllib3 (under requests) removes dot segments from
+    the URL, after which a shared-key signature no longer matches (and a SAS request
+    lands on another name).
+    """
+    parts = urllib.parse.urlsplit(container_url)
+    quoted = urllib.parse.quote(name, safe="/\\")
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+    try:
+        connection.request(
+            "PUT",
+            f"{parts.path}/{quoted}?{parts.query}",
+            body=data,
+            headers={"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"},
+        )
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 201, response.status
+    finally:
+        connection.close()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under *root*, by POSIX relative path, with its bytes."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file()
+    }

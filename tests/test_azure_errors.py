@@ -1,0 +1,35 @@
+"""translate_errors, the one place Azure errors become ours (the Azurite tests cover the HTTP
+cases; these cover what a live service rarely shows)."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ServiceRequestError
+
+from conventions import StorageError
+from conventions._azure_errors import translate_errors
+
+
+def test_azure_text_is_redacted_and_chained() -> None:
+    original = HttpResponseError(message="failed for https://x/c/b?sv=1&sig=SECRET%2B\nmore")
+    with pytest.raises(StorageError) as caught, translate_errors("read", container="c", blob="b"):
+        raise original
+    message = str(caught.value)
+    assert "SECRET" not in message
+    assert "sig=REDACTED" in message
+    assert "'b'" in message
+    assert "'c'" in message
+    assert caught.value.__cause__ is original
+    assert (caught.value.container, caught.value.blob) == ("c", "b")
+
+
+def test_connection_errors_become_storage_errors() -> None:
+    with pytest.raises(StorageError, match="could not list"), translate_errors(
+        "list", container="c"
+    ):
+        raise ServiceRequestError("connection refused")
+
+
+def test_other_exceptions_pass_through() -> None:
+    with pytest.raises(KeyError), translate_errors("read", container="c"):
+        raise KeyError("x")
