@@ -20,8 +20,8 @@ def analyse() -> None:
     Path("results/histogram.csv").write_text("bin,count\n0,3\n1,5\n", encoding="utf-8")
     with TaskOutputStorage.from_environment() as storage:
         storage.save(TaskOutputKind.TASK_OUTPUT, "results/histogram.csv")
-        storage.save_text(TaskOutputKind.TASK_PREVIEW, "summary.txt", "8 samples in 2 bins\n")
-        storage.save_bytes(TaskOutputKind.custom("Diagnostics"), "timings.json", b'{"s": 0.1}')
+        storage.save_text(TaskOutputKind.TASK_PREVIEW, "8 samples in 2 bins\n", "summary.txt")
+        storage.save_bytes(TaskOutputKind.custom("Diagnostics"), b'{"s": 0.1}', "timings.json")
     print("analyse: saved 3 outputs")
 
 

@@ -27,7 +27,8 @@ def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
     """
     kind = parse_task_kind(kind_text)
     with TaskOutputStorage.from_environment() as storage:
-        references = storage.save_many(kind, list(paths))
+        # Each argument may be a glob (quoted, so that the shell leaves it to us).
+        references = [ref for path in paths for ref in storage.save_many(kind, path)]
     rows = [{"path": ref.path, "blob_name": ref.blob_name, "size": ref.size} for ref in references]
     emit(as_json, rows, columns=["path", "blob_name", "size"], title=f"saved as {kind.text}")
 
