@@ -33,7 +33,7 @@ def test_output_file_vector(case: dict[str, Any]) -> None:
     built = build(case, OUTPUT_FILES["container_url"])
     dicts = [output_file.to_dict() for output_file in built]
     assert dicts == (case["expected"] if case["function"] == "std_logs" else [case["expected"]])
-    for output_file, as_dict in zip(built, dicts):
+    for output_file, as_dict in zip(built, dicts, strict=True):
         assert OutputFile.from_dict(as_dict) == output_file
         assert json.loads(json.dumps(as_dict)) == as_dict
         assert "FAKE" not in repr(output_file)
@@ -62,7 +62,9 @@ def test_planner_vector(case: dict[str, Any], tmp_path: Path) -> None:
             plan_uploads(output_files, working_dir, exit_code=case["exit_code"])
         return
     plan = plan_uploads(output_files, working_dir, exit_code=case["exit_code"])
-    got = [[upload.local_path.relative_to(tmp_path).as_posix(), upload.blob_name] for upload in plan]
+    got = [
+        [upload.local_path.relative_to(tmp_path).as_posix(), upload.blob_name] for upload in plan
+    ]
     assert got == case["expected"]
     for upload in plan:
         assert upload.local_path.is_file()
