@@ -342,18 +342,18 @@ class OutputFile:
             pattern = data["filePattern"]
             url = container["containerUrl"]
             condition = data["uploadOptions"]["uploadCondition"]
-        except (KeyError, TypeError):
+            identity = (container.get("identityReference") or {}).get("resourceId")
+            headers = [
+                (header["name"], header.get("value"))
+                for header in (container.get("uploadHeaders") or [])
+            ]
+        except (KeyError, TypeError, AttributeError):
             raise InvalidOutputFileError(
                 _redacted_keys(data),
-                "lacks filePattern, destination.container.containerUrl or "
-                "uploadOptions.uploadCondition (rule OF-1)",
+                "lacks filePattern, destination.container.containerUrl, "
+                "uploadOptions.uploadCondition or an upload header's name (rule OF-1)",
                 subject="output file JSON",
             ) from None
-        identity = (container.get("identityReference") or {}).get("resourceId")
-        headers = [
-            (header["name"], header.get("value"))
-            for header in (container.get("uploadHeaders") or [])
-        ]
         return cls(
             file_pattern=pattern,
             container_url=url,
