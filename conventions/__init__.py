@@ -35,7 +35,16 @@ from .errors import (
     StorageError,
 )
 from .kinds import JobOutputKind, TaskOutputKind
+from .output_files import (
+    OutputFile,
+    UploadCondition,
+    has_wildcard,
+    job_output_file,
+    std_logs,
+    task_output_file,
+)
 from .paths import destination_path
+from .planner import PlannedUpload, plan_uploads, upload_planned
 
 __version__ = "0.1.0.dev0"
 
@@ -51,16 +60,25 @@ __all__ = [
     "InvalidPathError",
     "JobOutputKind",
     "MissingDependencyError",
+    "OutputFile",
     "OutputNotFoundError",
+    "PlannedUpload",
     "StorageError",
     "TaskOutputKind",
+    "UploadCondition",
     "__version__",
     "container_name",
     "destination_path",
+    "has_wildcard",
     "is_valid_container_name",
     "job_blob_name",
+    "job_output_file",
     "job_prefix",
     "parse_blob_name",
+    "plan_uploads",
+    "std_logs",
     "task_blob_name",
+    "task_output_file",
     "task_prefix",
+    "upload_planned",
 ]

@@ -14,7 +14,9 @@ PURE_MODULES = [
     "conventions.errors",
     "conventions.ids",
     "conventions.kinds",
+    "conventions.output_files",
     "conventions.paths",
+    "conventions.planner",
     "conventions.urls",
 ]
 

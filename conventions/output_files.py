@@ -1,0 +1,508 @@
+"""OutputFile lists for the Batch service, following the conventions (rules OF-1 to OF-7).
+
+A task hands the Batch service a list of OutputFiles; the service uploads the files that
+match each pattern when the task's process exits. The builders here put every file under
+its kind's folder (``<task id>/$<kind>`` or ``$<kind>``), so the portal and the storage
+layer of this library find them.
+
+Pure: stdlib, attrs and the pure rule modules only. ``azure.batch`` is imported lazily by
+:meth:`OutputFile.to_batch_model`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+
+from .blobs import job_prefix, task_prefix
+from .errors import InvalidOutputFileError, InvalidPathError, MissingDependencyError
+from .kinds import JobOutputKind, TaskOutputKind
+from .paths import destination_path
+from .urls import redact_sas
+
+if TYPE_CHECKING:
+    from azure.batch import models as batch_models
+
+__all__ = [
+    "OutputFile",
+    "UploadCondition",
+    "has_wildcard",
+    "job_output_file",
+    "std_logs",
+    "task_output_file",
+]
+
+#: The pattern of the task's standard output and error, next to its working directory.
+STD_LOGS_PATTERN = "../std*.txt"
+
+_WILDCARD_CHARS = frozenset("*?[")
+# The service substitutes a user-assigned identity for the SAS; Batch asks for the ARM
+# resource ID of a user-assigned managed identity. Case-insensitive like ARM itself.
+_ARM_IDENTITY = re.compile(
+    r"/subscriptions/[^/\s]+/resourceGroups/[^/\s]+/providers/"
+    r"Microsoft\.ManagedIdentity/userAssignedIdentities/[^/\s]+",
+    re.ASCII | re.IGNORECASE,
+)
+# RFC 9110 token: the characters an HTTP header name may hold.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class UploadCondition(str, enum.Enum):
+    """When the Batch service uploads an OutputFile (rule OF-6).
+
+    The values are the REST strings. Any casing parses (the docs and the service also
+    write ``TaskCompletion``); the value is always lower case, like the SDKs emit.
+
+    >>> UploadCondition("TaskSuccess")
+    <UploadCondition.TASK_SUCCESS: 'tasksuccess'>
+    >>> str(UploadCondition.TASK_COMPLETION)
+    'taskcompletion'
+    >>> UploadCondition.TASK_FAILURE.applies(exit_code=0)
+    False
+    """
+
+    TASK_SUCCESS = "tasksuccess"
+    """Upload only if the task's process exits with code 0."""
+    TASK_FAILURE = "taskfailure"
+    """Upload only if the task's process exits with a nonzero code."""
+    TASK_COMPLETION = "taskcompletion"
+    """Upload whatever the exit code."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> UploadCondition | None:
+        if isinstance(value, str):
+            folded = value.lower()
+            for member in cls:
+                if member.value == folded:
+                    return member
+        return None
+
+    def __str__(self) -> str:
+        return self.value
+
+    def applies(self, *, exit_code: int) -> bool:
+        """Tell whether the service uploads under this condition after *exit_code*."""
+        if self is UploadCondition.TASK_SUCCESS:
+            return exit_code == 0
+        if self is UploadCondition.TASK_FAILURE:
+            return exit_code != 0
+        return True
+
+
+def _to_condition(value: UploadCondition | str) -> UploadCondition:
+    try:
+        return UploadCondition(value)
+    except ValueError:
+        raise InvalidOutputFileError(
+            value,
+            "must be 'tasksuccess', 'taskfailure' or 'taskcompletion', in any casing (rule OF-6)",
+            subject="upload condition",
+        ) from None
+
+
+def has_wildcard(file_pattern: str) -> bool:
+    """Tell whether *file_pattern* holds a wildcard: ``*``, ``**``, ``?`` or ``[...]`` (rule OF-5).
+
+    .NET's Azure-Samples helper looks only for ``*``; ``?`` and brackets are wildcards to
+    the service too (decision D-11).
+
+    >>> has_wildcard("../std*.txt"), has_wildcard("out/?.csv"), has_wildcard("out/x.csv")
+    (True, True, False)
+    """
+    return any(char in _WILDCARD_CHARS for char in file_pattern)
+
+
+def _check_pattern(_instance: object, _attribute: object, pattern: str) -> None:
+    if not isinstance(pattern, str) or not pattern:
+        raise InvalidOutputFileError(
+            pattern, "must be a non-empty string (rule OF-1)", subject="file pattern"
+        )
+    if _CONTROL.search(pattern):
+        raise InvalidOutputFileError(
+            pattern, "must not contain control characters (rule OF-1)", subject="file pattern"
+        )
+    for segment in pattern.split("/"):
+        if _unclosed_bracket(segment):
+            raise InvalidOutputFileError(
+                pattern,
+                "has a '[' that no ']' closes in the same directory level; write '[[]' "
+                "to match a literal '[' (rule OF-1)",
+                subject="file pattern",
+            )
+
+
+def _unclosed_bracket(segment: str) -> bool:
+    """Tell whether *segment* has a ``[`` that starts no complete ``[...]`` set.
+
+    Same scan as :func:`fnmatch.translate`: after ``[`` an optional ``!``, then a ``]``
+    right there is a member, and the set ends at the next ``]``.
+    """
+    i, n = 0, len(segment)
+    while i < n:
+        if segment[i] == "[":
+            j = i + 1
+            if j < n and segment[j] == "!":
+                j += 1
+            if j < n and segment[j] == "]":
+                j += 1
+            while j < n and segment[j] != "]":
+                j += 1
+            if j >= n:
+                return True
+            i = j
+        i += 1
+    return False
+
+
+def _check_container_url(_instance: object, _attribute: object, url: str) -> None:
+    if not isinstance(url, str):
+        raise InvalidOutputFileError(
+            url, "must be an absolute http(s) URL (rule OF-2)", subject="container url"
+        )
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok or _CONTROL.search(url) or " " in url:
+        raise InvalidOutputFileError(
+            redact_sas(url), "must be an absolute http(s) URL (rule OF-2)", subject="container url"
+        )
+
+
+def _redacted_repr(url: str) -> str:
+    return repr(redact_sas(url))
+
+
+def _sas_fields(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query, keep_blank_values=True)
+
+
+def _check_identity(_instance: object, _attribute: object, identity: str | None) -> None:
+    if identity is None:
+        return
+    if not isinstance(identity, str) or not _ARM_IDENTITY.fullmatch(identity):
+        raise InvalidOutputFileError(
+            identity,
+            "must be the ARM resource ID of a user-assigned managed identity, "
+            "'/subscriptions/<id>/resourceGroups/<group>/providers/"
+            "Microsoft.ManagedIdentity/userAssignedIdentities/<name>' (rule OF-4)",
+            subject="identity",
+        )
+
+
+def _check_path(_instance: object, _attribute: object, path: str | None) -> None:
+    if path is None:
+        return
+    rule = "must be a blob name or folder in normal form, without '..' or wildcards (rule OF-5)"
+    if not isinstance(path, str) or has_wildcard(path):
+        raise InvalidOutputFileError(path, rule, subject="path")
+    try:
+        normal = destination_path(path)
+    except InvalidPathError:
+        raise InvalidOutputFileError(path, rule, subject="path") from None
+    if normal != path:
+        raise InvalidOutputFileError(path, rule, subject="path")
+
+
+Header = tuple[str, str | None]
+
+
+def _to_headers(headers: Mapping[str, str | None] | Iterable[Header] | None) -> tuple[Header, ...]:
+    if headers is None:
+        return ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    result: list[Header] = []
+    for pair in pairs:
+        name, value = pair
+        result.append((name, value))
+    return tuple(result)
+
+
+def _check_headers(_instance: object, _attribute: object, headers: tuple[Header, ...]) -> None:
+    for name, value in headers:
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise InvalidOutputFileError(
+                name, "must be an HTTP header name (rule OF-7)", subject="upload header"
+            )
+        if value is not None and (not isinstance(value, str) or _CONTROL.search(value)):
+            raise InvalidOutputFileError(
+                value,
+                f"of header {name!r} must be a string without control characters (rule OF-7)",
+                subject="upload header value",
+            )
+
+
+@attrs.frozen
+class OutputFile:
+    """One entry of a task's ``outputFiles``: what to upload, where, and when.
+
+    Validated at construction (rules OF-1 to OF-7). Its ``repr`` and ``str`` never show
+    a SAS signature. Build it with :func:`task_output_file`, :func:`job_output_file` or
+    :func:`std_logs` rather than by hand.
+
+    >>> url = "https://acct.blob.core.windows.net/job-abc?sv=2023-11-03&sp=cw&sig=s3cr3t"
+    >>> of = OutputFile("../std*.txt", url, "t1/$TaskLog")
+    >>> of  # doctest: +NORMALIZE_WHITESPACE
+    OutputFile(file_pattern='../std*.txt',
+        container_url='https://acct.blob.core.windows.net/job-abc?sv=2023-11-03&sp=cw&sig=REDACTED',
+        path='t1/$TaskLog', upload_condition=<UploadCondition.TASK_COMPLETION: 'taskcompletion'>,
+        identity=None, headers=())
+    >>> OutputFile.from_dict(of.to_dict()) == of
+    True
+    >>> OutputFile("out.txt", "https://acct.blob.core.windows.net/job-abc", "t1/out.txt")
+    Traceback (most recent call last):
+    ...
+    conventions.errors.InvalidOutputFileError: container url '...' has neither a SAS ... (rule OF-3)
+    """
+
+    file_pattern: str = attrs.field(validator=_check_pattern)
+    """Which files to upload, relative to the task's working directory (rule OF-1)."""
+    container_url: str = attrs.field(validator=_check_container_url, repr=_redacted_repr)
+    """The container, with a SAS that grants write unless :attr:`identity` is set."""
+    path: str | None = attrs.field(default=None, validator=_check_path)
+    """The blob name (no wildcard) or virtual directory (wildcard); ``None``: the root."""
+    upload_condition: UploadCondition = attrs.field(
+        default=UploadCondition.TASK_COMPLETION, converter=_to_condition
+    )
+    """When the service uploads (rule OF-6)."""
+    identity: str | None = attrs.field(default=None, validator=_check_identity)
+    """ARM resource ID of the pool's user-assigned identity that writes to the container."""
+    headers: tuple[Header, ...] = attrs.field(
+        default=(), converter=_to_headers, validator=_check_headers
+    )
+    """Put Blob request headers, as ``(name, value)`` pairs, sent with every upload."""
+
+    def __attrs_post_init__(self) -> None:
+        fields = _sas_fields(self.container_url)
+        signed = bool(fields.get("sig", [""])[0])
+        if not signed and self.identity is None:
+            raise InvalidOutputFileError(
+                redact_sas(self.container_url),
+                "has neither a SAS ('sig=') nor a managed identity; the service fails with "
+                "FileUploadMiscError (rule OF-3)",
+                subject="container url",
+            )
+        if signed:
+            permissions = fields.get("sp")
+            if permissions is None and "si" in fields:
+                return  # the permissions are in a stored access policy (decision D-13)
+            if permissions is None or "w" not in permissions[0]:
+                raise InvalidOutputFileError(
+                    redact_sas(self.container_url),
+                    "has a SAS without write ('w') permission; the service cannot upload "
+                    "(rule OF-3)",
+                    subject="container url",
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the REST JSON of this OutputFile, as the Batch service and SDKs write it.
+
+        >>> url = "https://acct.blob.core.windows.net/job-abc?sp=w&sig=x"
+        >>> OutputFile("out.txt", url, "t1/$TaskOutput/out.txt", "TaskSuccess").to_dict()
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'filePattern': 'out.txt', 'destination': {'container':
+            {'containerUrl': 'https://acct.blob.core.windows.net/job-abc?sp=w&sig=x',
+             'path': 't1/$TaskOutput/out.txt'}},
+         'uploadOptions': {'uploadCondition': 'tasksuccess'}}
+        """
+        container: dict[str, Any] = {"containerUrl": self.container_url}
+        if self.path is not None:
+            container["path"] = self.path
+        if self.identity is not None:
+            container["identityReference"] = {"resourceId": self.identity}
+        if self.headers:
+            container["uploadHeaders"] = [
+                {"name": name} if value is None else {"name": name, "value": value}
+                for name, value in self.headers
+            ]
+        return {
+            "filePattern": self.file_pattern,
+            "destination": {"container": container},
+            "uploadOptions": {"uploadCondition": self.upload_condition.value},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutputFile:
+        """Return the OutputFile of the REST JSON *data* (as :meth:`to_dict` or the service gives).
+
+        The upload condition may be in any casing; unknown keys are ignored.
+
+        Raises:
+            InvalidOutputFileError: a required field is missing, or a value breaks a rule.
+        """
+        try:
+            container = data["destination"]["container"]
+            pattern = data["filePattern"]
+            url = container["containerUrl"]
+            condition = data["uploadOptions"]["uploadCondition"]
+            identity = (container.get("identityReference") or {}).get("resourceId")
+            headers = [
+                (header["name"], header.get("value"))
+                for header in (container.get("uploadHeaders") or [])
+            ]
+        except (KeyError, TypeError, AttributeError):
+            raise InvalidOutputFileError(
+                _redacted_keys(data),
+                "lacks filePattern, destination.container.containerUrl, "
+                "uploadOptions.uploadCondition or an upload header's name (rule OF-1)",
+                subject="output file JSON",
+            ) from None
+        return cls(
+            file_pattern=pattern,
+            container_url=url,
+            path=container.get("path"),
+            upload_condition=condition,
+            identity=identity,
+            headers=headers,
+        )
+
+    def to_batch_model(self) -> batch_models.OutputFile:
+        """Return this OutputFile as an ``azure.batch.models.OutputFile`` of azure-batch 15.x.
+
+        Raises:
+            MissingDependencyError: azure-batch 15.x is not installed; install the extra
+                ``pip install 'batch-file-conventions[batch]'``.
+        """
+        hint = "pip install 'batch-file-conventions[batch]'"
+        try:
+            from azure.batch import models
+        except ImportError as error:
+            raise MissingDependencyError(
+                f"OutputFile.to_batch_model() needs azure-batch 15.x: {hint}"
+            ) from error
+        if not hasattr(models, "OutputFileUploadConfiguration"):
+            raise MissingDependencyError(
+                f"OutputFile.to_batch_model() needs azure-batch 15.x, found an older one: {hint}"
+            )
+        return models.OutputFile(self.to_dict())
+
+
+def _redacted_keys(data: object) -> object:
+    # Name what was given without echoing a container URL (and its SAS) into the message.
+    return sorted(data) if isinstance(data, Mapping) else type(data).__name__
+
+
+def _build(
+    container_url: str,
+    prefix: str,
+    file_pattern: str,
+    condition: UploadCondition | str,
+    identity: str | None,
+    headers: Mapping[str, str | None] | Iterable[Header] | None,
+) -> OutputFile:
+    _check_pattern(None, None, file_pattern)
+    # A wildcard makes 'path' a virtual directory; otherwise it is the blob name.
+    path = prefix if has_wildcard(file_pattern) else f"{prefix}/{destination_path(file_pattern)}"
+    return OutputFile(
+        file_pattern=file_pattern,
+        container_url=container_url,
+        path=path,
+        upload_condition=condition,
+        identity=identity,
+        headers=headers,
+    )
+
+
+def task_output_file(
+    container_url: str,
+    task_id: str,
+    kind: TaskOutputKind,
+    file_pattern: str,
+    *,
+    condition: UploadCondition | str = UploadCondition.TASK_COMPLETION,
+    identity: str | None = None,
+    headers: Mapping[str, str | None] | Iterable[Header] | None = None,
+) -> OutputFile:
+    r"""Return an OutputFile that uploads *file_pattern* under ``<task id>/$<kind>`` (rule OF-5).
+
+    A pattern with a wildcard gets the kind's folder as its virtual directory; a pattern
+    without one gets the full blob name, the folder plus :func:`destination_path` of the
+    pattern, as the storage layer would name the file.
+
+    >>> url = "https://acct.blob.core.windows.net/job-abc?sp=cw&sig=x"
+    >>> task_output_file(url, "t1", TaskOutputKind.TASK_OUTPUT, "out/**/*.csv").path
+    't1/$TaskOutput'
+    >>> task_output_file(url, "t1", TaskOutputKind.TASK_OUTPUT, r"..\out.txt").path
+    't1/$TaskOutput/out.txt'
+
+    Raises:
+        InvalidOutputFileError: a rule OF-1 to OF-7 is broken.
+        InvalidIdError, InvalidKindError, InvalidPathError: the task ID, kind, or a
+            pattern without wildcard breaks the naming rules.
+    """
+    return _build(
+        container_url, task_prefix(task_id, kind), file_pattern, condition, identity, headers
+    )
+
+
+def job_output_file(
+    container_url: str,
+    kind: JobOutputKind,
+    file_pattern: str,
+    *,
+    condition: UploadCondition | str = UploadCondition.TASK_COMPLETION,
+    identity: str | None = None,
+    headers: Mapping[str, str | None] | Iterable[Header] | None = None,
+) -> OutputFile:
+    """Return an OutputFile that uploads *file_pattern* under ``$<kind>``, for a job manager task.
+
+    Same path rule as :func:`task_output_file` (rule OF-5).
+
+    >>> url = "https://acct.blob.core.windows.net/job-abc?sp=cw&sig=x"
+    >>> job_output_file(url, JobOutputKind.JOB_OUTPUT, "merged.csv", condition="TaskSuccess").path
+    '$JobOutput/merged.csv'
+    """
+    return _build(container_url, job_prefix(kind), file_pattern, condition, identity, headers)
+
+
+def std_logs(
+    container_url: str,
+    task_id: str,
+    *outputs: str,
+    identity: str | None = None,
+    headers: Mapping[str, str | None] | Iterable[Header] | None = None,
+) -> list[OutputFile]:
+    """Return the usual OutputFile list of a task: its logs always, its outputs on success.
+
+    ``../std*.txt`` (``stdout.txt`` and ``stderr.txt``, next to the working directory)
+    goes to ``TaskLog`` on task completion; each pattern in *outputs* goes to
+    ``TaskOutput`` on task success (rule OF-8), as .NET's Azure-Samples
+    ``RunWithConventions`` does.
+
+    >>> url = "https://acct.blob.core.windows.net/job-abc?sp=cw&sig=x"
+    >>> for f in std_logs(url, "t1", "results/*.csv"):
+    ...     print(f.file_pattern, f.path, f.upload_condition)
+    ../std*.txt t1/$TaskLog taskcompletion
+    results/*.csv t1/$TaskOutput tasksuccess
+    """
+    files = [
+        task_output_file(
+            container_url,
+            task_id,
+            TaskOutputKind.TASK_LOG,
+            STD_LOGS_PATTERN,
+            condition=UploadCondition.TASK_COMPLETION,
+            identity=identity,
+            headers=headers,
+        )
+    ]
+    files.extend(
+        task_output_file(
+            container_url,
+            task_id,
+            TaskOutputKind.TASK_OUTPUT,
+            pattern,
+            condition=UploadCondition.TASK_SUCCESS,
+            identity=identity,
+            headers=headers,
+        )
+        for pattern in outputs
+    )
+    return files
