@@ -81,7 +81,9 @@ def task_environment(root: Path, task_id: str, container_url: str) -> tuple[Path
     return working_dir, env
 
 
-def start_task(working_dir: Path, env: dict[str, str], command: list[str]) -> subprocess.Popen[bytes]:
+def start_task(
+    working_dir: Path, env: dict[str, str], command: list[str]
+) -> subprocess.Popen[bytes]:
     """Start a task's command; like the Batch agent, send its output to ../stdout.txt."""
     task_dir = working_dir.parent
     with (task_dir / "stdout.txt").open("wb") as out, (task_dir / "stderr.txt").open("wb") as err:
@@ -99,12 +101,20 @@ def run_analyse(root: Path, container_url: str) -> None:
 def run_simulate(root: Path, container_url: str, reader: ContainerClient) -> None:
     working_dir, env = task_environment(root, "simulate", container_url)
     command = [
-        str(BIN / "batch-conventions"), "run", "--flush-interval", "0.2", "--",
-        "sh", "-c", f"'{sys.executable}' '{TASKS}' simulate && "
+        str(BIN / "batch-conventions"),
+        "run",
+        "--flush-interval",
+        "0.2",
+        "--",
+        "sh",
+        "-c",
+        f"'{sys.executable}' '{TASKS}' simulate && "
         "batch-conventions save --kind TaskOutput result.txt",
     ]
     task = start_task(working_dir, env, command)
-    log_blob = reader.get_blob_client(task_blob_name("simulate", TaskOutputKind.TASK_LOG, "stdout.txt"))
+    log_blob = reader.get_blob_client(
+        task_blob_name("simulate", TaskOutputKind.TASK_LOG, "stdout.txt")
+    )
     seen_while_running = 0
     while task.poll() is None:
         if log_blob.exists():

@@ -44,7 +44,10 @@ def test_prepare_is_idempotent_and_prints_the_container(azurite: StorageEndpoint
     first = _invoke("prepare", "Sched_1:job-1", env=env)
     second = _invoke("prepare", "--json", "Sched_1:job-1", env=env)
     assert first.stdout == container_name("Sched_1:job-1") + "\n"
-    assert _json(second) == {"job_id": "Sched_1:job-1", "container": container_name("Sched_1:job-1")}
+    assert _json(second) == {
+        "job_id": "Sched_1:job-1",
+        "container": container_name("Sched_1:job-1"),
+    }
 
 
 def test_list_everything_by_task_and_by_kind(azurite: StorageEndpoint, seeded_job: str) -> None:
@@ -71,13 +74,21 @@ def test_sas_then_download_through_it(
     azurite: StorageEndpoint, seeded_job: str, tmp_path: Path
 ) -> None:
     conn = ["--connection-string", azurite.connection_string]
-    url = _json(_invoke("sas", seeded_job, "--expiry", "1h", "--permissions", "rl", "--json", *conn))[
-        "container_url"
-    ]
+    url = _json(
+        _invoke("sas", seeded_job, "--expiry", "1h", "--permissions", "rl", "--json", *conn)
+    )["container_url"]
     assert "sig=" in url
     summary = _json(
-        _invoke("download", seeded_job, "--kind", "TaskOutput", str(tmp_path), "--json",
-                "--container-url", url)
+        _invoke(
+            "download",
+            seeded_job,
+            "--kind",
+            "TaskOutput",
+            str(tmp_path),
+            "--json",
+            "--container-url",
+            url,
+        )
     )
     assert (summary["files"], summary["bytes"]) == (2, len("t1 result") * 2)
     assert (tmp_path / "t1" / "out" / "résumé +1.txt").read_text() == "t1 result"
@@ -98,7 +109,9 @@ def test_access_denied_is_one_line_naming_the_permission_and_no_signature(
 
 
 def test_missing_connection_is_a_usage_error() -> None:
-    result = CliRunner().invoke(main, ["list", "job-1"], env={"AZURE_STORAGE_CONNECTION_STRING": ""})
+    result = CliRunner().invoke(
+        main, ["list", "job-1"], env={"AZURE_STORAGE_CONNECTION_STRING": ""}
+    )
     assert result.exit_code == 2
     assert "--connection-string" in result.stderr
 
@@ -124,7 +137,10 @@ def test_save_from_the_batch_environment(
     Path("a.csv").write_text("1,2\n")
     Path("b.csv").write_text("3,4\n")
     rows = _json(_invoke("save", "--json", "*.csv", env=_task_env(azurite, job_id, "t9")))
-    assert sorted(row["blob_name"] for row in rows) == ["t9/$TaskOutput/a.csv", "t9/$TaskOutput/b.csv"]
+    assert sorted(row["blob_name"] for row in rows) == [
+        "t9/$TaskOutput/a.csv",
+        "t9/$TaskOutput/b.csv",
+    ]
 
 
 def test_run_streams_logs_and_keeps_the_exit_code(
@@ -136,8 +152,15 @@ def test_run_streams_logs_and_keeps_the_exit_code(
     prepare_output_storage(blob_service_client, job_id)
     program = "import sys\nprint('hello'); print('oops', file=sys.stderr); sys.exit(4)"
     result = _invoke(
-        "run", "--flush-interval", "0.05", "--log-dir", str(tmp_path), "--",
-        sys.executable, "-c", program,
+        "run",
+        "--flush-interval",
+        "0.05",
+        "--log-dir",
+        str(tmp_path),
+        "--",
+        sys.executable,
+        "-c",
+        program,
         env=_task_env(azurite, job_id, "t3"),
     )
     assert result.exit_code == 4

@@ -15,10 +15,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ..containers import container_name
-from ..kinds import JobOutputKind, TaskOutputKind
-from ..references import OutputFileReference
-from ..sas import output_container_url, prepare_output_storage
+from conventions.containers import container_name
+from conventions.kinds import JobOutputKind, TaskOutputKind
+from conventions.references import OutputFileReference
+from conventions.sas import output_container_url, prepare_output_storage
+
 from ._app import emit, json_option, main, stderr
 from ._connect import Connection, connection_options, parse_duration, parse_kind
 

@@ -11,9 +11,9 @@ from typing import Any
 import click
 from azure.storage.blob import BlobServiceClient
 
-from ..errors import MissingDependencyError
-from ..kinds import JobOutputKind, TaskOutputKind
-from ..storage import JobOutputStorage
+from conventions.errors import MissingDependencyError
+from conventions.kinds import JobOutputKind, TaskOutputKind
+from conventions.storage import JobOutputStorage
 
 __all__ = ["Connection", "connection_options", "parse_duration", "parse_kind"]
 

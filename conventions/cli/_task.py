@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConventionsError
-from ..kinds import TaskOutputKind
-from ..storage import TaskOutputStorage
-from ..urls import redact_sas
+from conventions.errors import ConventionsError
+from conventions.kinds import TaskOutputKind
+from conventions.storage import TaskOutputStorage
+from conventions.urls import redact_sas
+
 from ._app import emit, json_option, main, parse_task_kind, stderr
 from ._tee import run_teed
 
