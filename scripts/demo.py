@@ -35,18 +35,16 @@ from rich.table import Table  # noqa: E402
 from conventions import TaskOutputKind, container_name, task_blob_name  # noqa: E402
 from conventions.output_files import std_logs, task_output_file  # noqa: E402
 from conventions.planner import plan_uploads, upload_planned  # noqa: E402
-from conventions.storage import (  # noqa: E402
-    JobOutputStorage,
-    output_container_url,
-    prepare_output_storage,
-)
+from conventions.sas import output_container_url, prepare_output_storage  # noqa: E402
+from conventions.storage import JobOutputStorage  # noqa: E402
 from scripts.azurite import Azurite  # noqa: E402
 
 JOB_ID = "render-farm:job-7"  # made by a job schedule: ':' gives a hashed container name
 TASKS = REPO / "scripts" / "demo_tasks.py"
 BIN = Path(sys.executable).parent
 
-console = Console(highlight=False)
+# Tables stay readable when the output is piped (rich's default there is 80 columns).
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
 
 EXPECTED = {
     task_blob_name("analyse", TaskOutputKind.TASK_OUTPUT, "results/histogram.csv"),
@@ -115,17 +113,20 @@ def run_simulate(root: Path, container_url: str, reader: ContainerClient) -> Non
     log_blob = reader.get_blob_client(
         task_blob_name("simulate", TaskOutputKind.TASK_LOG, "stdout.txt")
     )
-    seen_while_running = 0
+    started = time.monotonic()
+    sizes_while_running: dict[int, float] = {}  # size seen in storage -> seconds since start
     while task.poll() is None:
         if log_blob.exists():
-            seen_while_running = max(seen_while_running, log_blob.get_blob_properties().size)
-        time.sleep(0.1)
+            size = log_blob.get_blob_properties().size
+            sizes_while_running.setdefault(size, time.monotonic() - started)
+        time.sleep(0.05)
+    growing = sorted(size for size in sizes_while_running if size > 0)
     console.print(
-        f"[bold]simulate[/]: ran unchanged under [cyan]batch-conventions run[/]; "
-        f"{seen_while_running} bytes of its stdout were readable in storage while it ran "
-        f"(exit {task.returncode})"
+        f"[bold]simulate[/]: ran unchanged under [cyan]batch-conventions run[/] "
+        f"(exit {task.returncode}); while it ran, its stdout.txt in storage was seen at "
+        f"{len(growing)} sizes: {growing}"
     )
-    if task.returncode or not seen_while_running:
+    if task.returncode or len(growing) < 2:
         raise SystemExit("task simulate failed, or its log was not streamed while it ran")
 
 
@@ -170,13 +171,23 @@ def read_back(service: BlobServiceClient, download_dir: Path) -> set[str]:
             table.add_row(output.task_id, kind.text, output.path, str(output.size))
     console.print(table)
     summary = job.download(TaskOutputKind.TASK_OUTPUT, download_dir)
-    console.print(f"downloaded every TaskOutput: {summary}")
+    console.print(
+        f"downloaded every TaskOutput: {summary.files} files, {summary.bytes} bytes "
+        f"in {summary.seconds:.2f} s"
+    )
     return found
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="keep the task and download folders here")
+    parser.add_argument(
+        "--skip",
+        choices=["analyse", "simulate", "render"],
+        action="append",
+        default=[],
+        help="do not run this task (its blobs are then missing, and the demo fails)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="conventions-demo-") as scratch:
         root = args.keep or Path(scratch)
@@ -187,9 +198,12 @@ def main() -> int:
                 task_sas_url = output_container_url(service, JOB_ID, permissions="racw")
                 console.print(f"prepared container {container_name(JOB_ID)} and a task SAS")
                 with ContainerClient.from_container_url(task_sas_url) as reader:
-                    run_analyse(root, task_sas_url)
-                    run_simulate(root, task_sas_url, reader)
-                    run_render(root, task_sas_url)
+                    if "analyse" not in args.skip:
+                        run_analyse(root, task_sas_url)
+                    if "simulate" not in args.skip:
+                        run_simulate(root, task_sas_url, reader)
+                    if "render" not in args.skip:
+                        run_render(root, task_sas_url)
                 found = read_back(service, root / "downloads")
         missing = sorted(EXPECTED - found)
         downloaded = sorted(

@@ -108,6 +108,19 @@ def test_access_denied_is_one_line_naming_the_permission_and_no_signature(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_verbose_shows_the_traceback_but_still_no_signature(
+    azurite: StorageEndpoint, seeded_job: str
+) -> None:
+    conn = ["--connection-string", azurite.connection_string]
+    url = _json(_invoke("sas", seeded_job, "--permissions", "r", "--json", *conn))["container_url"]
+    signature = url.split("sig=")[1]
+    result = CliRunner().invoke(main, ["--verbose", "list", seeded_job, "--container-url", url])
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr
+    assert "AccessDeniedError" in result.stderr
+    assert signature not in result.stderr
+
+
 def test_missing_connection_is_a_usage_error() -> None:
     result = CliRunner().invoke(
         main, ["list", "job-1"], env={"AZURE_STORAGE_CONNECTION_STRING": ""}
