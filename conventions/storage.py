@@ -645,6 +645,14 @@ class JobOutputStorage(_Storage):
         """
         return TaskOutputStorage(self.container_client, task_id)
 
+    def list_all(self) -> Iterator[OutputFileReference]:
+        """Iterate lazily over every output in the container: job outputs and every
+        task's, of every kind, in blob-name order (one listing of the container).
+
+        Blobs whose names the conventions never produce are skipped with a warning.
+        """
+        return (reference for _, reference in self._list(None))
+
     def list_task_outputs(
         self, kind: TaskOutputKind, task_ids: Iterable[str] | None = None
     ) -> Iterator[OutputFileReference]:

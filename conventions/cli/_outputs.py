@@ -1,0 +1,126 @@
+"""OutputFile commands: build the list for the Batch service, and plan what it uploads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from conventions.output_files import OutputFile, UploadCondition, std_logs, task_output_file
+from conventions.planner import plan_uploads
+
+from ._app import emit, json_option, main, parse_task_kind
+
+
+def _parse_output(spec: str) -> tuple[str, str, UploadCondition]:
+    """``KIND:PATTERN[:CONDITION]``; the condition defaults to task success."""
+    kind, separator, rest = spec.partition(":")
+    if not separator or not rest:
+        raise click.BadParameter(f"{spec!r} is not KIND:PATTERN[:CONDITION]", param_hint="--output")
+    pattern, _, condition = rest.rpartition(":")
+    try:
+        if pattern:
+            return kind, pattern, UploadCondition(condition)
+    except ValueError:
+        pass  # the last part belongs to the pattern
+    return kind, rest, UploadCondition.TASK_SUCCESS
+
+
+@main.command("output-files")
+@click.option("--task", "task_id", required=True, help="The task's ID.")
+@click.option(
+    "--container-url",
+    required=True,
+    help="The job's container URL: with a SAS granting 'w', or plain with --identity.",
+)
+@click.option("--identity", help="ARM resource ID of the pool's user-assigned identity.")
+@click.option("--std-logs", is_flag=True, help="Add ../std*.txt as TaskLog on task completion.")
+@click.option(
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="KIND:PATTERN[:CONDITION]",
+    help="A pattern to upload as KIND (CONDITION: tasksuccess (default), taskfailure, "
+    "taskcompletion). Repeatable.",
+)
+def output_files_command(
+    task_id: str,
+    container_url: str,
+    identity: str | None,
+    std_logs: bool,
+    outputs: tuple[str, ...],
+) -> None:
+    """Print the OutputFile list (REST JSON) for a task, ready for the Batch API.
+
+    Use it with `az batch task create --json-file` (as the task's "outputFiles") or
+    pass each item to azure-batch's `models.OutputFile(item)`.
+    """
+    files: list[OutputFile] = []
+    if std_logs:
+        files.extend(_std_logs(container_url, task_id, identity))
+    for spec in outputs:
+        kind, pattern, condition = _parse_output(spec)
+        files.append(
+            task_output_file(
+                container_url,
+                task_id,
+                parse_task_kind(kind),
+                pattern,
+                condition=condition,
+                identity=identity,
+            )
+        )
+    if not files:
+        raise click.UsageError("give --std-logs and/or at least one --output")
+    click.echo(json.dumps([file.to_dict() for file in files], indent=2, ensure_ascii=False))
+
+
+def _std_logs(container_url: str, task_id: str, identity: str | None) -> list[OutputFile]:
+    return std_logs(container_url, task_id, identity=identity)
+
+
+def _load_output_files(path: Path) -> list[OutputFile]:
+    data: Any = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):  # a task's JSON, as for `az batch task create`
+        data = data.get("outputFiles", [data])
+    if not isinstance(data, list):
+        raise click.BadParameter(f"{path} holds no OutputFile list", param_hint="OUTPUT_FILES")
+    return [OutputFile.from_dict(item) for item in data]
+
+
+@main.command("plan")
+@click.argument(
+    "output_files_json", metavar="OUTPUT_FILES.json", type=click.Path(exists=True, path_type=Path)
+)
+@click.option(
+    "--working-dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The task's working directory (patterns are relative to it).",
+)
+@click.option("--exit-code", required=True, type=int, help="The task's exit code.")
+@json_option
+def plan_command(output_files_json: Path, working_dir: Path, exit_code: int, as_json: bool) -> None:
+    """Show which files the Batch service would upload, and to which blobs.
+
+    OUTPUT_FILES.json is a list of OutputFiles (as `output-files` prints), or a task's
+    JSON with an "outputFiles" list.
+    """
+    plan = plan_uploads(_load_output_files(output_files_json), working_dir, exit_code=exit_code)
+    rows = [
+        {
+            "pattern": upload.output_file.file_pattern,
+            "local_path": str(upload.local_path),
+            "blob_name": upload.blob_name,
+            "condition": str(upload.output_file.upload_condition),
+        }
+        for upload in plan
+    ]
+    emit(
+        as_json,
+        rows,
+        columns=["pattern", "local_path", "blob_name", "condition"],
+        title=f"{len(rows)} files would be uploaded (exit code {exit_code})",
+    )

@@ -1,0 +1,97 @@
+"""Task-side commands, configured from the Batch environment: save and run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from conventions.errors import ConventionsError
+from conventions.kinds import TaskOutputKind
+from conventions.storage import TaskOutputStorage
+from conventions.urls import redact_sas
+
+from ._app import emit, json_option, main, parse_task_kind, stderr
+from ._tee import run_teed
+
+
+@main.command("save")
+@click.option("--kind", "kind_text", default="TaskOutput", show_default=True)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@json_option
+def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
+    """Save files (or glob patterns) as outputs of the current Batch task.
+
+    The job, task and container come from AZ_BATCH_JOB_ID, AZ_BATCH_TASK_ID and
+    CONVENTIONS_CONTAINER_URL (or AZURE_STORAGE_CONNECTION_STRING).
+    """
+    kind = parse_task_kind(kind_text)
+    with TaskOutputStorage.from_environment() as storage:
+        # Each argument may be a glob (quoted, so that the shell leaves it to us).
+        references = [ref for path in paths for ref in storage.save_many(kind, path)]
+    rows = [{"path": ref.path, "blob_name": ref.blob_name, "size": ref.size} for ref in references]
+    emit(as_json, rows, columns=["path", "blob_name", "size"], title=f"saved as {kind.text}")
+
+
+@main.command("run", context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--flush-interval",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.001),
+    help="Seconds between uploads of what the logs gained.",
+)
+@click.option(
+    "--log-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the local stdout.txt and stderr.txt copies go.",
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) -> None:
+    """Run COMMAND, streaming its stdout and stderr live to TaskLog.
+
+    The output is copied to this process's own streams (so the Batch agent's
+    stdout.txt and stderr.txt are complete) and to LOG_DIR/stdout.txt and
+    LOG_DIR/stderr.txt, which are uploaded to ``<task>/$TaskLog/stdout.txt`` and
+    ``stderr.txt`` while the command runs. Exits with the command's exit code; if the
+    command succeeded but a log could not be stored, exits 1.
+
+    Example: batch-conventions run --flush-interval 15 -- python simulate.py --steps 100
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
+    kind = TaskOutputKind.TASK_LOG
+    code: int | None = None
+    try:
+        with TaskOutputStorage.from_environment() as storage:
+            out_tracker = storage.save_tracked(
+                out_path, kind=kind, destination="stdout.txt", flush_interval=flush_interval
+            )
+            err_tracker = storage.save_tracked(
+                err_path, kind=kind, destination="stderr.txt", flush_interval=flush_interval
+            )
+            with out_tracker, err_tracker:
+                code = run_teed(
+                    command,
+                    out_path,
+                    err_path,
+                    stdout=sys.stdout.buffer,
+                    stderr=sys.stderr.buffer,
+                )
+    except FileNotFoundError as error:
+        if code is not None:
+            raise
+        stderr.print(f"Error: command not found: {command[0]} ({error.strerror})")
+        sys.exit(127)
+    except ConventionsError as error:
+        if code is None:
+            raise
+        # The command ran; its exit code wins, but a lost log never passes silently.
+        stderr.print(f"Error: the logs could not be stored: {redact_sas(str(error))}")
+        sys.exit(code or 1)
+    if code:
+        stderr.print(f"command exited with code {code}", style="dim")
+    sys.exit(code)
