@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 import attrs
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
@@ -91,7 +91,8 @@ _DEFAULT_CONCURRENCY = 8
 _GLOB_CHARS = frozenset("*?[")
 
 _T = TypeVar("_T")
-_S = TypeVar("_S", bound="_Storage")
+_S = TypeVar("_S", bound="_Storage[Any]")
+K = TypeVar("K", JobOutputKind, TaskOutputKind)
 
 
 class MissingEnvironmentVariableError(ConventionsError, LookupError):
@@ -185,8 +186,10 @@ def _run_parallel(
 
 
 @attrs.define(eq=False)
-class _Storage:
-    """What both storages share: the container client, its lifetime, and listing."""
+class _Storage(Generic[K]):
+    """What both storages share: the container client, its lifetime, listing, and the
+    save/list/get methods, written once for either kind type ``K``; the subclasses name
+    the blobs (``output_prefix``, ``blob_name``)."""
 
     #: The job's container. Closed by :meth:`close` (a client made by
     #: ``BlobServiceClient.get_container_client`` does not close its parent's transport).
@@ -220,6 +223,111 @@ class _Storage:
             if field.name != "container_client"
         )
         return f"{type(self).__name__}(container_url={url!r}{extra})"
+
+
+    # -- names (the subclasses' part) ---------------------------------------------------------
+
+    def output_prefix(self, kind: K) -> str:
+        """The kind's folder, without a trailing ``/`` (rule BP-1)."""
+        raise NotImplementedError
+
+    def blob_name(self, kind: K, path: str) -> str:
+        """The blob name for *path* under *kind* (rule BN-1); raises for a bad path."""
+        raise NotImplementedError
+
+    def _stored_name(
+        self, kind: K, path: str | os.PathLike[str], destination: str | None
+    ) -> str:
+        return self.blob_name(kind, destination if destination is not None else os.fspath(path))
+
+    # -- saving -------------------------------------------------------------------------------
+
+    def save(
+        self,
+        kind: K,
+        path: str | os.PathLike[str],
+        *,
+        destination: str | None = None,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> OutputFileReference:
+        """Upload the file *path* as an output of *kind*, overwriting any earlier one.
+
+        A relative *path* is read relative to *base_dir* (default: the current
+        directory) and is also the stored path, unless *destination* is given; either
+        goes through ``destination_path`` (``..\\x`` is stored as ``x``). The content
+        type is guessed from the name.
+
+        Raises:
+            InvalidPathError: the stored path is empty, absolute or escapes (before any
+                request); pass *destination* for an absolute *path*.
+            InvalidKindError: a kind of the other type (rule KD-2).
+            ContainerNotFoundError, AccessDeniedError, StorageError: from storage.
+        """
+        return self._save_file(self._stored_name(kind, path, destination), path, base_dir)
+
+    def save_text(
+        self, kind: K, text: str, destination: str, *, encoding: str = "utf-8"
+    ) -> OutputFileReference:
+        """Store *text* (encoded as *encoding*) as the output *destination* of *kind*."""
+        name = self.blob_name(kind, destination)
+        data = text.encode(encoding)
+        return self._upload(name, data, len(data), _content_settings(name, charset=encoding))
+
+    def save_bytes(self, kind: K, data: bytes, destination: str) -> OutputFileReference:
+        """Store *data* as the output *destination* of *kind*."""
+        name = self.blob_name(kind, destination)
+        return self._upload(name, bytes(data), len(data), _content_settings(name))
+
+    def save_many(
+        self,
+        kind: K,
+        paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        max_concurrency: int = _DEFAULT_CONCURRENCY,
+    ) -> list[OutputFileReference]:
+        """Save many files in parallel (threads, one client), each under its relative path.
+
+        *paths_or_glob* is a list of paths or one glob pattern (``**`` recurses), both
+        relative to *base_dir* (default: the current directory). Every path is checked
+        before the first upload. Returns the references in input (or sorted glob) order;
+        the first failure is raised once running uploads finish.
+        """
+        paths = _expand(paths_or_glob, base_dir)
+        names = [self.blob_name(kind, path) for path in paths]  # validate all first
+        work = [
+            functools.partial(self._save_file, name, path, base_dir)
+            for name, path in zip(names, paths, strict=True)
+        ]
+        return _run_parallel(work, max_concurrency)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def list_outputs(self, kind: K) -> Iterator[OutputFileReference]:
+        """Iterate lazily over the outputs of *kind*, in blob-name order.
+
+        Lists the exact folder ``output_prefix(kind) + "/"`` (with the ``/``, decision
+        D-4), so ``TaskOutputFoo`` never shows up under ``TaskOutput``. Blobs whose names
+        the conventions never produce are skipped with a warning on the ``conventions``
+        logger.
+
+        Raises (while iterating):
+            ContainerNotFoundError; AccessDeniedError (a SAS needs ``l``).
+        """
+        prefix = self.output_prefix(kind) + "/"
+        return (reference for _, reference in self._list(prefix))
+
+    def get_output(self, kind: K, path: str) -> OutputFileReference:
+        """Return the reference to the output *path* of *kind*, checking that it exists.
+
+        Raises:
+            OutputNotFoundError: there is no such output (.NET 4.x checks nothing here;
+                decision D-20).
+            AccessDeniedError: a SAS needs ``r``.
+        """
+        return self._get(self.blob_name(kind, path))
+
+    # -- plumbing -----------------------------------------------------------------------------
 
     def _list(self, prefix: str | None) -> Iterator[tuple[BlobLocation, OutputFileReference]]:
         """List blobs under *prefix*, lazily, skipping (with a warning) unconventional names."""
@@ -294,7 +402,7 @@ def _expand(
 
 
 @attrs.define(eq=False, repr=False)
-class TaskOutputStorage(_Storage):
+class TaskOutputStorage(_Storage[TaskOutputKind]):
     """The outputs of one task of one job: save, list and get them by kind.
 
     Holds a ``ContainerClient`` on the job's container (``container_client``) and the
@@ -376,84 +484,6 @@ class TaskOutputStorage(_Storage):
         """The blob name for *path* under *kind* (rule BN-1); raises for a bad path."""
         return task_blob_name(self.task_id, kind, path)
 
-    # -- saving -------------------------------------------------------------------------------
-
-    def save(
-        self,
-        kind: TaskOutputKind,
-        path: str | os.PathLike[str],
-        *,
-        destination: str | None = None,
-        base_dir: str | os.PathLike[str] | None = None,
-    ) -> OutputFileReference:
-        """Upload the file *path* as an output of *kind*, overwriting any earlier one.
-
-        A relative *path* is read relative to *base_dir* (default: the current
-        directory) and is also the stored path, unless *destination* is given; either
-        goes through ``destination_path`` (``..\\x`` is stored as ``x``). The content
-        type is guessed from the name.
-
-        Raises:
-            InvalidPathError: the stored path is empty, absolute or escapes (before any
-                request); pass *destination* for an absolute *path*.
-            ContainerNotFoundError, AccessDeniedError, StorageError: from storage.
-        """
-        name = self.blob_name(kind, destination if destination is not None else os.fspath(path))
-        return self._save_file(name, path, base_dir)
-
-    def save_text(
-        self, kind: TaskOutputKind, text: str, destination: str, *, encoding: str = "utf-8"
-    ) -> OutputFileReference:
-        """Store *text* (encoded as *encoding*) as the output *destination* of *kind*."""
-        name = self.blob_name(kind, destination)
-        data = text.encode(encoding)
-        return self._upload(name, data, len(data), _content_settings(name, charset=encoding))
-
-    def save_bytes(
-        self, kind: TaskOutputKind, data: bytes, destination: str
-    ) -> OutputFileReference:
-        """Store *data* as the output *destination* of *kind*."""
-        name = self.blob_name(kind, destination)
-        return self._upload(name, bytes(data), len(data), _content_settings(name))
-
-    def save_many(
-        self,
-        kind: TaskOutputKind,
-        paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-        *,
-        base_dir: str | os.PathLike[str] | None = None,
-        max_concurrency: int = _DEFAULT_CONCURRENCY,
-    ) -> list[OutputFileReference]:
-        """Save many files in parallel (threads, one client), each under its relative path.
-
-        *paths_or_glob* is a list of paths or one glob pattern (``**`` recurses), both
-        relative to *base_dir* (default: the current directory). Every path is checked
-        before the first upload. Returns the references in input (or sorted glob) order;
-        the first failure is raised once running uploads finish.
-        """
-        paths = _expand(paths_or_glob, base_dir)
-        names = [self.blob_name(kind, path) for path in paths]  # validate all first
-        work = [
-            functools.partial(self._save_file, name, path, base_dir)
-            for name, path in zip(names, paths, strict=True)
-        ]
-        return _run_parallel(work, max_concurrency)
-
-    # -- reading ------------------------------------------------------------------------------
-
-    def list_outputs(self, kind: TaskOutputKind) -> Iterator[OutputFileReference]:
-        """Iterate lazily over the task's outputs of *kind*, in blob-name order.
-
-        Lists the exact folder ``<task id>/$<kind>/`` (with the ``/``, decision D-4), so
-        ``TaskOutputFoo`` never shows up under ``TaskOutput``. Blobs whose names the
-        conventions never produce are skipped with a warning on the ``conventions`` logger.
-
-        Raises (while iterating):
-            ContainerNotFoundError; AccessDeniedError (a SAS needs ``l``).
-        """
-        prefix = self.output_prefix(kind) + "/"
-        return (reference for _, reference in self._list(prefix))
-
     def save_tracked(
         self,
         source: str | os.PathLike[str],
@@ -480,7 +510,7 @@ class TaskOutputStorage(_Storage):
                 *destination* for an absolute *source*).
             conventions.tracked.TrackingError: from ``start()``/``close()``, see there.
         """
-        name = self.blob_name(kind, destination if destination is not None else os.fspath(source))
+        name = self._stored_name(kind, source, destination)
         return TrackedFile(
             self.container_client,
             name,
@@ -491,19 +521,8 @@ class TaskOutputStorage(_Storage):
             overwrite=overwrite,
         )
 
-    def get_output(self, kind: TaskOutputKind, path: str) -> OutputFileReference:
-        """Return the reference to the output *path* of *kind*, checking that it exists.
-
-        Raises:
-            OutputNotFoundError: there is no such output (.NET 4.x checks nothing here;
-                decision D-20).
-            AccessDeniedError: a SAS needs ``r``.
-        """
-        return self._get(self.blob_name(kind, path))
-
-
 @attrs.define(eq=False, repr=False)
-class JobOutputStorage(_Storage):
+class JobOutputStorage(_Storage[JobOutputKind]):
     """A job's container: job-level outputs by ``JobOutputKind``, and every task's outputs.
 
     Saving and listing job outputs mirrors :class:`TaskOutputStorage`. To read a whole
@@ -559,63 +578,6 @@ class JobOutputStorage(_Storage):
     def blob_name(self, kind: JobOutputKind, path: str) -> str:
         """The blob name for *path* under *kind* (rule BN-1)."""
         return job_blob_name(kind, path)
-
-    def save(
-        self,
-        kind: JobOutputKind,
-        path: str | os.PathLike[str],
-        *,
-        destination: str | None = None,
-        base_dir: str | os.PathLike[str] | None = None,
-    ) -> OutputFileReference:
-        """Upload the file *path* as a job output; see :meth:`TaskOutputStorage.save`."""
-        name = self.blob_name(kind, destination if destination is not None else os.fspath(path))
-        return self._save_file(name, path, base_dir)
-
-    def save_text(
-        self, kind: JobOutputKind, text: str, destination: str, *, encoding: str = "utf-8"
-    ) -> OutputFileReference:
-        """Store *text* as the job output *destination* of *kind*."""
-        name = self.blob_name(kind, destination)
-        data = text.encode(encoding)
-        return self._upload(name, data, len(data), _content_settings(name, charset=encoding))
-
-    def save_bytes(
-        self, kind: JobOutputKind, data: bytes, destination: str
-    ) -> OutputFileReference:
-        """Store *data* as the job output *destination* of *kind*."""
-        name = self.blob_name(kind, destination)
-        return self._upload(name, bytes(data), len(data), _content_settings(name))
-
-    def save_many(
-        self,
-        kind: JobOutputKind,
-        paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-        *,
-        base_dir: str | os.PathLike[str] | None = None,
-        max_concurrency: int = _DEFAULT_CONCURRENCY,
-    ) -> list[OutputFileReference]:
-        """Save many files in parallel; see :meth:`TaskOutputStorage.save_many`."""
-        paths = _expand(paths_or_glob, base_dir)
-        names = [self.blob_name(kind, path) for path in paths]
-        work = [
-            functools.partial(self._save_file, name, path, base_dir)
-            for name, path in zip(names, paths, strict=True)
-        ]
-        return _run_parallel(work, max_concurrency)
-
-    def list_outputs(self, kind: JobOutputKind) -> Iterator[OutputFileReference]:
-        """Iterate lazily over the job outputs of *kind* (prefix ``$<kind>/``, decision D-4)."""
-        prefix = self.output_prefix(kind) + "/"
-        return (reference for _, reference in self._list(prefix))
-
-    def get_output(self, kind: JobOutputKind, path: str) -> OutputFileReference:
-        """Return the reference to the job output *path*, checking that it exists.
-
-        Raises:
-            OutputNotFoundError: there is no such output (decision D-20).
-        """
-        return self._get(self.blob_name(kind, path))
 
     # -- the whole job ------------------------------------------------------------------------
 
