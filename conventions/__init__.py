@@ -23,6 +23,8 @@ from .blobs import (
 from .containers import container_name, is_valid_container_name
 from .errors import (
     AccessDeniedError,
+    AppendBlobLimitError,
+    AppendConflictError,
     ContainerNotFoundError,
     ConventionsError,
     InvalidBlobNameError,
@@ -31,8 +33,15 @@ from .errors import (
     InvalidOutputFileError,
     InvalidPathError,
     MissingDependencyError,
+    MissingEnvironmentVariableError,
     OutputNotFoundError,
+    SasError,
     StorageError,
+    TrackedBlobExistsError,
+    TrackedFileMissingError,
+    TrackedFileReplacedError,
+    TrackedFileTruncatedError,
+    TrackingError,
 )
 from .kinds import JobOutputKind, TaskOutputKind
 from .output_files import (
@@ -50,6 +59,8 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AccessDeniedError",
+    "AppendBlobLimitError",
+    "AppendConflictError",
     "BlobLocation",
     "ContainerNotFoundError",
     "ConventionsError",
@@ -60,11 +71,18 @@ __all__ = [
     "InvalidPathError",
     "JobOutputKind",
     "MissingDependencyError",
+    "MissingEnvironmentVariableError",
     "OutputFile",
     "OutputNotFoundError",
     "PlannedUpload",
+    "SasError",
     "StorageError",
     "TaskOutputKind",
+    "TrackedBlobExistsError",
+    "TrackedFileMissingError",
+    "TrackedFileReplacedError",
+    "TrackedFileTruncatedError",
+    "TrackingError",
     "UploadCondition",
     "__version__",
     "container_name",

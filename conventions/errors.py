@@ -12,6 +12,8 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDeniedError",
+    "AppendBlobLimitError",
+    "AppendConflictError",
     "ContainerNotFoundError",
     "ConventionsError",
     "InvalidBlobNameError",
@@ -20,8 +22,15 @@ __all__ = [
     "InvalidOutputFileError",
     "InvalidPathError",
     "MissingDependencyError",
+    "MissingEnvironmentVariableError",
     "OutputNotFoundError",
+    "SasError",
     "StorageError",
+    "TrackedBlobExistsError",
+    "TrackedFileMissingError",
+    "TrackedFileReplacedError",
+    "TrackedFileTruncatedError",
+    "TrackingError",
 ]
 
 
@@ -124,3 +133,56 @@ class AccessDeniedError(StorageError, PermissionError):
     ):
         super().__init__(message, container=container, blob=blob)
         self.permission = permission
+
+
+class SasError(ConventionsError, ValueError):
+    """A container SAS cannot be made as asked: bad expiry or permissions, or a client
+    whose credential can sign nothing."""
+
+
+class MissingEnvironmentVariableError(ConventionsError, LookupError):
+    """``from_environment`` needs an environment variable that is not set; ``name`` names it."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        super().__init__(f"environment variable {name} is not set: {hint}")
+        self.name = name
+
+    def __reduce__(self) -> tuple[object, ...]:
+        hint = str(self).split(": ", 1)[1]
+        return (type(self), (self.name, hint))
+
+
+class TrackingError(StorageError):
+    """A tracked save failed. The message names the container, blob and file.
+
+    Subclasses say why; a plain ``TrackingError`` is raised for misuse (flush before
+    ``start`` or after ``close``). When ``TrackedFile.close()`` raises, the error's
+    ``errors`` holds every error kept, itself first.
+    """
+
+    #: Set by ``TrackedFile.close()`` on the error it raises: all the errors kept.
+    errors: tuple[Exception, ...] = ()
+
+
+class TrackedFileTruncatedError(TrackingError):
+    """The tracked file shrank below what was uploaded, or its uploaded bytes changed."""
+
+
+class TrackedFileReplacedError(TrackingError):
+    """The tracked file was replaced (another inode) or removed after it appeared."""
+
+
+class TrackedFileMissingError(TrackingError, FileNotFoundError):
+    """The tracked file did not exist yet when the tracking was closed."""
+
+
+class TrackedBlobExistsError(TrackingError):
+    """The blob already exists and ``overwrite`` was not set (decision D-33)."""
+
+
+class AppendBlobLimitError(TrackingError):
+    """The next append would pass an append-blob limit (50,000 blocks or ~195 GiB)."""
+
+
+class AppendConflictError(TrackingError):
+    """The blob's length is not what this tracker wrote: someone else changed the blob."""

@@ -26,7 +26,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 
 from ._azure_errors import translate_errors
 from .containers import container_name
-from .errors import ConventionsError
+from .errors import SasError
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -46,11 +46,6 @@ MAX_USER_DELEGATION_EXPIRY = datetime.timedelta(days=7)
 _CLOCK_SKEW = datetime.timedelta(minutes=15)
 # Letters that ContainerSasPermissions knows, in its order.
 _PERMISSION_LETTERS = "racwdxyltfmei"
-
-
-class SasError(ConventionsError, ValueError):
-    """A container SAS cannot be made as asked: bad expiry or permissions, or a client
-    whose credential can sign nothing."""
 
 
 def prepare_output_storage(service_client: BlobServiceClient, job_id: str) -> str:

@@ -55,6 +55,7 @@ from .errors import (
     InvalidBlobNameError,
     InvalidKindError,
     InvalidPathError,
+    MissingEnvironmentVariableError,
 )
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
@@ -93,18 +94,6 @@ _GLOB_CHARS = frozenset("*?[")
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="_Storage[Any]")
 K = TypeVar("K", JobOutputKind, TaskOutputKind)
-
-
-class MissingEnvironmentVariableError(ConventionsError, LookupError):
-    """``from_environment`` needs an environment variable that is not set; ``name`` names it."""
-
-    def __init__(self, name: str, hint: str) -> None:
-        super().__init__(f"environment variable {name} is not set: {hint}")
-        self.name = name
-
-    def __reduce__(self) -> tuple[object, ...]:
-        hint = str(self).split(": ", 1)[1]
-        return (type(self), (self.name, hint))
 
 
 @attrs.frozen
@@ -462,7 +451,7 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         >>> TaskOutputStorage.from_environment({"AZ_BATCH_JOB_ID": "my-job"})
         Traceback (most recent call last):
         ...
-        conventions.storage.MissingEnvironmentVariableError: ... AZ_BATCH_TASK_ID is not set: ...
+        conventions.errors.MissingEnvironmentVariableError: ... AZ_BATCH_TASK_ID is not set: ...
 
         Raises:
             MissingEnvironmentVariableError: a variable is missing; the message names it.

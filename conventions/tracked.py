@@ -43,7 +43,17 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
 from ._azure_errors import storage_error
-from .errors import AccessDeniedError, ContainerNotFoundError, StorageError
+from .errors import (
+    AccessDeniedError,
+    AppendBlobLimitError,
+    AppendConflictError,
+    ContainerNotFoundError,
+    TrackedBlobExistsError,
+    TrackedFileMissingError,
+    TrackedFileReplacedError,
+    TrackedFileTruncatedError,
+    TrackingError,
+)
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -79,42 +89,6 @@ _TAIL_CHECK = 64
 
 
 # -- errors ------------------------------------------------------------------------------------
-
-
-class TrackingError(StorageError):
-    """A tracked save failed. The message names the container, blob and file.
-
-    Subclasses say why; a plain ``TrackingError`` is raised for misuse (flush before
-    ``start`` or after ``close``). When :meth:`TrackedFile.close` raises, the error's
-    ``errors`` holds every error kept, itself first.
-    """
-
-    #: Set by :meth:`TrackedFile.close` on the error it raises: all the errors kept.
-    errors: tuple[Exception, ...] = ()
-
-
-class TrackedFileTruncatedError(TrackingError):
-    """The tracked file shrank below what was uploaded, or its uploaded bytes changed."""
-
-
-class TrackedFileReplacedError(TrackingError):
-    """The tracked file was replaced (another inode) or removed after it appeared."""
-
-
-class TrackedFileMissingError(TrackingError, FileNotFoundError):
-    """The tracked file did not exist yet when the tracking was closed."""
-
-
-class TrackedBlobExistsError(TrackingError):
-    """The blob already exists and ``overwrite`` was not set (decision D-33)."""
-
-
-class AppendBlobLimitError(TrackingError):
-    """The next append would pass an append-blob limit (50,000 blocks or ~195 GiB)."""
-
-
-class AppendConflictError(TrackingError):
-    """The blob's length is not what this tracker wrote: someone else changed the blob."""
 
 
 # Errors after which flushing again cannot succeed: the background thread stops.

@@ -155,7 +155,7 @@ def run_render(root: Path, container_url: str) -> None:
 def read_back(service: BlobServiceClient, download_dir: Path) -> set[str]:
     """As the client: list every kind's outputs, download all TaskOutput."""
     job = JobOutputStorage.from_service_client(service, JOB_ID)
-    table = Table(title=f"outputs of job {JOB_ID} (container {container_name(JOB_ID)})")
+    table = Table(title=f"outputs of job {JOB_ID}")
     for column in ("task", "kind", "path", "size"):
         table.add_column(column)
     found: set[str] = set()
