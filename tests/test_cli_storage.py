@@ -68,6 +68,9 @@ def test_list_everything_by_task_and_by_kind(azurite: StorageEndpoint, seeded_jo
     table = _invoke("list", seeded_job, *conn)
     assert table.exit_code == 0
     assert "résumé +1.txt" in table.stdout
+    nothing = _invoke("list", seeded_job, "--task", "t9", *conn)
+    assert (nothing.exit_code, nothing.stdout) == (0, "")
+    assert f"no outputs of job {seeded_job} match" in nothing.stderr
 
 
 def test_sas_then_download_through_it(

@@ -12,7 +12,6 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 
 from conventions.containers import container_name
@@ -98,6 +97,9 @@ def list_command(
             for reference in references
             if not task_ids or reference.task_id in task_ids
         ]
+    if not rows and not as_json:
+        stderr.print(f"no outputs of job {job_id} match")
+        return
     emit(
         as_json,
         rows,
@@ -133,11 +135,12 @@ def download_command(
                 raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
             planned = list(job.list_outputs(kind))
         total_bytes = sum(reference.size or 0 for reference in planned)
+        # No live speed column: progress arrives per finished file, in bursts, so an
+        # instantaneous rate would mislead; the summary gives the true average.
         columns = (
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             DownloadColumn(),
-            TransferSpeedColumn(),
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=stderr, disable=as_json) as progress:
@@ -161,7 +164,8 @@ def download_command(
     if as_json:
         emit(True, [], columns=[], data={**data, "dest": str(dest)})
     else:
+        rate = summary.bytes / summary.seconds / 1e6 if summary.seconds > 0 else 0.0
         stderr.print(
             f"downloaded {summary.files} files, {summary.bytes} bytes "
-            f"in {summary.seconds:.2f} s to {dest}"
+            f"in {summary.seconds:.2f} s ({rate:.1f} MB/s) to {dest}"
         )
