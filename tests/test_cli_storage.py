@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from click.testing import CliRunner, Result
 
-from conventions import JobOutputKind, TaskOutputKind, container_name
+from conventions import JobOutputKind, TaskOutputKind, container_name, task_blob_name
 from conventions.cli import main
 from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage, TaskOutputStorage
@@ -124,6 +127,29 @@ def test_verbose_shows_the_traceback_but_still_no_signature(
     assert signature not in result.stderr
 
 
+def test_list_by_task_of_a_job_kind_is_a_usage_error(azurite: StorageEndpoint) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["list", "job-1", "--kind", "JobOutput", "--task", "t1"],
+        env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
+    )
+    assert result.exit_code == 2
+    assert "--task applies to task kinds, not JobOutput" in result.stderr
+
+
+def test_account_url_without_the_identity_extra_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "azure.identity", None)  # as if not installed
+    result = CliRunner().invoke(
+        main,
+        ["prepare", "job-1", "--account-url", "https://acct.blob.core.windows.net"],
+        env={"AZURE_STORAGE_CONNECTION_STRING": ""},
+    )
+    assert result.exit_code == 1
+    assert "pip install 'batch-file-conventions[identity]'" in result.stderr
+
+
 def test_missing_connection_is_a_usage_error() -> None:
     result = CliRunner().invoke(
         main, ["list", "job-1"], env={"AZURE_STORAGE_CONNECTION_STRING": ""}
@@ -185,6 +211,56 @@ def test_run_streams_logs_and_keeps_the_exit_code(
     assert storage.get_output(log, "stdout.txt").download_text() == "hello\n"
     assert storage.get_output(log, "stderr.txt").download_text() == "oops\n"
     assert (tmp_path / "stdout.txt").read_text() == "hello\n"
+
+
+def test_run_of_a_retried_task_replaces_the_earlier_logs(
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    storage = TaskOutputStorage.from_service_client(blob_service_client, job_id, "t5")
+    for attempt in ("first", "second"):
+        log_dir = tmp_path / attempt  # a retried task gets a fresh working directory
+        result = _invoke(
+            "run", "--log-dir", str(log_dir), "--",
+            sys.executable, "-c", f"print('{attempt} attempt')",
+            env=_task_env(azurite, job_id, "t5"),
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        log = storage.get_output(TaskOutputKind.TASK_LOG, "stdout.txt").download_text()
+        assert log == f"{attempt} attempt\n"
+
+
+def test_run_streams_while_the_command_runs(
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    env = {**os.environ, **_task_env(azurite, job_id, "t6")}
+    env.pop("CONVENTIONS_CONTAINER_URL")
+    program = "import time\nfor i in range(40):\n    print(i, flush=True); time.sleep(0.05)"
+    command = [
+        sys.executable, "-m", "conventions", "run", "--flush-interval", "0.1",
+        "--log-dir", str(tmp_path), "--", sys.executable, "-c", program,
+    ]  # fmt: skip
+    blob = blob_service_client.get_blob_client(
+        container_name(job_id), task_blob_name("t6", TaskOutputKind.TASK_LOG, "stdout.txt")
+    )
+    sizes_while_running = set()
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as process:
+        while process.poll() is None:
+            if blob.exists():
+                sizes_while_running.add(blob.get_blob_properties().size)
+            time.sleep(0.02)
+    assert process.returncode == 0
+    final = "".join(f"{i}\n" for i in range(40)).encode()
+    assert blob.download_blob().readall() == final
+    # Seen growing in storage before the command ended: at several sizes short of the end.
+    assert len({size for size in sizes_while_running if 0 < size < len(final)}) >= 2
 
 
 def test_run_of_a_missing_command_exits_127(

@@ -22,6 +22,9 @@ from conventions.sas import output_container_url, prepare_output_storage
 from ._app import emit, json_option, main, stderr
 from ._connect import Connection, connection_options, parse_duration, parse_kind
 
+# The commands register themselves on the `main` group; nothing here is imported by name.
+__all__: list[str] = []
+
 
 @main.command("prepare")
 @click.argument("job_id")
@@ -41,7 +44,7 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
 @click.argument("job_id")
 @click.option("--expiry", default="7d", show_default=True, help="How long it stays valid.")
 @click.option(
-    "--permissions", default="racwl", show_default=True, help="SAS letters; tasks need acw."
+    "--permissions", default="racwl", show_default=True, help="SAS letters; tasks need acw, and r to stream logs (run, save_tracked)."
 )
 @connection_options
 @json_option
@@ -85,6 +88,8 @@ def list_command(
 ) -> None:
     """List the outputs of JOB_ID: task, kind, path, size, modified."""
     kind = parse_kind(kind_text) if kind_text is not None else None
+    if task_ids and isinstance(kind, JobOutputKind):
+        raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
     with connection.job_storage(job_id) as job:
         if isinstance(kind, TaskOutputKind):
             references = job.list_task_outputs(kind, task_ids or None)

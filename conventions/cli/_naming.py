@@ -9,6 +9,9 @@ from conventions.containers import container_name
 
 from ._app import emit, json_option, main, parse_job_kind, parse_task_kind
 
+# The commands register themselves on the `main` group; nothing here is imported by name.
+__all__: list[str] = []
+
 
 @main.command("container-name")
 @click.argument("job_ids", nargs=-1, required=True, metavar="JOB_ID...")

@@ -13,6 +13,9 @@ from conventions.planner import plan_uploads
 
 from ._app import emit, json_option, main, parse_task_kind
 
+# The commands register themselves on the `main` group; nothing here is imported by name.
+__all__: list[str] = []
+
 
 def _parse_output(spec: str) -> tuple[str, str, UploadCondition]:
     """``KIND:PATTERN[:CONDITION]``; the condition defaults to task success."""

@@ -15,6 +15,9 @@ from conventions.urls import redact_sas
 from ._app import emit, json_option, main, parse_task_kind, stderr
 from ._tee import run_teed
 
+# The commands register themselves on the `main` group; nothing here is imported by name.
+__all__: list[str] = []
+
 
 @main.command("save")
 @click.option("--kind", "kind_text", default="TaskOutput", show_default=True)
@@ -67,11 +70,21 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     code: int | None = None
     try:
         with TaskOutputStorage.from_environment() as storage:
+            # A retried task's new logs replace the old attempt's, as the Batch agent's
+            # stdout.txt does (decision D-33 refuses that by default).
             out_tracker = storage.save_tracked(
-                out_path, kind=kind, destination="stdout.txt", flush_interval=flush_interval
+                out_path,
+                kind=kind,
+                destination="stdout.txt",
+                flush_interval=flush_interval,
+                overwrite=True,
             )
             err_tracker = storage.save_tracked(
-                err_path, kind=kind, destination="stderr.txt", flush_interval=flush_interval
+                err_path,
+                kind=kind,
+                destination="stderr.txt",
+                flush_interval=flush_interval,
+                overwrite=True,
             )
             with out_tracker, err_tracker:
                 code = run_teed(
