@@ -29,6 +29,8 @@ from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .storage_support import CountingTransport
+
 TASK_ID = "test-task"
 XML = '<?xml version="1.0" encoding="utf-8"?><root><résumé a="+%#"/></root>'
 
@@ -148,6 +150,50 @@ def test_escaping_path_raises_before_any_request(task: TaskOutputStorage, files:
     with pytest.raises(InvalidPathError):
         task.save(TaskOutputKind.TASK_OUTPUT, "Under\\..\\..\\..\\..\\X.txt", base_dir=files)
     assert _names(task) == []
+
+
+_EMPTY_DESTINATION_CALLS = {
+    "save": lambda storage, kind: storage.save(kind, "a.txt", destination=""),
+    "save_text": lambda storage, kind: storage.save_text(kind, "x", ""),
+    "save_bytes": lambda storage, kind: storage.save_bytes(kind, b"x", ""),
+}
+
+
+@pytest.mark.parametrize("side", ["task", "job"])
+@pytest.mark.parametrize("call", sorted(_EMPTY_DESTINATION_CALLS))
+def test_empty_destination_raises_before_any_request(
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    side: str,
+    call: str,
+) -> None:
+    # .NET throws ArgumentException for an empty destination; so do we (InvalidPathError).
+    prepare_output_storage(blob_service_client, job_id)
+    (tmp_path / "a.txt").write_text("a")
+    monkeypatch.chdir(tmp_path)  # so that save's relative "a.txt" would be found
+    counter = CountingTransport(**azurite.client_kwargs)
+    options = {"transport": counter, **azurite.client_kwargs}
+    storage: TaskOutputStorage | JobOutputStorage
+    kind: TaskOutputKind | JobOutputKind
+    if side == "task":
+        storage = TaskOutputStorage.from_connection_string(
+            azurite.connection_string, job_id, TASK_ID, **options
+        )
+        kind = TaskOutputKind.TASK_OUTPUT
+    else:
+        storage = JobOutputStorage.from_connection_string(
+            azurite.connection_string, job_id, **options
+        )
+        kind = JobOutputKind.JOB_OUTPUT
+    with storage:
+        with pytest.raises(InvalidPathError, match="rule DP-1"):
+            _EMPTY_DESTINATION_CALLS[call](storage, kind)
+        assert counter.requests == []
+        storage.save_bytes(kind, b"x", "x.txt")  # type: ignore[arg-type]
+        assert counter.requests != []  # the counter does see requests
 
 
 # -- .NET CloudJobExtensionsTests -----------------------------------------------------------
