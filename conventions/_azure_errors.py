@@ -22,7 +22,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from .errors import AccessDeniedError, ContainerNotFoundError, OutputNotFoundError, StorageError
 from .urls import redact_sas
 
-__all__ = ["storage_error", "translate_errors"]
+__all__ = ["http_detail", "storage_error", "translate_errors"]
 
 _DENIED_STATUS = (401, 403)
 _CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
@@ -98,6 +98,19 @@ def storage_error(
     )
 
 
+def _error_code(error: HttpResponseError) -> str:
+    # azure-storage-blob sets error_code (from x-ms-error-code) on the errors it raises.
+    # It is a StorageErrorCode (a str enum) when known, a plain str otherwise.
+    raw_code = getattr(error, "error_code", None) or ""
+    return str(getattr(raw_code, "value", raw_code))
+
+
+def http_detail(error: HttpResponseError) -> str:
+    """``(HTTP <status>, <code>): <Azure's first line, redacted>``, for a message's end."""
+    code = _error_code(error)
+    return f"(HTTP {error.status_code}{', ' + code if code else ''}): {_azure_detail(error)}"
+
+
 def _translate(
     error: HttpResponseError,
     operation: str,
@@ -106,13 +119,9 @@ def _translate(
     permission: str | None,
 ) -> StorageError:
     status = error.status_code
-    # azure-storage-blob sets error_code (from x-ms-error-code) on the errors it raises.
-    # It is a StorageErrorCode (a str enum) when known, a plain str otherwise.
-    raw_code = getattr(error, "error_code", None) or ""
-    code = str(getattr(raw_code, "value", raw_code))
-    detail = _azure_detail(error)
+    code = _error_code(error)
     where = _where(container, blob)
-    suffix = f"(HTTP {status}{', ' + code if code else ''}): {detail}"
+    suffix = http_detail(error)
     if status == 404 and (code in _CONTAINER_MISSING_CODES or (blob is None and not code)):
         return ContainerNotFoundError(
             f"could not {operation} {where}: container {container!r} does not exist; "

@@ -213,14 +213,31 @@ def _check_path(_instance: object, _attribute: object, path: str | None) -> None
 
 Header = tuple[str, str | None]
 
+_PAIR_RULE = (
+    "must be a (name, value) pair: an HTTP header name and a value that is absent or "
+    "a string without control characters (rule OF-7)"
+)
+
 
 def _to_headers(headers: Mapping[str, str | None] | Iterable[Header] | None) -> tuple[Header, ...]:
     if headers is None:
         return ()
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    rule = "must be (name, value) pairs or a mapping of names to values (rule OF-7)"
+    if isinstance(headers, (str, bytes)):
+        raise InvalidOutputFileError(headers, rule, subject="upload headers")
+    try:
+        pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
+    except TypeError:
+        raise InvalidOutputFileError(headers, rule, subject="upload headers") from None
     result: list[Header] = []
     for pair in pairs:
-        name, value = pair
+        # A str of two characters would unpack into a "pair"; only a real pair will do.
+        if isinstance(pair, (str, bytes)):
+            raise InvalidOutputFileError(pair, _PAIR_RULE, subject="upload header")
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            raise InvalidOutputFileError(pair, _PAIR_RULE, subject="upload header") from None
         result.append((name, value))
     return tuple(result)
 

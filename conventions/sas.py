@@ -85,7 +85,8 @@ def output_container_url(
         permissions: SAS letters, any order (``ContainerSasPermissions.from_string``
             orders them). The default ``racwl`` is .NET's; add ``d`` to allow
             ``OutputFileReference.delete`` (decision D-21). Tasks need ``acw`` (``w`` to
-            overwrite); readers ``rl``.
+            overwrite), and ``racw`` for tracked saves (``r`` to reconcile a retried
+            append); readers ``rl``.
         start: when the SAS becomes valid; default 15 minutes ago, against clock skew.
             With a user delegation key, a start more than 7 days before the expiry is
             moved later to fit the key's lifetime.

@@ -414,7 +414,8 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         cls, container_url: str, task_id: str, **client_kwargs: Any
     ) -> TaskOutputStorage:
         """Storage on a container URL with SAS (``output_container_url``). A task needs ``acw``
-        to save (``w`` to overwrite), ``l`` to list and ``r`` to read."""
+        to save (``w`` to overwrite), ``l`` to list and ``r`` to read; tracked saves
+        (:meth:`save_tracked`) need ``racw`` (``r`` to reconcile a retried append)."""
         check_task_id(task_id)
         return cls(ContainerClient.from_container_url(container_url, **client_kwargs), task_id)
 
@@ -489,7 +490,9 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         context manager (or ``start()``/``close()``). Every *flush_interval* seconds a
         background thread appends exactly what the file gained; closing uploads the rest,
         so that the blob is then byte-identical to the file. The stored path is
-        *destination*, or else *source* as a relative path (``destination_path`` rules)::
+        *destination*, or else *source* as a relative path (``destination_path`` rules).
+        With a SAS, tracked saves need ``racw``: ``r`` to reconcile an append retried after
+        its response was lost (without it, that case raises ``AccessDeniedError``)::
 
             with storage.save_tracked("stdout.txt", flush_interval=15):
                 run_the_simulation()     # writes stdout.txt; readable in storage as it grows

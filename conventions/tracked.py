@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
-from ._azure_errors import storage_error
+from ._azure_errors import http_detail, storage_error
 from .errors import (
     AccessDeniedError,
     AppendBlobLimitError,
@@ -437,7 +437,20 @@ class TrackedFile:
                 self._blob.download_blob(offset=offset, length=len(data)).readall() == data
             )
         except AzureError as exc:
-            raise storage_error(exc, "reconcile", permission="r", **self._names()) from exc
+            error = storage_error(
+                exc, "read back, to reconcile a retried append,", permission="r", **self._names()
+            )
+            if isinstance(error, AccessDeniedError) and isinstance(exc, HttpResponseError):
+                # Only a retried append needs this read, so a SAS without 'r' works until a
+                # response is lost: say why 'r' is needed, not only that it is missing.
+                error = AccessDeniedError(
+                    f"{self._where()}: an append was retried after its response was lost, "
+                    "and reconciling a retried append needs read: access denied; a SAS needs "
+                    f"permission 'r' for this (tracked saves need 'racw') {http_detail(exc)}",
+                    permission="r",
+                    **self._names(),
+                )
+            raise error from exc
         if not landed:
             raise AppendConflictError(
                 f"{self._where()}: expected the blob to hold {offset} bytes before appending "

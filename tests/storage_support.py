@@ -5,8 +5,25 @@ from __future__ import annotations
 import http.client
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
-__all__ = ["put_raw", "tree"]
+from azure.core.pipeline.transport import HttpRequest, HttpResponse, RequestsTransport
+
+__all__ = ["CountingTransport", "put_raw", "tree"]
+
+
+class CountingTransport(RequestsTransport):  # type: ignore[misc]
+    """A real requests transport that records each request it is asked to send, retries
+    included (azure-storage-blob takes no ``per_retry_policies``; it takes a ``transport``).
+    Build it with the endpoint's ``client_kwargs`` so that it trusts the same certificate."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.requests: list[str] = []
+
+    def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        self.requests.append(f"{request.method} {request.url}")
+        return super().send(request, **kwargs)  # type: ignore[no-any-return]
 
 
 def put_raw(container_url: str, name: str, data: bytes) -> None:

@@ -3,6 +3,8 @@ cases; these cover what a live service rarely shows)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
@@ -17,6 +19,7 @@ def test_azure_text_is_redacted_and_chained() -> None:
     message = str(caught.value)
     assert "SECRET" not in message
     assert "sig=REDACTED" in message
+    assert re.search(r"sig=(?!REDACTED)", message) is None
     assert "'b'" in message
     assert "'c'" in message
     assert caught.value.__cause__ is original

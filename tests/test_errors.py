@@ -64,3 +64,79 @@ def test_storage_errors_keep_container_blob_and_permission_through_pickle() -> N
         None,
         "l",
     )
+
+
+def _rule_error(cls: type[errors._RuleError]) -> Exception:
+    return cls("bad value\n", "must be good (rule XX-1)", subject="thing")
+
+
+def _storage_error(cls: type[errors.StorageError]) -> Exception:
+    return cls("saving 'b' to 'job-x' failed", container="job-x", blob="t1/$TaskLog/b")
+
+
+# How to build one of each class in errors.__all__, and the attributes that must survive.
+_EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
+    "ConventionsError": (lambda cls: cls("something failed"), ()),
+    "MissingDependencyError": (lambda cls: cls("pip install 'x[batch]'"), ()),
+    "SasError": (lambda cls: cls("expiry must be more than zero"), ()),
+    "MissingEnvironmentVariableError": (
+        lambda cls: cls("AZ_BATCH_JOB_ID", "run inside a task: a b"),
+        ("name",),
+    ),
+    "AccessDeniedError": (
+        lambda cls: cls("listing needs 'l'", container="job-x", blob="t1/b", permission="l"),
+        ("container", "blob", "permission"),
+    ),
+    **dict.fromkeys(
+        (
+            "InvalidIdError",
+            "InvalidKindError",
+            "InvalidPathError",
+            "InvalidBlobNameError",
+            "InvalidOutputFileError",
+        ),
+        (_rule_error, ("value", "rule", "subject")),
+    ),
+    **dict.fromkeys(
+        ("StorageError", "ContainerNotFoundError", "OutputNotFoundError"),
+        (_storage_error, ("container", "blob")),
+    ),
+    **dict.fromkeys(
+        (
+            "TrackingError",
+            "TrackedFileTruncatedError",
+            "TrackedFileReplacedError",
+            "TrackedFileMissingError",
+            "TrackedBlobExistsError",
+            "AppendBlobLimitError",
+            "AppendConflictError",
+        ),
+        (_storage_error, ("container", "blob", "errors")),
+    ),
+}
+
+
+def test_the_pickling_examples_cover_every_error() -> None:
+    assert sorted(_EXAMPLES) == sorted(errors.__all__)
+
+
+@pytest.mark.parametrize("name", errors.__all__)
+def test_every_error_pickles_with_its_message_and_attributes(name: str) -> None:
+    cls = getattr(errors, name)
+    make, attributes = _EXAMPLES[name]
+    error = make(cls)  # type: ignore[operator]
+    assert type(error) is cls
+    if "errors" in attributes:
+        error.errors = (error, ValueError("second"))
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is cls
+    assert str(copy) == str(error)
+    assert copy.args == error.args
+    for attribute in attributes:
+        original, copied = getattr(error, attribute), getattr(copy, attribute)
+        if attribute == "errors":
+            assert [(type(e), str(e)) for e in copied] == [(type(e), str(e)) for e in original]
+            assert copied[0] is copy  # the error itself comes first, as close() sets it
+        else:
+            assert copied == original
+            assert copied is not None

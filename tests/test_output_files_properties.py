@@ -7,10 +7,12 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conventions import (
+    InvalidOutputFileError,
     JobOutputKind,
     OutputFile,
     TaskOutputKind,
@@ -258,3 +260,20 @@ def test_planner_uploads_exactly_the_matching_files(
         # Dotfiles: a name starting with '.' appears only where the pattern spells the dot.
         if not any(segment.startswith(".") and segment != ".." for segment in pattern.split("/")):
             assert not any(part.startswith(".") for part in location.path.split("/"))
+
+
+@pytest.mark.parametrize(
+    ("headers", "subject"),
+    [
+        (["ab"], "upload header 'ab'"),  # a two-character str would unpack into a "pair"
+        ([5], "upload header 5"),
+        ([("Content-Type",)], "upload header ('Content-Type',)"),
+        (5, "upload headers 5"),
+        ("ab", "upload headers 'ab'"),
+    ],
+)
+def test_headers_that_are_not_pairs_break_rule_of7(headers: object, subject: str) -> None:
+    url = "https://acct.blob.core.windows.net/job-abc?sp=cw&sig=x"
+    with pytest.raises(InvalidOutputFileError, match="rule OF-7") as info:
+        task_output_file(url, "t1", TaskOutputKind.TASK_OUTPUT, "x.txt", headers=headers)  # type: ignore[arg-type]
+    assert str(info.value).startswith(subject + " must be ")

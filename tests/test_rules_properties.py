@@ -30,6 +30,7 @@ from .strategies import (
     container_safe_ids,
     job_ids,
     job_kinds,
+    kind_texts,
     normal_paths,
     relative_paths,
     task_ids,
@@ -171,6 +172,48 @@ def test_task_kind_is_never_a_job_kind(text: str) -> None:
         job_prefix(task_kind)  # type: ignore[arg-type]
     with pytest.raises(conventions.InvalidKindError):
         task_prefix("t", job_kind)  # type: ignore[arg-type]
+
+
+KIND_CLASSES = [TaskOutputKind, JobOutputKind]
+
+
+@pytest.mark.parametrize("kind_class", KIND_CLASSES)
+@given(text=kind_texts())
+def test_equal_kinds_hash_equal(
+    kind_class: type[TaskOutputKind | JobOutputKind], text: str
+) -> None:
+    first, second = kind_class.custom(text), kind_class.custom(text)
+    assert first is not second
+    assert first == second
+    assert hash(first) == hash(second)
+    assert len({first, second}) == 1
+    assert {first: 1}[second] == 1
+
+
+@pytest.mark.parametrize("kind_class", KIND_CLASSES)
+@given(text=kind_texts())
+@example(text="TaskOutput")
+def test_kinds_differing_in_case_are_two_kinds(
+    kind_class: type[TaskOutputKind | JobOutputKind], text: str
+) -> None:
+    swapped = text.swapcase()
+    kinds = {kind_class.custom(text), kind_class.custom(swapped)}
+    assert len(kinds) == (1 if text == swapped else 2)
+
+
+@pytest.mark.parametrize("kind_class", KIND_CLASSES)
+@given(text=kind_texts())
+@example(text="JobOutput")
+def test_a_kind_never_equals_none_or_its_text(
+    kind_class: type[TaskOutputKind | JobOutputKind], text: str
+) -> None:
+    kind = kind_class.custom(text)
+    assert kind != cast(object, None)
+    assert not kind == cast(object, None)  # noqa: SIM201 -- __eq__, not only __ne__
+    assert kind != cast(object, text)
+    assert not kind == cast(object, text)  # noqa: SIM201
+    assert cast(object, text) != kind
+    assert cast(object, kind) not in {None, text}
 
 
 # --- DP: destination_path ---

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 import pickle
+import re
 import urllib.parse
 from collections.abc import Callable
 
@@ -45,6 +46,7 @@ def test_sas_built_storage_saves_and_the_account_lists(
     with JobOutputStorage.from_container_url(url) as storage:
         storage.save_text(JobOutputKind.JOB_PREVIEW, "via SAS", "SavedViaSas.txt")
         assert "sig=REDACTED" in repr(storage)
+        assert re.search(r"sig=(?!REDACTED)", repr(storage)) is None
     container = blob_service_client.get_container_client(container_name(job_id))
     names = [b.name for b in container.list_blobs()]
     assert names == ["$JobPreview/SavedViaSas.txt"]
@@ -85,7 +87,7 @@ def _denied(call: Callable[[], object], permission: str) -> AccessDeniedError:
     error = caught.value
     assert error.permission == permission
     assert f"permission {permission!r}" in str(error)
-    assert "sig=" not in str(error) or "sig=REDACTED" in str(error)
+    assert re.search(r"sig=(?!REDACTED)", str(error)) is None
     assert error.container is not None
     assert error.container in str(error)
     assert error.__cause__ is not None
@@ -123,6 +125,7 @@ def test_client_side_sas_rl_lists_and_reads_but_cannot_write_or_delete(
         assert job.task("t1").get_output(TaskOutputKind.TASK_OUTPUT, "out.txt").size == 4
         assert "sig=" in ref.url
         assert "sig=REDACTED" in repr(ref)
+        assert re.search(r"sig=(?!REDACTED)", repr(ref)) is None
         _denied(lambda: job.task("t1").save_bytes(TaskOutputKind.TASK_OUTPUT, b"x", "x"), "w")
         _denied(lambda: job.save_text(JobOutputKind.JOB_OUTPUT, "x", "x.txt"), "w")
         _denied(ref.delete, "d")

@@ -7,7 +7,10 @@ Parity rows come from .NET ``IntegrationTests/JobOutputStorageTests.cs``,
 
 from __future__ import annotations
 
+import http.server
 import logging
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,13 +24,16 @@ from conventions import (
     InvalidPathError,
     JobOutputKind,
     OutputNotFoundError,
+    StorageError,
     TaskOutputKind,
     container_name,
 )
 from conventions.references import OutputFileReference
 from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage, TaskOutputStorage
-from scripts.azurite import StorageEndpoint
+from scripts.azurite import ACCOUNT_KEY, ACCOUNT_NAME, StorageEndpoint
+
+from .storage_support import CountingTransport
 
 TASK_ID = "test-task"
 XML = '<?xml version="1.0" encoding="utf-8"?><root><résumé a="+%#"/></root>'
@@ -148,6 +154,50 @@ def test_escaping_path_raises_before_any_request(task: TaskOutputStorage, files:
     with pytest.raises(InvalidPathError):
         task.save(TaskOutputKind.TASK_OUTPUT, "Under\\..\\..\\..\\..\\X.txt", base_dir=files)
     assert _names(task) == []
+
+
+_EMPTY_DESTINATION_CALLS = {
+    "save": lambda storage, kind: storage.save(kind, "a.txt", destination=""),
+    "save_text": lambda storage, kind: storage.save_text(kind, "x", ""),
+    "save_bytes": lambda storage, kind: storage.save_bytes(kind, b"x", ""),
+}
+
+
+@pytest.mark.parametrize("side", ["task", "job"])
+@pytest.mark.parametrize("call", sorted(_EMPTY_DESTINATION_CALLS))
+def test_empty_destination_raises_before_any_request(
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    side: str,
+    call: str,
+) -> None:
+    # .NET throws ArgumentException for an empty destination; so do we (InvalidPathError).
+    prepare_output_storage(blob_service_client, job_id)
+    (tmp_path / "a.txt").write_text("a")
+    monkeypatch.chdir(tmp_path)  # so that save's relative "a.txt" would be found
+    counter = CountingTransport(**azurite.client_kwargs)
+    options = {"transport": counter, **azurite.client_kwargs}
+    storage: TaskOutputStorage | JobOutputStorage
+    kind: TaskOutputKind | JobOutputKind
+    if side == "task":
+        storage = TaskOutputStorage.from_connection_string(
+            azurite.connection_string, job_id, TASK_ID, **options
+        )
+        kind = TaskOutputKind.TASK_OUTPUT
+    else:
+        storage = JobOutputStorage.from_connection_string(
+            azurite.connection_string, job_id, **options
+        )
+        kind = JobOutputKind.JOB_OUTPUT
+    with storage:
+        with pytest.raises(InvalidPathError, match="rule DP-1"):
+            _EMPTY_DESTINATION_CALLS[call](storage, kind)
+        assert counter.requests == []
+        storage.save_bytes(kind, b"x", "x.txt")  # type: ignore[arg-type]
+        assert counter.requests != []  # the counter does see requests
 
 
 # -- .NET CloudJobExtensionsTests -----------------------------------------------------------
@@ -318,3 +368,104 @@ def test_task_ids_and_job_wide_listing(job: JobOutputStorage) -> None:
     some = job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, task_ids=["t2", "t1"])
     assert [r.task_id for r in some] == ["t2", "t1"]
     assert [r.path for r in job.task("t1").list_outputs(TaskOutputKind.TASK_LOG)] == ["o.log"]
+
+
+# -- retries are azure-core's, with the caller's options ------------------------------------
+
+
+class _Always500(http.server.BaseHTTPRequestHandler):
+    """A real HTTP server that answers every request 500, as an overloaded service would."""
+
+    attempts = 0
+
+    def do_PUT(self) -> None:
+        type(self).attempts += 1
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(500)
+        self.send_header("x-ms-error-code", "InternalError")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def always_500() -> Iterator[tuple[str, type[_Always500]]]:
+    handler = type("Handler", (_Always500,), {"attempts": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: connecting is refused at once
+
+
+def _retry_options(retries: int) -> dict[str, int]:
+    # azure-storage-blob's ExponentialRetry: retry_total caps all retries, retry_connect and
+    # retry_status (3 by default) cap each cause; no backoff so that the test is quick.
+    return {
+        "retry_total": retries,
+        "retry_connect": retries,
+        "retry_status": retries,
+        "initial_backoff": 0,
+        "increment_base": 0,
+        "random_jitter_range": 0,
+    }
+
+
+def _connection_string(endpoint: str) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint={endpoint}/{ACCOUNT_NAME};"
+    )
+
+
+@pytest.mark.parametrize("retries", [0, 2, 5])
+def test_caller_retry_options_are_honoured_on_connection_failure(
+    job_id: str, retries: int
+) -> None:
+    transport = CountingTransport()
+    task = TaskOutputStorage.from_connection_string(
+        _connection_string(f"http://127.0.0.1:{_closed_port()}"),
+        job_id,
+        "t1",
+        transport=transport,
+        **_retry_options(retries),
+    )
+    with task, pytest.raises(StorageError) as caught:
+        task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"x", "x.txt")
+    assert len(transport.requests) == retries + 1
+    assert type(caught.value) is StorageError
+    assert caught.value.container == container_name(job_id)
+    assert caught.value.blob == "t1/$TaskOutput/x.txt"
+    assert repr(container_name(job_id)) in str(caught.value)
+    assert "'t1/$TaskOutput/x.txt'" in str(caught.value)
+
+
+@pytest.mark.parametrize("retries", [0, 2, 5])
+def test_caller_retry_options_are_honoured_on_server_errors(
+    always_500: tuple[str, type[_Always500]], job_id: str, retries: int
+) -> None:
+    endpoint, handler = always_500
+    job = JobOutputStorage.from_connection_string(
+        _connection_string(endpoint), job_id, **_retry_options(retries)
+    )
+    with job, pytest.raises(StorageError) as caught:
+        job.save_bytes(JobOutputKind.JOB_OUTPUT, b"x", "x.txt")
+    assert handler.attempts == retries + 1
+    assert type(caught.value) is StorageError
+    assert caught.value.container == container_name(job_id)
+    assert caught.value.blob == "$JobOutput/x.txt"
+    assert "HTTP 500" in str(caught.value)
+    assert "'$JobOutput/x.txt'" in str(caught.value)

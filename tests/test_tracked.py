@@ -6,10 +6,12 @@ retry policy: real HTTP, no mocks.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import pickle
 import random
+import re
 import shutil
 import tempfile
 import threading
@@ -23,7 +25,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from azure.core.exceptions import ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
-from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
+from azure.storage.blob import (
+    BlobServiceClient,
+    ContainerClient,
+    ContainerSasPermissions,
+    LinearRetry,
+    generate_container_sas,
+)
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -35,6 +43,7 @@ from hypothesis.stateful import (
 )
 
 from conventions import (
+    AccessDeniedError,
     ContainerNotFoundError,
     StorageError,
     TaskOutputKind,
@@ -337,6 +346,52 @@ def test_a_lost_append_response_is_retried_without_duplicating(
     tracked.close()
     assert blob_bytes(container) == source.read_bytes()
     assert tracked.errors == ()
+
+
+def test_reconciling_without_read_permission_says_it_needs_r(
+    azurite: StorageEndpoint, job_id: str, tmp_path: Path
+) -> None:
+    # A task-side SAS with "acw" creates and appends; only a lost append response makes
+    # the tracker read the blob back (properties and bytes), which needs 'r'.
+    assert azurite.account_key is not None
+    name = container_name(job_id)
+    with BlobServiceClient.from_connection_string(
+        azurite.connection_string, **azurite.client_kwargs
+    ) as service:
+        service.create_container(name)
+        sas = generate_container_sas(
+            azurite.account_name,
+            name,
+            account_key=azurite.account_key,
+            permission=ContainerSasPermissions(add=True, create=True, write=True),
+            expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1),
+        )
+        url = f"{service.url.rstrip('/')}/{name}?{sas}"
+    transport = RecordingTransport()
+    transport.lose_appends = 1
+    source = tmp_path / "stdout.txt"
+    source.write_bytes(b"0123456789abcdef")
+    with ContainerClient.from_container_url(
+        url,
+        transport=transport,
+        retry_policy=LinearRetry(backoff=0, random_jitter_range=0),
+        **azurite.client_kwargs,
+    ) as container:
+        tracked = TrackedFile(container, BLOB, source, flush_interval=3600).start()
+        with pytest.raises(AccessDeniedError) as raised:
+            tracked.flush()
+        with pytest.raises(AccessDeniedError):
+            tracked.close()  # the error is kept and raised again
+    assert transport.lost == 1
+    assert transport.appends()[:2] == [201, 412]  # the retry was refused: reconcile needed
+    error = raised.value
+    assert error.permission == "r"
+    assert "permission 'r'" in str(error)
+    assert "reconciling a retried append needs read" in str(error)
+    assert "'racw'" in str(error)
+    assert (error.container, error.blob) == (name, BLOB)
+    assert re.search(r"sig=(?!REDACTED)", str(error)) is None
+    assert sas.split("sig=")[1].split("&")[0] not in str(error)
 
 
 def test_someone_else_appending_is_a_conflict(container: ContainerClient, tmp_path: Path) -> None:
