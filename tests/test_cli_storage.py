@@ -101,12 +101,17 @@ def test_sas_then_download_through_it(
     assert (tmp_path / "t2" / "out" / "résumé +1.txt").read_text() == "t2 result"
 
 
+def _read_only_url(azurite: StorageEndpoint, job_id: str) -> tuple[str, str]:
+    """A container URL whose SAS may read but not list; and its signature."""
+    conn = ["--connection-string", azurite.connection_string]
+    url = _json(_invoke("sas", job_id, "--permissions", "r", "--json", *conn))["container_url"]
+    return url, url.split("sig=")[1]
+
+
 def test_access_denied_is_one_line_naming_the_permission_and_no_signature(
     azurite: StorageEndpoint, seeded_job: str
 ) -> None:
-    conn = ["--connection-string", azurite.connection_string]
-    url = _json(_invoke("sas", seeded_job, "--permissions", "r", "--json", *conn))["container_url"]
-    signature = url.split("sig=")[1]
+    url, signature = _read_only_url(azurite, seeded_job)
     result = CliRunner().invoke(main, ["list", seeded_job, "--container-url", url])
     assert result.exit_code == 1
     assert "'l'" in result.stderr
@@ -117,9 +122,7 @@ def test_access_denied_is_one_line_naming_the_permission_and_no_signature(
 def test_verbose_shows_the_traceback_but_still_no_signature(
     azurite: StorageEndpoint, seeded_job: str
 ) -> None:
-    conn = ["--connection-string", azurite.connection_string]
-    url = _json(_invoke("sas", seeded_job, "--permissions", "r", "--json", *conn))["container_url"]
-    signature = url.split("sig=")[1]
+    url, signature = _read_only_url(azurite, seeded_job)
     result = CliRunner().invoke(main, ["--verbose", "list", seeded_job, "--container-url", url])
     assert result.exit_code == 1
     assert "Traceback" in result.stderr

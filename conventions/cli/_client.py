@@ -44,7 +44,10 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
 @click.argument("job_id")
 @click.option("--expiry", default="7d", show_default=True, help="How long it stays valid.")
 @click.option(
-    "--permissions", default="racwl", show_default=True, help="SAS letters; tasks need acw, and r to stream logs (run, save_tracked)."
+    "--permissions",
+    default="racwl",
+    show_default=True,
+    help="SAS letters; tasks need acw, and r to stream logs (run, save_tracked).",
 )
 @connection_options
 @json_option

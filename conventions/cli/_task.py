@@ -66,25 +66,20 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
-    kind = TaskOutputKind.TASK_LOG
     code: int | None = None
     try:
         with TaskOutputStorage.from_environment() as storage:
             # A retried task's new logs replace the old attempt's, as the Batch agent's
             # stdout.txt does (decision D-33 refuses that by default).
-            out_tracker = storage.save_tracked(
-                out_path,
-                kind=kind,
-                destination="stdout.txt",
-                flush_interval=flush_interval,
-                overwrite=True,
-            )
-            err_tracker = storage.save_tracked(
-                err_path,
-                kind=kind,
-                destination="stderr.txt",
-                flush_interval=flush_interval,
-                overwrite=True,
+            out_tracker, err_tracker = (
+                storage.save_tracked(
+                    path,
+                    kind=TaskOutputKind.TASK_LOG,
+                    destination=path.name,
+                    flush_interval=flush_interval,
+                    overwrite=True,
+                )
+                for path in (out_path, err_path)
             )
             with out_tracker, err_tracker:
                 code = run_teed(
