@@ -28,6 +28,11 @@ __all__ = ["OutputFileReference"]
 _log = logging.getLogger("conventions")
 
 
+# The process umask, read once at import: os.umask() can only read it by setting it,
+# which would race with downloads running on worker threads.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 @attrs.frozen(repr=False, eq=False)
 class OutputFileReference:
     """One stored job or task output: where it is, how big, and how to read it back.
@@ -148,6 +153,8 @@ class OutputFileReference:
                         container=self.container_name,
                         blob=self.blob_name,
                     )
+            # mkstemp makes the file 0600; give it the mode a plain open() would.
+            os.chmod(temp_name, 0o666 & ~_UMASK)
             os.replace(temp_name, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import stat
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -199,6 +200,16 @@ def test_download_to_file_overwrites_and_creates_parents(
     ref.download_to_file(target)
     ref.download_to_file(str(target))
     assert tree(tmp_path) == {"x/y/n.txt": b"new"}
+
+
+def test_downloaded_files_get_the_mode_a_plain_open_gives(
+    job: JobOutputStorage, tmp_path: Path
+) -> None:
+    ref = job.save_bytes(JobOutputKind.JOB_OUTPUT, b"x", "m.txt")
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(b"x")  # created by open(), under the process umask
+    downloaded = ref.download_to_file(tmp_path / "m.txt")
+    assert stat.S_IMODE(downloaded.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
 
 
 # -- property: whatever is saved lists and downloads back exactly ----------------------------
