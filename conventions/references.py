@@ -18,7 +18,7 @@ import attrs
 from azure.storage.blob import BlobClient, BlobProperties, StorageStreamDownloader
 
 from ._azure_errors import translate_errors
-from .blobs import parse_blob_name
+from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
 from .kinds import JobOutputKind, TaskOutputKind
 from .urls import redact_sas
@@ -75,7 +75,23 @@ class OutputFileReference:
         Raises:
             InvalidBlobNameError: the blob name is not one the conventions produce (rule PB-1).
         """
-        location = parse_blob_name(blob_client.blob_name)
+        return cls.from_location(
+            blob_client,
+            parse_blob_name(blob_client.blob_name),
+            size=size,
+            last_modified=last_modified,
+        )
+
+    @classmethod
+    def from_location(
+        cls,
+        blob_client: BlobClient,
+        location: BlobLocation,
+        *,
+        size: int | None = None,
+        last_modified: datetime.datetime | None = None,
+    ) -> OutputFileReference:
+        """Return the reference for *blob_client*, whose name *location* already parsed."""
         return cls(
             kind=location.kind,
             task_id=location.task_id,

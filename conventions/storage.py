@@ -43,6 +43,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettin
 from ._azure_errors import translate_errors
 from .blobs import (
     BlobLocation,
+    _task_kind,
     job_blob_name,
     job_prefix,
     parse_blob_name,
@@ -59,6 +60,7 @@ from .errors import (
 )
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
+from .output_files import has_wildcard
 from .references import OutputFileReference
 from .tracked import TrackedFile
 from .urls import redact_sas
@@ -89,7 +91,6 @@ CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 ProgressCallback = Callable[[int, int], None]
 
 _DEFAULT_CONCURRENCY = 8
-_GLOB_CHARS = frozenset("*?[")
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="_Storage[Any]")
@@ -336,7 +337,14 @@ class _Storage(Generic[K]):
                 _log.warning("skipping blob that breaks the conventions: %s", error)
                 continue
             blob_client = self.container_client.get_blob_client(properties.name)
-            yield location, OutputFileReference.from_properties(blob_client, properties)
+            # Built from the location parsed above: each name is parsed once.
+            reference = OutputFileReference.from_location(
+                blob_client,
+                location,
+                size=properties.size,
+                last_modified=properties.last_modified,
+            )
+            yield location, reference
 
     def _get(self, blob_name: str) -> OutputFileReference:
         blob_client = self.container_client.get_blob_client(blob_name)
@@ -382,7 +390,7 @@ def _expand(
     """A glob (relative to *base_dir*) or a list of paths, as a list of relative paths."""
     if isinstance(paths_or_glob, (str, os.PathLike)):
         pattern = os.fspath(paths_or_glob)
-        if not _GLOB_CHARS & set(pattern):
+        if not has_wildcard(pattern):
             return [pattern]
         root = os.fspath(base_dir) if base_dir is not None else os.getcwd()
         matches = sorted(glob.glob(pattern, root_dir=root, recursive=True))
@@ -615,8 +623,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         Without *task_ids*, one listing of the whole container, filtered by kind;
         with them, one listing per task under ``<task id>/$<kind>/``.
         """
-        if not isinstance(kind, TaskOutputKind):
-            raise InvalidKindError(kind, "must be a TaskOutputKind (rule KD-2)")
+        _task_kind(kind)  # a job kind raises here, listed or not (rule KD-2)
         if task_ids is not None:
             prefixes = [task_prefix(task_id, kind) + "/" for task_id in task_ids]
             return (ref for prefix in prefixes for _, ref in self._list(prefix))
