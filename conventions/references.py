@@ -139,6 +139,16 @@ class OutputFileReference:
         with self._translate("download", "r"):
             return self.blob_client.download_blob()
 
+    def _check_complete(self, received: int, expected: int) -> None:
+        # .NET reads once and returns whatever arrived (hazard 5); never here.
+        if received != expected:
+            raise StorageError(
+                f"download of blob {self.blob_name!r} in container {self.container_name!r} "
+                f"was short: {received} of {expected} bytes",
+                container=self.container_name,
+                blob=self.blob_name,
+            )
+
     def download_to_file(self, dest: str | os.PathLike[str]) -> Path:
         """Stream the output into the file *dest* and return its path.
 
@@ -158,17 +168,10 @@ class OutputFileReference:
         )
         try:
             with os.fdopen(handle, "wb") as file:
+                downloader = self._downloader()
                 with self._translate("download", "r"):
-                    downloader = self.blob_client.download_blob()
                     written = downloader.readinto(file)
-                if written != downloader.size:
-                    # .NET reads once and returns whatever arrived (hazard 5); never here.
-                    raise StorageError(
-                        f"download of blob {self.blob_name!r} in container "
-                        f"{self.container_name!r} was short: {written} of {downloader.size} bytes",
-                        container=self.container_name,
-                        blob=self.blob_name,
-                    )
+                self._check_complete(written, downloader.size)
             # mkstemp makes the file 0600; give it the mode a plain open() would.
             os.chmod(temp_name, 0o666 & ~_UMASK)
             os.replace(temp_name, target)
@@ -184,13 +187,7 @@ class OutputFileReference:
         downloader = self._downloader()
         with self._translate("download", "r"):
             data = downloader.readall()
-        if len(data) != downloader.size:
-            raise StorageError(
-                f"download of blob {self.blob_name!r} was short: {len(data)} of "
-                f"{downloader.size} bytes",
-                container=self.container_name,
-                blob=self.blob_name,
-            )
+        self._check_complete(len(data), downloader.size)
         return data
 
     def download_text(self, encoding: str = "utf-8") -> str:
