@@ -658,17 +658,34 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             OutputNotFoundError (deleted meanwhile), StorageError: the first failure,
                 after the running downloads finish; files already written stay.
         """
+        if isinstance(kind, JobOutputKind):
+            if task_ids is not None:
+                raise InvalidKindError(kind, "is a job kind; task_ids applies to task kinds")
+            outputs: Iterable[OutputFileReference] = self.list_outputs(kind)
+        else:
+            outputs = self.list_task_outputs(kind, task_ids)
+        return self.download_outputs(
+            outputs, dest_dir, max_concurrency=max_concurrency, progress=progress
+        )
+
+    def download_outputs(
+        self,
+        outputs: Iterable[OutputFileReference],
+        dest_dir: str | os.PathLike[str],
+        *,
+        max_concurrency: int = _DEFAULT_CONCURRENCY,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadSummary:
+        """Download the given *outputs* (e.g. from a listing you already made) into *dest_dir*.
+
+        The same layout, atomicity, containment and *progress* as :meth:`download`, which
+        lists a kind and calls this; use it to avoid listing twice, or to download a
+        filtered selection.
+        """
         started = time.monotonic()
         root = Path(dest_dir)
         root.mkdir(parents=True, exist_ok=True)
         resolved_root = root.resolve()
-        if isinstance(kind, JobOutputKind):
-            if task_ids is not None:
-                raise InvalidKindError(kind, "is a job kind; task_ids applies to task kinds")
-            references: Iterable[OutputFileReference] = self.list_outputs(kind)
-        else:
-            references = self.list_task_outputs(kind, task_ids)
-
         totals = [0, 0]  # files, bytes; updated only on the calling thread
 
         def plan(reference: OutputFileReference) -> Callable[[], int]:
@@ -686,7 +703,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             if progress is not None:
                 progress(totals[0], totals[1])
 
-        _run_parallel((plan(ref) for ref in references), max_concurrency, done)
+        _run_parallel((plan(ref) for ref in outputs), max_concurrency, done)
         return DownloadSummary(
             files=totals[0], bytes=totals[1], seconds=time.monotonic() - started
         )

@@ -42,6 +42,21 @@ def job(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[JobOutp
         yield storage
 
 
+def test_download_outputs_downloads_exactly_the_given_selection(
+    job: JobOutputStorage, tmp_path: Path
+) -> None:
+    for task_id in ("t1", "t2"):
+        job.task(task_id).save_bytes(TaskOutputKind.TASK_OUTPUT, task_id.encode(), "a.bin")
+        job.task(task_id).save_bytes(TaskOutputKind.TASK_OUTPUT, b"big" * 10, "b.bin")
+    listed = list(job.list_task_outputs(TaskOutputKind.TASK_OUTPUT))
+    chosen = [ref for ref in listed if ref.path == "a.bin"]
+    seen: list[tuple[int, int]] = []
+    summary = job.download_outputs(chosen, tmp_path, progress=lambda f, b: seen.append((f, b)))
+    assert tree(tmp_path) == {"t1/a.bin": b"t1", "t2/a.bin": b"t2"}
+    assert (summary.files, summary.bytes) == (2, 4)
+    assert seen[-1] == (2, 4)
+
+
 def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path: Path) -> None:
     job.task("t1").save_bytes(TaskOutputKind.TASK_OUTPUT, b"one", "a/b.txt")
     job.task("t2").save_bytes(TaskOutputKind.TASK_OUTPUT, b"two!", "c.txt")

@@ -161,12 +161,9 @@ def download_command(
                     description=f"{kind.text}: {files_done}/{len(planned)} files",
                 )
 
-            summary = job.download(
-                kind,
-                dest,
-                task_ids=(task_ids or None) if isinstance(kind, TaskOutputKind) else None,
-                max_concurrency=max_concurrency,
-                progress=advance,
+            # The listing above sized the bar; download exactly it, not a second listing.
+            summary = job.download_outputs(
+                planned, dest, max_concurrency=max_concurrency, progress=advance
             )
     data = {"files": summary.files, "bytes": summary.bytes, "seconds": round(summary.seconds, 3)}
     if as_json:
