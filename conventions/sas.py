@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
@@ -113,15 +114,9 @@ def output_container_url(
         raise SasError("the service client's URL names no storage account; cannot sign a SAS")
     credential = service_client.credential
     account_key = getattr(credential, "account_key", None)
+    signing_key: dict[str, Any]
     if isinstance(account_key, str) and account_key:
-        sas = generate_container_sas(
-            account_name,
-            name,
-            account_key=account_key,
-            permission=permission,
-            expiry=expires,
-            start=starts,
-        )
+        signing_key = {"account_key": account_key}
     elif callable(getattr(credential, "get_token", None)):
         if expiry > MAX_USER_DELEGATION_EXPIRY:
             raise SasError(
@@ -132,18 +127,14 @@ def output_container_url(
         starts = max(starts, expires - MAX_USER_DELEGATION_EXPIRY)
         with translate_errors("get a user delegation key for", container=name):
             key = service_client.get_user_delegation_key(starts, expires)
-        sas = generate_container_sas(
-            account_name,
-            name,
-            user_delegation_key=key,
-            permission=permission,
-            expiry=expires,
-            start=starts,
-        )
+        signing_key = {"user_delegation_key": key}
     else:
         raise SasError(
             "the service client must be authorized with the account key (shared key) or "
             "an Entra ID token credential to sign a container SAS; it has neither"
         )
+    sas = generate_container_sas(
+        account_name, name, permission=permission, expiry=expires, start=starts, **signing_key
+    )
     container_url = str(service_client.get_container_client(name).url).split("?", 1)[0]
     return f"{container_url}?{sas}"

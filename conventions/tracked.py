@@ -329,10 +329,13 @@ class TrackedFile:
                     _log.debug("tracked %s: background flushing stopped", self.blob_name)
                     return
 
-    def _keep(self, exc: Exception) -> None:
+    def _count(self, exc: Exception) -> None:
         self._error_count += 1
         if len(self._errors) < _MAX_KEPT_ERRORS:
             self._errors.append(exc)
+
+    def _keep(self, exc: Exception) -> None:
+        self._count(exc)
         if isinstance(exc, _FINAL_ERRORS):
             self._final_error = True
         _log.warning("%s", exc)
@@ -341,9 +344,7 @@ class TrackedFile:
                 self._on_error(exc)
             except Exception as callback_error:  # noqa: BLE001 - kept too, never lost
                 _log.exception("%s: on_error raised", self._where())
-                self._error_count += 1
-                if len(self._errors) < _MAX_KEPT_ERRORS:
-                    self._errors.append(callback_error)
+                self._count(callback_error)
 
     def _flush(self) -> int:
         with self._lock:
