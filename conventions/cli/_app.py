@@ -7,17 +7,16 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from conventions.errors import ConventionsError
-from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.urls import redact_sas
 
-__all__ = ["emit", "fail", "json_option", "main", "parse_job_kind", "parse_task_kind"]
+__all__ = ["emit", "json_option", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,21 +54,6 @@ def emit(
     for row in rows:
         table.add_row(*("" if row.get(name) is None else str(row[name]) for name in names))
     stdout.print(table)
-
-
-def fail(message: str) -> NoReturn:
-    """Stop the command with a one-line error (exit code 1)."""
-    raise click.ClickException(redact_sas(message))
-
-
-def parse_task_kind(text: str) -> TaskOutputKind:
-    """A task kind from its text (``TaskOutput``, ``TaskLog``... or a custom one)."""
-    return TaskOutputKind.custom(text)
-
-
-def parse_job_kind(text: str) -> JobOutputKind:
-    """A job kind from its text (``JobOutput``, ``JobPreview`` or a custom one)."""
-    return JobOutputKind.custom(text)
 
 
 class _Group(click.Group):

@@ -6,8 +6,9 @@ import click
 
 from conventions.blobs import job_blob_name, parse_blob_name, task_blob_name
 from conventions.containers import container_name
+from conventions.kinds import JobOutputKind, TaskOutputKind
 
-from ._app import emit, json_option, main, parse_job_kind, parse_task_kind
+from ._app import emit, json_option, main
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -33,9 +34,9 @@ def container_name_command(job_ids: tuple[str, ...], as_json: bool) -> None:
 def blob_name_command(task_id: str | None, kind_text: str, path: str, as_json: bool) -> None:
     """Print the blob name of PATH under a kind of a task (or of the job)."""
     if task_id is None:
-        name = job_blob_name(parse_job_kind(kind_text), path)
+        name = job_blob_name(JobOutputKind.custom(kind_text), path)
     else:
-        name = task_blob_name(task_id, parse_task_kind(kind_text), path)
+        name = task_blob_name(task_id, TaskOutputKind.custom(kind_text), path)
     if as_json:
         emit(True, [], columns=[], data={"blob_name": name})
     else:

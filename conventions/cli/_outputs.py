@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 
+from conventions.kinds import TaskOutputKind
 from conventions.output_files import OutputFile, UploadCondition, std_logs, task_output_file
 from conventions.planner import plan_uploads
 
-from ._app import emit, json_option, main, parse_task_kind
+from ._app import emit, json_option, main
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -39,7 +40,12 @@ def _parse_output(spec: str) -> tuple[str, str, UploadCondition]:
     help="The job's container URL: with a SAS granting 'w', or plain with --identity.",
 )
 @click.option("--identity", help="ARM resource ID of the pool's user-assigned identity.")
-@click.option("--std-logs", is_flag=True, help="Add ../std*.txt as TaskLog on task completion.")
+@click.option(
+    "--std-logs",
+    "with_std_logs",
+    is_flag=True,
+    help="Add ../std*.txt as TaskLog on task completion.",
+)
 @click.option(
     "--output",
     "outputs",
@@ -52,7 +58,7 @@ def output_files_command(
     task_id: str,
     container_url: str,
     identity: str | None,
-    std_logs: bool,
+    with_std_logs: bool,
     outputs: tuple[str, ...],
 ) -> None:
     """Print the OutputFile list (REST JSON) for a task, ready for the Batch API.
@@ -61,15 +67,15 @@ def output_files_command(
     pass each item to azure-batch's `models.OutputFile(item)`.
     """
     files: list[OutputFile] = []
-    if std_logs:
-        files.extend(_std_logs(container_url, task_id, identity))
+    if with_std_logs:
+        files.extend(std_logs(container_url, task_id, identity=identity))
     for spec in outputs:
         kind, pattern, condition = _parse_output(spec)
         files.append(
             task_output_file(
                 container_url,
                 task_id,
-                parse_task_kind(kind),
+                TaskOutputKind.custom(kind),
                 pattern,
                 condition=condition,
                 identity=identity,
@@ -78,10 +84,6 @@ def output_files_command(
     if not files:
         raise click.UsageError("give --std-logs and/or at least one --output")
     click.echo(json.dumps([file.to_dict() for file in files], indent=2, ensure_ascii=False))
-
-
-def _std_logs(container_url: str, task_id: str, identity: str | None) -> list[OutputFile]:
-    return std_logs(container_url, task_id, identity=identity)
 
 
 def _load_output_files(path: Path) -> list[OutputFile]:

@@ -12,7 +12,7 @@ from conventions.kinds import TaskOutputKind
 from conventions.storage import TaskOutputStorage
 from conventions.urls import redact_sas
 
-from ._app import emit, json_option, main, parse_task_kind, stderr
+from ._app import emit, json_option, main, stderr
 from ._tee import run_teed
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -29,7 +29,7 @@ def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
     The job, task and container come from AZ_BATCH_JOB_ID, AZ_BATCH_TASK_ID and
     CONVENTIONS_CONTAINER_URL (or AZURE_STORAGE_CONNECTION_STRING).
     """
-    kind = parse_task_kind(kind_text)
+    kind = TaskOutputKind.custom(kind_text)
     with TaskOutputStorage.from_environment() as storage:
         # Each argument may be a glob (quoted, so that the shell leaves it to us).
         references = [ref for path in paths for ref in storage.save_many(kind, path)]
