@@ -8,9 +8,11 @@ If Azurite cannot start, the tests that need it fail (never skip).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,8 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 from scripts.azurite import Azurite, StorageEndpoint, make_test_jwt  # noqa: E402
+
+from .faultproxy import FaultProxy  # noqa: E402
 
 CONNECTION_STRING_ENV = "CONVENTIONS_TEST_CONNECTION_STRING"
 
@@ -144,3 +148,25 @@ def blob_service_client(azurite: StorageEndpoint) -> Iterator[BlobServiceClient]
 def job_id() -> str:
     """A fresh job ID per test (``test-<8 hex>``); use it to keep containers apart."""
     return f"test-{uuid.uuid4().hex[:8]}"
+
+
+# -- Network faults ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fault_proxy(azurite: StorageEndpoint) -> Iterator[FaultProxy]:
+    """A fault-injecting TCP proxy on 127.0.0.1 in front of the session's Azurite
+    (tests/faultproxy.py); connect through ``proxied_endpoint``."""
+    parts = urllib.parse.urlsplit(azurite.blob_endpoint)
+    with FaultProxy(parts.hostname or "127.0.0.1", parts.port or 80) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxied_endpoint(azurite: StorageEndpoint, fault_proxy: FaultProxy) -> StorageEndpoint:
+    """The session's Azurite, reached through ``fault_proxy``."""
+    return dataclasses.replace(
+        azurite,
+        connection_string=fault_proxy.rewrite(azurite.connection_string),
+        blob_endpoint=fault_proxy.rewrite(azurite.blob_endpoint),
+    )
