@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import functools
 import glob
+import itertools
 import logging
 import mimetypes
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Generic, TypeVar
@@ -155,24 +156,46 @@ def _run_parallel(
     work: Iterable[Callable[[], _T]],
     max_concurrency: int,
     on_done: Callable[[_T], None] | None = None,
+    *,
+    keep_results: bool = True,
 ) -> list[_T]:
-    """Run the callables on a thread pool, results in input order; first error wins."""
+    """Run the callables on a thread pool; results in input order; first error wins.
+
+    At most ``2 * max_concurrency`` callables are taken from *work* and in flight at once,
+    so that memory stays flat however many there are (*work* may be a lazy listing).
+    *on_done* is called on the calling thread as each callable finishes, in completion
+    order, so that progress moves while the work runs. After the first failure no new
+    work starts; the running callables finish, then the failure is raised. Without
+    *keep_results* the results are passed to *on_done* only and an empty list is returned.
+    """
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+    window = 2 * max_concurrency
+    items = iter(enumerate(work))
+    results: dict[int, _T] = {}
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="conventions") as pool:
-        futures: list[Future[_T]] = [pool.submit(job) for job in work]
-        pending = set(futures)
+        running: dict[Future[_T], int] = {}
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for index, job in itertools.islice(items, window):
+                running[pool.submit(job)] = index
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
+                    index = running.pop(future)
                     result = future.result()  # raises the first error
+                    if keep_results:
+                        results[index] = result
                     if on_done is not None:
                         on_done(result)
+                for index, job in itertools.islice(items, len(done)):
+                    running[pool.submit(job)] = index
         except BaseException:
+            # Ctrl-C or the first failure: start nothing new, let the running ones end.
+            for future in running:
+                future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return [future.result() for future in futures]
+    return [results[index] for index in range(len(results))]
 
 
 @attrs.define(eq=False)
@@ -703,7 +726,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             if progress is not None:
                 progress(totals[0], totals[1])
 
-        _run_parallel((plan(ref) for ref in outputs), max_concurrency, done)
+        _run_parallel((plan(ref) for ref in outputs), max_concurrency, done, keep_results=False)
         return DownloadSummary(
             files=totals[0], bytes=totals[1], seconds=time.monotonic() - started
         )
