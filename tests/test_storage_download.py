@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from conventions import (
     DownloadError,
     InvalidKindError,
-    LocalPathError,
     JobOutputKind,
+    LocalPathError,
     StorageError,
     TaskOutputKind,
     container_name,
