@@ -29,7 +29,7 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import IO
 
-from .errors import LocalPathError
+from .errors import ConventionsError, LocalPathError
 from .local_paths import not_a_regular_file
 
 __all__ = ["Destination", "iter_glob", "open_source"]
@@ -114,8 +114,8 @@ class Destination:
             finally:
                 os.close(directory)
         except OSError as error:
-            if isinstance(error, LocalPathError):
-                raise
+            if isinstance(error, ConventionsError):
+                raise  # AccessDeniedError is a PermissionError too: not a local error
             raise LocalPathError(
                 f"blob {blob!r} cannot be written to {where!r}: "
                 + _describe(error, repr(error.filename or where)),
