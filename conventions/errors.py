@@ -10,17 +10,22 @@ both survive pickling (``BaseException.__reduce__`` carries ``__dict__``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = [
     "AccessDeniedError",
     "AppendBlobLimitError",
     "AppendConflictError",
     "ContainerNotFoundError",
     "ConventionsError",
+    "DownloadError",
     "InvalidBlobNameError",
     "InvalidIdError",
     "InvalidKindError",
     "InvalidOutputFileError",
     "InvalidPathError",
+    "LocalPathError",
     "MissingDependencyError",
     "MissingEnvironmentVariableError",
     "OutputNotFoundError",
@@ -133,6 +138,60 @@ class AccessDeniedError(StorageError, PermissionError):
     ):
         super().__init__(message, container=container, blob=blob)
         self.permission = permission
+
+
+class LocalPathError(ConventionsError, OSError):
+    """A local file or directory cannot be used as the operation needs (rules LP-n).
+
+    A save's source that is missing or is not a regular file (a FIFO, device, socket or
+    directory), or a download's target that cannot be written: a symbolic link inside the
+    destination (never followed), a file where a directory is needed or the reverse, a name
+    too long for the file system. ``path`` is the local path, ``blob`` the blob name (when
+    there is one), ``errno`` the OS error number (``errno.ENAMETOOLONG``...) or ``None``.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, blob: str | None = None, errno: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.blob = blob
+        # Only errno, never strerror/filename: OSError's str() would then ignore the message.
+        self.errno = errno
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_local, (type(self), str(self), self.path, self.blob, self.errno))
+
+
+def _rebuild_local(
+    cls: type[LocalPathError], message: str, path: str, blob: str | None, errno: int | None
+) -> LocalPathError:
+    return cls(message, path=path, blob=blob, errno=errno)
+
+
+class DownloadError(ConventionsError):
+    """Some outputs of a whole-job download failed; the others were downloaded.
+
+    ``failures`` holds one ``conventions.storage.DownloadFailure`` (``output``,
+    ``local_path``, ``error``) per output not downloaded, in input order; ``summary`` is the
+    ``DownloadSummary`` of what was written. The message counts the failures and groups
+    them by cause, with one example each, so that 1,000 identical refusals stay readable.
+    Pickling keeps the message and summary, not ``failures`` (they hold live clients).
+    """
+
+    def __init__(
+        self, message: str, *, failures: Sequence[Any] = (), summary: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.failures: tuple[Any, ...] = tuple(failures)
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_download, (type(self), str(self), self.summary))
+
+
+def _rebuild_download(cls: type[DownloadError], message: str, summary: Any) -> DownloadError:
+    return cls(message, summary=summary)
 
 
 class SasError(ConventionsError, ValueError):

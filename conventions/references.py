@@ -5,12 +5,10 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import io
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,6 +16,7 @@ import attrs
 from azure.storage.blob import BlobClient, BlobProperties, StorageStreamDownloader
 
 from ._azure_errors import translate_errors
+from ._local_files import Destination
 from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
 from .kinds import JobOutputKind, TaskOutputKind
@@ -26,12 +25,6 @@ from .urls import redact_sas
 __all__ = ["OutputFileReference"]
 
 _log = logging.getLogger("conventions")
-
-
-# The process umask, read once at import: os.umask() can only read it by setting it,
-# which would race with downloads running on worker threads.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 @attrs.frozen(repr=False, eq=False)
 class OutputFileReference:
@@ -149,36 +142,33 @@ class OutputFileReference:
                 blob=self.blob_name,
             )
 
+    def _copy_to(self, file: IO[bytes]) -> int:
+        """Stream the whole blob into *file*; return the bytes written, checked complete."""
+        downloader = self._downloader()
+        with self._translate("download", "r"):
+            written = downloader.readinto(file)
+        self._check_complete(written, downloader.size)
+        return written
+
     def download_to_file(self, dest: str | os.PathLike[str]) -> Path:
         """Stream the output into the file *dest* and return its path.
 
         Atomic: the bytes go to a temporary file in the same directory, renamed onto
         *dest* only once complete; on any failure the temporary file is removed and
-        *dest* is left as it was. Parent directories are created.
+        *dest* is left as it was. Parent directories are created. The file gets the mode
+        a plain ``open()`` gives. A symbolic link at *dest* itself is replaced, never
+        followed; the directories above it are the caller's path and are followed.
 
         Raises:
             OutputNotFoundError: the output does not exist (any more).
             AccessDeniedError: the SAS lacks ``r``.
             StorageError: the download was short or failed after azure-core's retries.
+            LocalPathError: *dest* cannot be written (a directory is in its place, its
+                name is too long, its parent is a file...).
         """
         target = Path(dest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name[:40]}.", suffix=".part"
-        )
-        try:
-            with os.fdopen(handle, "wb") as file:
-                downloader = self._downloader()
-                with self._translate("download", "r"):
-                    written = downloader.readinto(file)
-                self._check_complete(written, downloader.size)
-            # mkstemp makes the file 0600; give it the mode a plain open() would.
-            os.chmod(temp_name, 0o666 & ~_UMASK)
-            os.replace(temp_name, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp_name)
-            raise
+        with Destination(target.parent) as directory:
+            written = directory.write((target.name,), self._copy_to, blob=self.blob_name)
         _log.debug("downloaded %s to %s (%d bytes)", self.blob_name, target, written)
         return target
 

@@ -26,7 +26,6 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 from __future__ import annotations
 
 import functools
-import glob
 import itertools
 import logging
 import mimetypes
@@ -42,6 +41,7 @@ import attrs
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
 from ._azure_errors import translate_errors
+from ._local_files import Destination, check_source, iter_glob, open_source
 from .blobs import (
     BlobLocation,
     _task_kind,
@@ -53,14 +53,17 @@ from .blobs import (
 )
 from .containers import container_name
 from .errors import (
+    ContainerNotFoundError,
     ConventionsError,
+    DownloadError,
     InvalidBlobNameError,
     InvalidKindError,
-    InvalidPathError,
+    LocalPathError,
     MissingEnvironmentVariableError,
 )
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
+from .local_paths import LocalTarget, check_distinct_blobs, local_targets
 from .output_files import has_wildcard
 from .references import OutputFileReference
 from .tracked import TrackedFile
@@ -71,6 +74,7 @@ __all__ = [
     "CONTAINER_URL_ENV",
     "JOB_ID_ENV",
     "TASK_ID_ENV",
+    "DownloadFailure",
     "DownloadSummary",
     "JobOutputStorage",
     "MissingEnvironmentVariableError",
@@ -109,6 +113,55 @@ class DownloadSummary:
     files: int
     bytes: int
     seconds: float
+
+
+@attrs.frozen
+class DownloadFailure:
+    """One output that a whole-job download did not write, and why.
+
+    ``error`` is the library's error: ``LocalPathError`` (the local path cannot be
+    written), ``OutputNotFoundError`` (deleted meanwhile), ``AccessDeniedError``,
+    ``StorageError``.
+    """
+
+    #: The output that was not downloaded.
+    output: OutputFileReference
+    #: Where it would have gone.
+    local_path: str
+    #: Why not.
+    error: ConventionsError
+
+    def __str__(self) -> str:
+        return f"blob {self.output.blob_name!r} -> {self.local_path!r}: {self.error}"
+
+
+def _cause(error: ConventionsError) -> tuple[str, object]:
+    return (
+        type(error).__name__,
+        getattr(error, "permission", None) or getattr(error, "errno", None),
+    )
+
+
+def _download_error(
+    root: str, total: int, failures: list[DownloadFailure], summary: DownloadSummary
+) -> DownloadError:
+    """One readable message for any number of failures: counted, grouped by cause."""
+    groups: dict[tuple[str, object], list[DownloadFailure]] = {}
+    for failure in failures:
+        groups.setdefault(_cause(failure.error), []).append(failure)
+    ranked = sorted(groups.values(), key=len, reverse=True)
+    shown = "; ".join(
+        f"{len(group)} x {type(group[0].error).__name__}, e.g. {group[0].error}"
+        for group in ranked[:3]
+    )
+    if len(ranked) > 3:
+        shown += f"; and {len(ranked) - 3} other causes (see .failures)"
+    return DownloadError(
+        f"{len(failures)} of {total} outputs were not downloaded into {root!r} "
+        f"({summary.files} were): {shown}",
+        failures=failures,
+        summary=summary,
+    )
 
 
 def _env(environ: Mapping[str, str], name: str, hint: str) -> str:
@@ -308,6 +361,9 @@ class _Storage(Generic[K]):
         """
         paths = _expand(paths_or_glob, base_dir)
         names = [self.blob_name(kind, path) for path in paths]  # validate all first
+        check_distinct_blobs(zip(paths, names, strict=True))
+        for name, path in zip(names, paths, strict=True):
+            check_source(_source_path(path, base_dir), name)
         work = [
             functools.partial(self._save_file, name, path, base_dir)
             for name, path in zip(names, paths, strict=True)
@@ -398,12 +454,16 @@ class _Storage(Generic[K]):
         path: str | os.PathLike[str],
         base_dir: str | os.PathLike[str] | None,
     ) -> OutputFileReference:
-        source = Path(path)
-        if not source.is_absolute():
-            source = Path(base_dir if base_dir is not None else os.getcwd()) / source
-        with open(source, "rb") as file:
+        with open_source(_source_path(path, base_dir), blob_name) as file:
             size = os.fstat(file.fileno()).st_size
             return self._upload(blob_name, file, size, _content_settings(blob_name))
+
+
+def _source_path(path: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None) -> str:
+    source = Path(path)
+    if not source.is_absolute():
+        source = Path(base_dir if base_dir is not None else os.getcwd()) / source
+    return str(source)
 
 
 def _expand(
@@ -416,7 +476,8 @@ def _expand(
         if not has_wildcard(pattern):
             return [pattern]
         root = os.fspath(base_dir) if base_dir is not None else os.getcwd()
-        matches = sorted(glob.glob(pattern, root_dir=root, recursive=True))
+        # Not glob.glob: its '**' follows directory symlinks, into cycles (rule LP-4).
+        matches = sorted(set(iter_glob(pattern, root)))
         return [match for match in matches if os.path.isfile(os.path.join(root, match))]
     return [os.fspath(path) for path in paths_or_glob]
 
@@ -671,15 +732,30 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         kinds to ``<dest_dir>/<path>``. Each file is streamed and written atomically.
         Local paths are built from the parsed blob name, so no blob name can write
         outside *dest_dir*: names the conventions never produce (such as
-        ``t/$TaskOutput/../../x``) are skipped with a warning, and every target is
-        checked to resolve inside *dest_dir*. *progress*, if given, is called as
+        ``t/$TaskOutput/../../x``) are skipped with a warning. Below *dest_dir*, every
+        directory is opened relative to its parent without following symbolic links, so
+        a symlink inside *dest_dir* is never followed, even one another process swaps in
+        while the download runs (rules LP-1 to LP-3). *progress*, if given, is called as
         ``progress(files_done, bytes_done)`` from the calling thread after each file.
+
+        One output's failure does not stop the others: everything that can be downloaded
+        is, then ``DownloadError`` reports the rest::
+
+            try:
+                job.download(TaskOutputKind.TASK_OUTPUT, "out/")
+            except DownloadError as error:
+                for failure in error.failures:      # output, local_path, error
+                    print(failure)
 
         Raises:
             InvalidKindError: *task_ids* given with a job kind.
-            ContainerNotFoundError, AccessDeniedError (``l`` to list, ``r`` to read),
-            OutputNotFoundError (deleted meanwhile), StorageError: the first failure,
-                after the running downloads finish; files already written stay.
+            ContainerNotFoundError, AccessDeniedError (``l`` to list), StorageError: the
+                listing failed, or the container vanished: at once.
+            DownloadError: some outputs were not downloaded (``LocalPathError``,
+                ``OutputNotFoundError`` when deleted meanwhile, ``AccessDeniedError`` without
+                ``r``, ``StorageError``); its ``failures`` name each blob, local path and
+                error, its ``summary`` what was written.
+            LocalPathError: *dest_dir* cannot be made or opened.
         """
         if isinstance(kind, JobOutputKind):
             if task_ids is not None:
@@ -706,43 +782,46 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         filtered selection.
         """
         started = time.monotonic()
-        root = Path(dest_dir)
-        root.mkdir(parents=True, exist_ok=True)
-        resolved_root = root.resolve()
+        references = list(outputs)  # all targets are decided together (rule LP-3)
+        failures: list[DownloadFailure] = []
         totals = [0, 0]  # files, bytes; updated only on the calling thread
+        with Destination(dest_dir) as root:
+            work: list[Callable[[], DownloadFailure | int]] = []
+            for reference, target in zip(
+                references, local_targets(root.path, references), strict=True
+            ):
+                if isinstance(target, LocalPathError):
+                    failures.append(DownloadFailure(reference, target.path, target))
+                else:
+                    work.append(functools.partial(_download_one, root, reference, target))
 
-        def plan(reference: OutputFileReference) -> Callable[[], int]:
-            def run() -> int:
-                # On the worker: resolving the path costs system calls.
-                target = _local_target(resolved_root, reference)
-                reference.download_to_file(target)
-                return reference.size or target.stat().st_size
+            def done(result: DownloadFailure | int) -> None:
+                if isinstance(result, DownloadFailure):
+                    failures.append(result)
+                    return
+                totals[0] += 1
+                totals[1] += result
+                if progress is not None:
+                    progress(totals[0], totals[1])
 
-            return run
-
-        def done(size: int) -> None:
-            totals[0] += 1
-            totals[1] += size
-            if progress is not None:
-                progress(totals[0], totals[1])
-
-        _run_parallel((plan(ref) for ref in outputs), max_concurrency, done, keep_results=False)
-        return DownloadSummary(
+            _run_parallel(work, max_concurrency, done, keep_results=False)
+        summary = DownloadSummary(
             files=totals[0], bytes=totals[1], seconds=time.monotonic() - started
         )
+        if failures:
+            order = {id(reference): index for index, reference in enumerate(references)}
+            failures.sort(key=lambda failure: order[id(failure.output)])
+            raise _download_error(root.path, len(references), failures, summary)
+        return summary
 
 
-def _local_target(root: Path, reference: OutputFileReference) -> Path:
-    """Where *reference* goes under *root* (already resolved); never outside it."""
-    parts = reference.path.split("/")
-    if reference.task_id is not None:
-        parts.insert(0, reference.task_id)
-    # parse_blob_name already rejected '..', '.', empty segments and '\\'; check the
-    # result too, against anything the local file system treats specially.
-    target = root.joinpath(*parts)
-    # Resolved before any directory is made, so a symlink pointing out is caught first.
-    if not target.resolve().is_relative_to(root) or target == root:
-        raise InvalidPathError(
-            reference.blob_name, f"would be written outside {str(root)!r}", subject="blob name"
-        )
-    return target
+def _download_one(
+    root: Destination, reference: OutputFileReference, target: LocalTarget
+) -> DownloadFailure | int:
+    """Download one output; its own failure becomes a result, the whole job's is raised."""
+    try:
+        return root.write(target.parts, reference._copy_to, blob=reference.blob_name)
+    except ContainerNotFoundError:
+        raise  # the whole job's container is gone: nothing else can succeed
+    except ConventionsError as error:
+        return DownloadFailure(reference, target.path, error)

@@ -28,6 +28,7 @@ def test_every_error_is_a_conventions_error(name: str) -> None:
         (conventions.ContainerNotFoundError, LookupError),
         (conventions.OutputNotFoundError, LookupError),
         (conventions.AccessDeniedError, PermissionError),
+        (conventions.LocalPathError, OSError),
     ],
 )
 def test_errors_subclass_the_builtin_they_resemble(
@@ -82,6 +83,14 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
     "MissingEnvironmentVariableError": (
         lambda cls: cls("AZ_BATCH_JOB_ID", "run inside a task: a b"),
         ("name",),
+    ),
+    "LocalPathError": (
+        lambda cls: cls("cannot save 'p'", path="/x/p", blob="t1/$TaskLog/p", errno=21),
+        ("path", "blob", "errno"),
+    ),
+    "DownloadError": (
+        lambda cls: cls("1 of 2 outputs were not downloaded", summary=("files", 1)),
+        ("summary",),
     ),
     "AccessDeniedError": (
         lambda cls: cls("listing needs 'l'", container="job-x", blob="t1/b", permission="l"),

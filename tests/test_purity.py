@@ -16,6 +16,7 @@ PURE_MODULES = [
     "conventions.kinds",
     "conventions.output_files",
     "conventions.paths",
+    "conventions.local_paths",
     "conventions.planner",
     "conventions.urls",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import stat
 import tempfile
@@ -18,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conventions import (
+    DownloadError,
     InvalidKindError,
-    InvalidPathError,
     JobOutputKind,
+    LocalPathError,
     StorageError,
     TaskOutputKind,
     container_name,
@@ -137,8 +139,12 @@ def test_download_refuses_a_target_that_resolves_outside_dest(
     dest.mkdir()
     outside.mkdir()
     (dest / "t1").symlink_to(outside, target_is_directory=True)
-    with pytest.raises(InvalidPathError, match="outside"):
+    with pytest.raises(DownloadError, match="symbolic link") as caught:
         job.download(TaskOutputKind.TASK_OUTPUT, dest)
+    [failure] = caught.value.failures
+    assert isinstance(failure.error, LocalPathError)
+    assert failure.error.errno == errno.ELOOP
+    assert failure.local_path == str(dest / "t1" / "x.txt")
     assert list(outside.iterdir()) == []
 
 

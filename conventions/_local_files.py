@@ -1,0 +1,310 @@
+"""Local file I/O that another process cannot redirect: downloads written below a directory
+file descriptor, save sources opened without blocking, globs that never loop.
+
+Containment (spec/README.md, "Local files"): a download opens its destination once, then
+every directory below it one level at a time with ``openat(O_DIRECTORY | O_NOFOLLOW)``
+relative to its parent's descriptor, creates a missing one with ``mkdirat``, writes a
+temporary file with ``O_CREAT | O_EXCL | O_NOFOLLOW`` in the target's own directory and
+renames it with ``renameat`` in that same directory. A symbolic link inside the
+destination is never followed, whoever puts it there and whenever: the check and the use
+are one system call. The destination itself, and the directories of a
+``download_to_file`` target, are the caller's own path and are followed as given.
+
+Platforms without ``dir_fd`` support (Windows) fall back to paths: each level is checked
+with ``lstat`` before use, which refuses static symlinks but is not race-free.
+
+The decisions (where a file goes, which names are too long, which source is readable) are
+in the pure ``conventions.local_paths``; this module only does the system calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fnmatch
+import glob
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from typing import IO
+
+from .errors import ConventionsError, LocalPathError
+from .local_paths import not_a_regular_file
+
+__all__ = ["Destination", "iter_glob", "open_source"]
+
+#: True where every call containment needs takes ``dir_fd`` (Linux, macOS, the BSDs).
+HAS_DIR_FD = (
+    {os.open, os.mkdir, os.rename, os.unlink, os.stat} <= os.supports_dir_fd
+    and hasattr(os, "O_NOFOLLOW")
+    and hasattr(os, "O_DIRECTORY")
+)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def _describe(error: OSError, what: str) -> str:
+    if error.errno in (errno.ELOOP, errno.EMLINK):
+        return f"{what} is a symbolic link inside the destination; downloads never follow one"
+    if error.errno == errno.ENOTDIR:
+        return f"{what} is not a directory"
+    if error.errno == errno.EISDIR:
+        return f"{what} is a directory"
+    if error.errno == errno.ENAMETOOLONG:
+        return f"{what} is too long a name for the local file system"
+    return f"{what}: {error.strerror or error}"
+
+
+class Destination:
+    """A local directory that downloads write into, opened once (a context manager).
+
+    ``write(parts, fill, blob=...)`` writes the file ``root/parts...`` atomically: *fill*
+    gets the open temporary file and returns the bytes it wrote. Thread-safe: each call
+    opens its own directory descriptors (one ``openat`` per level; ``mkdirat`` only for a
+    missing one), so nothing is shared but the root's descriptor.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, dir_fd: bool = HAS_DIR_FD) -> None:
+        self.path = os.fspath(root)
+        self._fd: int | None = None
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            if dir_fd:
+                self._fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+            elif not os.path.isdir(self.path):
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", self.path)
+        except OSError as error:
+            raise LocalPathError(
+                f"cannot download into {self.path!r}: {error.strerror or error}",
+                path=self.path,
+                errno=error.errno,
+            ) from error
+
+    def close(self) -> None:
+        """Close the root's descriptor."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Destination:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(
+        self, parts: tuple[str, ...], fill: Callable[[IO[bytes]], int], *, blob: str
+    ) -> int:
+        """Write ``root/parts...`` from *fill*; return what *fill* returned.
+
+        Raises:
+            LocalPathError: a directory or the target cannot be made (a symlink or a file
+                in the way, a name too long...); nothing is left behind.
+            whatever *fill* raises, after the temporary file is removed.
+        """
+        where = os.path.join(self.path, *parts)
+        try:
+            if self._fd is None:
+                return self._write_by_path(parts, fill, where)
+            directory = self._open_directories(parts[:-1], blob, where)
+            try:
+                return _write_in(directory, parts[-1], fill)
+            finally:
+                os.close(directory)
+        except OSError as error:
+            if isinstance(error, ConventionsError):
+                raise  # AccessDeniedError is a PermissionError too: not a local error
+            raise LocalPathError(
+                f"blob {blob!r} cannot be written to {where!r}: "
+                + _describe(error, repr(error.filename or where)),
+                path=where,
+                blob=blob,
+                errno=error.errno,
+            ) from error
+
+    def _open_directories(self, parts: tuple[str, ...], blob: str, where: str) -> int:
+        assert self._fd is not None
+        current = os.dup(self._fd)
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+        for depth, name in enumerate(parts):
+            try:
+                try:
+                    child = os.open(name, flags, dir_fd=current)
+                except FileNotFoundError:
+                    with contextlib.suppress(FileExistsError):  # made by another thread
+                        os.mkdir(name, dir_fd=current)
+                    child = os.open(name, flags, dir_fd=current)
+            except OSError as error:
+                folder = os.path.join(self.path, *parts[: depth + 1])
+                if error.errno in (errno.ENOTDIR, errno.ELOOP):
+                    with contextlib.suppress(OSError):
+                        mode = os.stat(name, dir_fd=current, follow_symlinks=False).st_mode
+                        if stat.S_ISLNK(mode):
+                            error.errno = errno.ELOOP
+                os.close(current)
+                raise LocalPathError(
+                    f"blob {blob!r} cannot be written to {where!r}: "
+                    + _describe(error, repr(folder)),
+                    path=where,
+                    blob=blob,
+                    errno=error.errno,
+                ) from error
+            os.close(current)
+            current = child
+        return current
+
+    def _write_by_path(
+        self, parts: tuple[str, ...], fill: Callable[[IO[bytes]], int], where: str
+    ) -> int:
+        # Fallback without dir_fd: check each level with lstat, then use it (not race-free).
+        current = self.path
+        for name in parts[:-1]:
+            current = os.path.join(current, name)
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(current)
+                mode = os.lstat(current).st_mode
+            if stat.S_ISLNK(mode):
+                raise OSError(errno.ELOOP, "symbolic link", current)
+            if not stat.S_ISDIR(mode):
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", current)
+        return _write_by_name(current, parts[-1], fill)
+
+
+def _temp_name(name: str) -> str:
+    return f".{name[:40]}.{secrets.token_hex(4)}.part"
+
+
+def _write_in(directory: int, name: str, fill: Callable[[IO[bytes]], int]) -> int:
+    temp = _temp_name(name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC | _BINARY
+    # 0o666 under the umask: the mode a plain open() gives.
+    handle = os.open(temp, flags, 0o666, dir_fd=directory)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            written = fill(file)
+        os.rename(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp, dir_fd=directory)
+        raise
+    return written
+
+
+def _write_by_name(directory: str, name: str, fill: Callable[[IO[bytes]], int]) -> int:
+    temp = os.path.join(directory, _temp_name(name))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _BINARY
+    handle = os.open(temp, flags, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            written = fill(file)
+        os.replace(temp, os.path.join(directory, name))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return written
+
+
+# -- save side -----------------------------------------------------------------------------
+
+
+def check_source(path: str, blob: str) -> int:
+    """Return the size of the regular file *path* (symlinks followed), or raise (rule LP-4).
+
+    Raises:
+        LocalPathError: *path* is missing, unreadable, or not a regular file.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        raise _source_error(path, blob, error.strerror or str(error), error.errno) from error
+    kind = not_a_regular_file(info.st_mode)
+    if kind is not None:
+        raise _source_error(path, blob, f"it is {kind}, not a regular file", None)
+    return info.st_size
+
+
+def open_source(path: str, blob: str) -> IO[bytes]:
+    """Open the regular file *path* for reading, never blocking on a FIFO (rule LP-4).
+
+    Checked with ``stat`` before opening (so a device is never opened) and with ``fstat``
+    after (so a file swapped in between is caught); opened ``O_NONBLOCK``, which makes
+    opening a FIFO return at once instead of waiting for a writer.
+    """
+    check_source(path, blob)
+    try:
+        handle = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC | _BINARY)
+    except OSError as error:
+        raise _source_error(path, blob, error.strerror or str(error), error.errno) from error
+    kind = not_a_regular_file(os.fstat(handle).st_mode)
+    if kind is not None:
+        os.close(handle)
+        raise _source_error(path, blob, f"it is {kind}, not a regular file", None)
+    if _NONBLOCK and hasattr(os, "set_blocking"):
+        os.set_blocking(handle, True)
+    return os.fdopen(handle, "rb")
+
+
+def _source_error(path: str, blob: str, why: str, code: int | None) -> LocalPathError:
+    return LocalPathError(
+        f"cannot save {path!r} as blob {blob!r}: {why} (rule LP-4)",
+        path=path,
+        blob=blob,
+        errno=code,
+    )
+
+
+def iter_glob(pattern: str, root: str) -> Iterator[str]:
+    """Yield the paths (relative to *root*) that *pattern* matches, like ``glob.glob(...,
+    recursive=True)``, except that ``**`` never descends into a directory symlink, so it
+    cannot loop (rule LP-4). Other segments follow symlinks as ``glob`` does; hidden names
+    match only a segment that starts with ``.``. May yield a path twice (``**/**``).
+    """
+    segments = pattern.replace(os.sep, "/").split("/") if os.sep != "/" else pattern.split("/")
+    if segments and segments[0] == "":
+        yield from _match(root, "/", segments[1:])
+    else:
+        yield from _match(root, "", segments)
+
+
+def _listdir(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except OSError:
+        return []
+
+
+def _match(root: str, prefix: str, segments: list[str]) -> Iterator[str]:
+    directory = os.path.join(root, prefix) if prefix else root
+    if not segments:
+        yield prefix
+        return
+    head, rest = segments[0], segments[1:]
+    if head == "":  # 'a//b' or a trailing '/'
+        yield from _match(root, prefix, rest)
+    elif head == "**":
+        yield from _match(root, prefix, rest)
+        for entry in _listdir(directory):
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+            yield from _match(root, os.path.join(prefix, entry.name), segments)
+    elif glob.has_magic(head):
+        for entry in _listdir(directory):
+            if entry.name.startswith(".") and not head.startswith("."):
+                continue
+            if not fnmatch.fnmatch(entry.name, head):
+                continue
+            if rest and not entry.is_dir():
+                continue
+            yield from _match(root, os.path.join(prefix, entry.name), rest)
+    else:
+        candidate = os.path.join(prefix, head)
+        full = os.path.join(root, candidate)
+        if (os.path.isdir(full) if rest else os.path.lexists(full)):
+            yield from _match(root, candidate, rest)
