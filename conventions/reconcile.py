@@ -6,7 +6,7 @@ answered 500 after it landed, or the service refused a later append with 412
 ``AppendPositionConditionNotMet``), the tracker reads the blob's real length and, if the
 blob holds more than the tracker believes, the bytes past that offset; it reads the same
 range of the local file, and asks :func:`reconcile` what to do (spec/README.md, "Tracked
-save", rule TS-3)::
+save", "Reconcile")::
 
     >>> reconcile(believed=5, blob_length=8, blob_extra=b"abc", file_extra=b"abc",
     ...           block_size=4).action

@@ -520,11 +520,11 @@ class TrackedFile:
             return None
         except IsADirectoryError:
             raise self._not_regular(stat.S_IFDIR) from None
-        file = os.fdopen(fd, "rb")
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
-            file.close()
+            os.close(fd)
             raise self._not_regular(status.st_mode)
+        file = os.fdopen(fd, "rb")
         identity = (status.st_dev, status.st_ino)
         if self._identity is not None and identity != self._identity:
             file.close()
