@@ -174,7 +174,7 @@ def test_resets_mid_request_for_ever_end_in_an_error_and_a_prefix(
     with pytest.raises(StorageError) as raised:
         tracked.close()
     assert isinstance(raised.value, ConventionsError)
-    assert raised.value.errors[0] is raised.value
+    assert raised.value.errors[0] is raised.value  # type: ignore[attr-defined]
     blob = blob_of(direct)
     assert blob == b"before the faults\n"
     assert source.read_bytes().startswith(blob)
