@@ -17,6 +17,7 @@ PURE_MODULES = [
     "conventions.output_files",
     "conventions.paths",
     "conventions.planner",
+    "conventions.reconcile",
     "conventions.urls",
 ]
 
