@@ -25,6 +25,7 @@ __all__ = [
     "InvalidKindError",
     "InvalidOutputFileError",
     "InvalidPathError",
+    "InvalidTrackingOptionError",
     "LocalPathError",
     "MissingDependencyError",
     "MissingEnvironmentVariableError",
@@ -32,9 +33,11 @@ __all__ = [
     "SasError",
     "StorageError",
     "TrackedBlobExistsError",
+    "TrackedFileChangedError",
     "TrackedFileMissingError",
     "TrackedFileReplacedError",
     "TrackedFileTruncatedError",
+    "TrackedSourceError",
     "TrackingError",
 ]
 
@@ -225,6 +228,19 @@ class TrackingError(StorageError):
 
 class TrackedFileTruncatedError(TrackingError):
     """The tracked file shrank below what was uploaded, or its uploaded bytes changed."""
+
+
+class TrackedFileChangedError(TrackedFileTruncatedError):
+    """Bytes of the tracked file that were already uploaded changed (an in-place rewrite,
+    or a truncation that grew back): the blob holds what the file held before."""
+
+
+class TrackedSourceError(TrackingError, ValueError):
+    """The tracked source is not a regular file (a directory, FIFO, device or socket)."""
+
+
+class InvalidTrackingOptionError(ConventionsError, ValueError):
+    """A tracked-save option is out of range (``flush_interval``, ``block_size``...)."""
 
 
 class TrackedFileReplacedError(TrackingError):

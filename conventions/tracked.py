@@ -30,14 +30,18 @@ This module imports azure-storage-blob; ``import conventions`` does not load it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import os
+import stat
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
@@ -48,12 +52,16 @@ from .errors import (
     AppendBlobLimitError,
     AppendConflictError,
     ContainerNotFoundError,
+    InvalidTrackingOptionError,
     TrackedBlobExistsError,
+    TrackedFileChangedError,
     TrackedFileMissingError,
     TrackedFileReplacedError,
     TrackedFileTruncatedError,
+    TrackedSourceError,
     TrackingError,
 )
+from .reconcile import reconcile
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -64,11 +72,14 @@ __all__ = [
     "MAX_APPEND_BLOCK_SIZE",
     "AppendBlobLimitError",
     "AppendConflictError",
+    "InvalidTrackingOptionError",
     "TrackedBlobExistsError",
     "TrackedFile",
+    "TrackedFileChangedError",
     "TrackedFileMissingError",
     "TrackedFileReplacedError",
     "TrackedFileTruncatedError",
+    "TrackedSourceError",
     "TrackingError",
 ]
 
@@ -93,13 +104,38 @@ _TAIL_CHECK = 64
 
 # Errors after which flushing again cannot succeed: the background thread stops.
 _FINAL_ERRORS = (
-    TrackedFileTruncatedError,
+    TrackedFileTruncatedError,  # and TrackedFileChangedError
     TrackedFileReplacedError,
+    TrackedSourceError,
     AppendBlobLimitError,
     AppendConflictError,
     AccessDeniedError,
     ContainerNotFoundError,
 )
+
+# Blob metadata naming the tracker that created the blob, so that a create whose response
+# was lost, retried and refused ("already exists") is recognised as our own.
+_TRACKER_METADATA = "conventionstracker"
+# A flush gives up after this many 412s that reconcile to "append again" (the blob's length
+# kept moving under it); the next flush starts over.
+_MAX_RECONCILES = 3
+_VERIFY_CHUNK = 1024 * 1024
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block open()
+_O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def _check_number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
+    kind = int if integer else (int, float)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kind)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        bounds = f"{low:g}..{high:g}" if integer else f"> 0 and at most {high:g} seconds"
+        raise InvalidTrackingOptionError(
+            f"{name} must be {'an integer ' if integer else 'a number '}{bounds}, not {value!r}"
+        )
 
 
 # -- the tracker -------------------------------------------------------------------------------
@@ -111,10 +147,11 @@ class TrackedFile:
     :param container_client: the job's container (it must exist).
     :param blob_name: the blob to write, e.g. from :func:`conventions.task_blob_name`.
     :param source: the local file. It may not exist yet: nothing is uploaded until it does.
-    :param flush_interval: seconds between background flushes (> 0). The first background
-        flush happens one interval after :meth:`start`.
-    :param on_error: called, from the background thread, with each error as it happens.
-        The errors are kept all the same, and :meth:`close` raises the first.
+        It must be a regular file (not a directory, FIFO or device).
+    :param flush_interval: seconds between background flushes (finite, > 0). The first
+        background flush happens one interval after :meth:`start`.
+    :param on_error: called, from the thread where it happened, with each error. It may
+        call :meth:`close`. The errors are kept all the same.
     :param overwrite: if the blob exists, replace it with an empty append blob instead of
         raising :class:`TrackedBlobExistsError` at :meth:`start`.
     :param block_size: largest append block in bytes (1 .. 4 MiB).
@@ -123,6 +160,7 @@ class TrackedFile:
     :param max_size: refuse an append that would make the blob longer (at most
         :data:`MAX_APPEND_BLOB_SIZE`).
 
+    Bad options raise :class:`~conventions.errors.InvalidTrackingOptionError` here.
     Use it as a context manager, or call :meth:`start` and :meth:`close`::
 
         tracked = TrackedFile(container_client, blob_name, "stdout.txt").start()
@@ -130,7 +168,7 @@ class TrackedFile:
             ...
             tracked.flush()     # upload now what the file gained, in this thread
         finally:
-            tracked.close()     # final flush; raises the first error kept, if any
+            tracked.close()     # final flush; blob == file, or it raises
 
     Every flush uses at least one append block, and an append blob holds at most
     50,000: flushing a constantly growing file every 5 ms exhausts it in about four
@@ -150,14 +188,14 @@ class TrackedFile:
         max_blocks: int = MAX_APPEND_BLOCKS,
         max_size: int = MAX_APPEND_BLOB_SIZE,
     ) -> None:
+        _check_number("flush_interval", flush_interval, 0, threading.TIMEOUT_MAX, integer=False)
         if not flush_interval > 0:
-            raise ValueError(f"flush_interval must be > 0 seconds, not {flush_interval!r}")
-        if not 1 <= block_size <= MAX_APPEND_BLOCK_SIZE:
-            raise ValueError(f"block_size must be 1..{MAX_APPEND_BLOCK_SIZE}, not {block_size!r}")
-        if not 1 <= max_blocks <= MAX_APPEND_BLOCKS:
-            raise ValueError(f"max_blocks must be 1..{MAX_APPEND_BLOCKS}, not {max_blocks!r}")
-        if not 0 <= max_size <= MAX_APPEND_BLOB_SIZE:
-            raise ValueError(f"max_size must be 0..{MAX_APPEND_BLOB_SIZE}, not {max_size!r}")
+            raise InvalidTrackingOptionError(
+                f"flush_interval must be a number > 0 seconds, not {flush_interval!r}"
+            )
+        _check_number("block_size", block_size, 1, MAX_APPEND_BLOCK_SIZE, integer=True)
+        _check_number("max_blocks", max_blocks, 1, MAX_APPEND_BLOCKS, integer=True)
+        _check_number("max_size", max_size, 0, MAX_APPEND_BLOB_SIZE, integer=True)
         self._container_client = container_client
         self._blob: BlobClient = container_client.get_blob_client(blob_name)
         self.blob_name = blob_name
@@ -169,19 +207,29 @@ class TrackedFile:
         self._block_size = block_size
         self._max_blocks = max_blocks
         self._max_size = max_size
+        self._tracker_id = uuid.uuid4().hex
 
         self._lock = threading.Lock()  # one flush at a time, manual or background
+        self._state_lock = threading.Lock()  # close() bookkeeping
+        self._finish_lock = threading.Lock()  # the final flush, once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._finishing: threading.Thread | None = None  # the thread running the final flush
         self._uploaded = 0
         self._blocks = 0
         self._tail = b""  # the last bytes uploaded, to check on the next flush
+        self._digest = hashlib.sha256()  # of every byte uploaded, checked against the file at close
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) once the file exists
         self._errors: list[Exception] = []
         self._error_count = 0
-        self._final_error = False
+        self._unrecovered: list[Exception] = []  # kept since the last flush that caught up
+        self._final_error: Exception | None = None
         self._started = False
         self._closed = False
+        self._close_in_background = False
+        self._finished = False
+        self._succeeded = False
+        self._reported = False
 
     # -- public state ---------------------------------------------------------------------
 
@@ -192,7 +240,8 @@ class TrackedFile:
 
     @property
     def errors(self) -> tuple[Exception, ...]:
-        """The errors kept so far (background and final flushes), oldest first."""
+        """The errors kept so far (background and final flushes), oldest first, including
+        those a later flush recovered from."""
         return tuple(self._errors)
 
     @property
@@ -212,25 +261,40 @@ class TrackedFile:
         """Create the append blob (in this thread, so its errors raise here) and start
         the background thread. Returns ``self``.
 
-        Raises :class:`TrackedBlobExistsError` if the blob exists and ``overwrite`` is
+        Raises :class:`TrackedSourceError` if the source exists and is not a regular file,
+        :class:`TrackedBlobExistsError` if the blob existed before and ``overwrite`` is
         false, or a :class:`~conventions.StorageError` if the blob cannot be created.
         """
         if self._started:
             raise TrackingError(f"{self._where()}: already started", **self._names())
         try:
+            mode = os.stat(self.source).st_mode
+        except FileNotFoundError:
+            pass  # waited for (decision D-34)
+        else:
+            if not stat.S_ISREG(mode):
+                raise self._not_regular(mode)
+        metadata = {_TRACKER_METADATA: self._tracker_id}
+        try:
             if self._overwrite:
-                self._blob.create_append_blob()
+                self._blob.create_append_blob(metadata=metadata)
             else:
-                self._blob.create_append_blob(match_condition=MatchConditions.IfMissing)
+                self._blob.create_append_blob(
+                    metadata=metadata, match_condition=MatchConditions.IfMissing
+                )
         except ResourceExistsError as exc:
-            raise TrackedBlobExistsError(
-                f"{self._where()}: the blob already exists; pass overwrite=True to replace it",
-                **self._names(),
-            ) from exc
+            if not self._created_by_us():
+                raise TrackedBlobExistsError(
+                    f"{self._where()}: the blob already exists; pass overwrite=True to replace it",
+                    **self._names(),
+                ) from exc
+            _log.warning(
+                "tracked %s: the blob was created but the response was lost; its retry was "
+                "refused as 'already exists', and the blob is ours",
+                self.blob_name,
+            )
         except AzureError as exc:
-            raise storage_error(
-                exc, "create append blob", permission="c", **self._names()
-            ) from exc
+            raise storage_error(exc, "create append blob", permission="c", **self._names()) from exc
         self._started = True
         self._thread = threading.Thread(
             target=self._run, name=f"conventions-tracked:{self.blob_name}", daemon=True
@@ -251,39 +315,36 @@ class TrackedFile:
         return self._flush()
 
     def close(self) -> None:
-        """Stop the background thread, flush everything, then raise the first kept error.
+        """Stop the background thread, flush everything, check, and raise if the blob is
+        not the file.
 
-        The raised error carries every kept error (itself first) in its ``errors``
-        attribute, and on Python 3.11+ a note saying how many there were. Calling
-        ``close`` again does nothing.
+        When it returns without raising, the blob equals the file byte for byte (as the
+        file was when the final flush began). Otherwise it raises a
+        :class:`TrackingError` (or another :class:`~conventions.StorageError`) whose
+        ``errors`` holds every kept error, itself first (on Python 3.11+ a note gives the
+        count), and the blob is a prefix of the file. Errors that a later flush recovered
+        from (the blob caught up with the file) do not make it raise; they stay in
+        :attr:`errors`. It may be called from any thread, including from ``on_error``
+        in the background thread: there it only asks the background thread to run the
+        final flush and returns; the owner's ``close()`` waits for it and raises.
+        Calling ``close`` again does nothing.
         """
-        if self._closed:
-            return
-        self._closed = True
+        current = threading.current_thread()
+        with self._state_lock:
+            self._closed = True
+            if current is self._finishing:
+                return  # from on_error during the final flush: it is running already
+            if current is self._thread:
+                self._close_in_background = True
         if not self._started:
             return
         self._stop.set()
+        if current is self._thread:
+            return  # the background thread runs the final flush when on_error returns
         if self._thread is not None:
             self._thread.join()
-        if not self._final_error:
-            try:
-                self._flush()
-                if self._identity is None:
-                    raise TrackedFileMissingError(
-                        f"{self._where()}: the file never appeared; the blob is empty",
-                        **self._names(),
-                    )
-            except Exception as exc:  # noqa: BLE001 - kept and raised just below
-                self._keep(exc)
-        if self._errors:
-            first = self._errors[0]
-            first.errors = tuple(self._errors)  # type: ignore[attr-defined]
-            if self._error_count > 1 and sys.version_info >= (3, 11):
-                first.add_note(f"{self._error_count - 1} more error(s) in .errors")
-            raise first
-        _log.debug(
-            "tracked %s: %d bytes in %d blocks", self.blob_name, self._uploaded, self._blocks
-        )
+        self._finish()
+        self._report()
 
     def __enter__(self) -> TrackedFile:
         return self.start()
@@ -308,6 +369,79 @@ class TrackedFile:
             if sys.version_info >= (3, 11):
                 exc.add_note(f"also, closing the tracked file failed: {close_error}")
 
+    # -- closing --------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        """The final flush and check, run once, by whichever thread gets here first."""
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finishing = threading.current_thread()
+            try:
+                if self._final_error is None:
+                    try:
+                        with self._lock:
+                            self._flush_locked()
+                            if self._identity is None:
+                                raise TrackedFileMissingError(
+                                    f"{self._where()}: the file never appeared; the blob is empty",
+                                    **self._names(),
+                                )
+                            self._verify_locked()
+                    except Exception as exc:  # noqa: BLE001 - kept and raised by close()
+                        self._keep(exc)
+                # The one place where success is known: the blob equals the file.
+                self._succeeded = self._final_error is None and not self._unrecovered
+            finally:
+                self._finished = True
+                self._finishing = None
+
+    def _report(self) -> None:
+        with self._state_lock:
+            if self._reported:
+                return
+            self._reported = True
+        if self._succeeded:
+            if self._errors:
+                _log.info(
+                    "tracked %s: recovered from %d error(s); the blob equals the file",
+                    self.blob_name,
+                    self._error_count,
+                )
+            _log.debug(
+                "tracked %s: %d bytes in %d blocks", self.blob_name, self._uploaded, self._blocks
+            )
+            return
+        first = self._final_error or self._unrecovered[0]
+        first.errors = (first, *(e for e in self._errors if e is not first))  # type: ignore[attr-defined]
+        if self._error_count > 1 and sys.version_info >= (3, 11):
+            first.add_note(f"{self._error_count - 1} more error(s) in .errors")
+        raise first
+
+    def _verify_locked(self) -> None:
+        """Re-read the uploaded prefix of the file and compare it with what was uploaded:
+        catches in-place rewrites and truncations that grew back (one more read of the file)."""
+        opened = self._open()
+        if opened is None:
+            raise self._removed()
+        file, _ = opened
+        digest = hashlib.sha256()
+        with file:
+            left = self._uploaded
+            while left:
+                chunk = file.read(min(left, _VERIFY_CHUNK))
+                if not chunk:
+                    raise self._truncated("shrank while it was checked")
+                digest.update(chunk)
+                left -= len(chunk)
+        if digest.digest() != self._digest.digest():
+            raise TrackedFileChangedError(
+                f"{self._where()}: bytes of the file that were already uploaded changed "
+                f"(checked at close over the first {self._uploaded} bytes); the blob holds "
+                "what the file held when they were uploaded; tracked files may only grow",
+                **self._names(),
+            )
+
     # -- internals ------------------------------------------------------------------------
 
     def _names(self) -> dict[str, str]:
@@ -319,15 +453,42 @@ class TrackedFile:
             f"in container {self.container_name!r}"
         )
 
+    def _created_by_us(self) -> bool:
+        """After 'already exists' on create: did our own create land (response lost)?"""
+        try:
+            metadata = self._blob.get_blob_properties().metadata or {}
+        except AzureError as exc:
+            raise storage_error(
+                exc, "read back, to check who created it,", permission="r", **self._names()
+            ) from exc
+        return bool(metadata.get(_TRACKER_METADATA) == self._tracker_id)
+
+    def _not_regular(self, mode: int) -> TrackedSourceError:
+        what = (
+            "a directory"
+            if stat.S_ISDIR(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )
+        return TrackedSourceError(
+            f"{self._where()}: the source is {what}; only a regular file can be tracked",
+            **self._names(),
+        )
+
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):
             try:
                 self._flush()
             except Exception as exc:  # noqa: BLE001 - kept, reported, raised by close()
                 self._keep(exc)
-                if self._final_error:
+                if self._final_error is not None:
                     _log.debug("tracked %s: background flushing stopped", self.blob_name)
-                    return
+                    break
+        if self._close_in_background:
+            self._finish()
 
     def _count(self, exc: Exception) -> None:
         self._error_count += 1
@@ -336,8 +497,9 @@ class TrackedFile:
 
     def _keep(self, exc: Exception) -> None:
         self._count(exc)
-        if isinstance(exc, _FINAL_ERRORS):
-            self._final_error = True
+        self._unrecovered.append(exc)
+        if isinstance(exc, _FINAL_ERRORS) and self._final_error is None:
+            self._final_error = exc
         _log.warning("%s", exc)
         if self._on_error is not None:
             try:
@@ -350,45 +512,73 @@ class TrackedFile:
         with self._lock:
             return self._flush_locked()
 
-    def _flush_locked(self) -> int:
+    def _open(self) -> tuple[BinaryIO, os.stat_result] | None:
+        """Open the source without blocking (a FIFO would), or None if not there yet."""
         try:
-            file = self.source.open("rb")
+            fd = os.open(self.source, os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
         except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise self._not_regular(stat.S_IFDIR) from None
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            os.close(fd)
+            raise self._not_regular(status.st_mode)
+        file = os.fdopen(fd, "rb")
+        identity = (status.st_dev, status.st_ino)
+        if self._identity is not None and identity != self._identity:
+            file.close()
+            raise TrackedFileReplacedError(
+                f"{self._where()}: the file was replaced by another file after "
+                f"{self._uploaded} bytes were uploaded",
+                **self._names(),
+            )
+        self._identity = identity
+        return file, status
+
+    def _removed(self) -> TrackedFileReplacedError:
+        return TrackedFileReplacedError(
+            f"{self._where()}: the file was removed after {self._uploaded} bytes were uploaded",
+            **self._names(),
+        )
+
+    def _flush_locked(self) -> int:
+        opened = self._open()
+        if opened is None:
             if self._identity is None:
                 return 0  # not there yet: wait for it
-            raise TrackedFileReplacedError(
-                f"{self._where()}: the file was removed after {self._uploaded} bytes were uploaded",
-                **self._names(),
-            ) from None
+            raise self._removed()
+        file, status = opened
         with file:
-            stat = os.fstat(file.fileno())
-            identity = (stat.st_dev, stat.st_ino)
-            if self._identity is None:
-                self._identity = identity
-            elif identity != self._identity:
-                raise TrackedFileReplacedError(
-                    f"{self._where()}: the file was replaced by another file after "
-                    f"{self._uploaded} bytes were uploaded",
-                    **self._names(),
-                )
-            size = stat.st_size  # the end of this flush, fixed now (decision D-30)
+            size = status.st_size  # the end of this flush, fixed now (decision D-30)
             if size < self._uploaded:
                 raise self._truncated(f"shrank to {size} bytes")
             if size == self._uploaded:
+                self._unrecovered.clear()
                 return 0
             if self._tail:
                 file.seek(self._uploaded - len(self._tail))
                 if file.read(len(self._tail)) != self._tail:
-                    raise self._truncated("changed before the end of what was uploaded")
-            file.seek(self._uploaded)
+                    raise self._changed()
             start = self._uploaded
+            reconciles = 0
             while self._uploaded < size:
                 length = min(self._block_size, size - self._uploaded)
                 self._check_limits(length)
+                file.seek(self._uploaded)
                 data = file.read(length)
                 if len(data) != length:
                     raise self._truncated("shrank while it was read")
-                self._append(data)
+                if not self._append(data, file):
+                    reconciles += 1
+                    if reconciles > _MAX_RECONCILES:
+                        raise TrackingError(
+                            f"{self._where()}: the append position was refused "
+                            f"{reconciles} times while the blob's length stayed "
+                            f"{self._uploaded}; will try again at the next flush",
+                            **self._names(),
+                        )
+            self._unrecovered.clear()  # caught up: earlier errors are recovered from
             _log.debug("tracked %s: flushed bytes [%d, %d)", self.blob_name, start, self._uploaded)
             return self._uploaded - start
 
@@ -396,6 +586,13 @@ class TrackedFile:
         return TrackedFileTruncatedError(
             f"{self._where()}: the file {what}, but {self._uploaded} bytes were already "
             "uploaded; tracked files may only grow",
+            **self._names(),
+        )
+
+    def _changed(self) -> TrackedFileChangedError:
+        return TrackedFileChangedError(
+            f"{self._where()}: the file changed before the end of what was uploaded "
+            f"({self._uploaded} bytes); tracked files may only grow",
             **self._names(),
         )
 
@@ -414,29 +611,48 @@ class TrackedFile:
                 **self._names(),
             )
 
-    def _append(self, data: bytes) -> None:
+    def _advance(self, data: bytes, blocks: int) -> None:
+        self._uploaded += len(data)
+        self._blocks = blocks
+        self._digest.update(data)
+        self._tail = (self._tail + data)[-_TAIL_CHECK:]
+
+    def _append(self, data: bytes, file: BinaryIO) -> bool:
+        """Append *data* at the believed offset; False if it must be sent again."""
         offset = self._uploaded
         try:
-            # The append position makes a retry after a lost response safe: if the first
+            # The append position makes a retry after a lost response safe: if an earlier
             # attempt landed, the retry fails with 412 instead of appending a duplicate.
             self._blob.append_block(data, length=len(data), appendpos_condition=offset)
         except HttpResponseError as exc:
             if getattr(exc, "error_code", None) != "AppendPositionConditionNotMet":
                 raise storage_error(exc, "append to", permission="a", **self._names()) from exc
-            self._reconcile(data, offset, exc)
+            return self._reconcile(offset, file, exc)
         except AzureError as exc:
             raise storage_error(exc, "append to", permission="a", **self._names()) from exc
-        self._uploaded = offset + len(data)
-        self._blocks += 1
-        self._tail = (self._tail + data)[-_TAIL_CHECK:]
+        self._advance(data, self._blocks + 1)
+        return True
 
-    def _reconcile(self, data: bytes, offset: int, cause: HttpResponseError) -> None:
-        """After a 412 on the append position: did our own earlier attempt land?"""
+    def _reconcile(self, offset: int, file: BinaryIO, cause: HttpResponseError) -> bool:
+        """After a 412 on the append position: read what the blob really holds and decide
+        (:func:`conventions.reconcile.reconcile`). True if the offset advanced."""
+        blob_extra = file_extra = b""
         try:
-            blob_size = self._blob.get_blob_properties().size
-            landed = blob_size == offset + len(data) and (
-                self._blob.download_blob(offset=offset, length=len(data)).readall() == data
-            )
+            properties = self._blob.get_blob_properties()
+            blob_length: int = properties.size
+            extra = blob_length - offset
+            if 0 < extra <= self._block_size:
+                file.seek(offset)
+                file_extra = file.read(extra)
+                if len(file_extra) == extra:
+                    blob_extra = self._blob.download_blob(offset=offset, length=extra).readall()
+                    if len(blob_extra) != extra:  # a cut read is not a conflict: retry later
+                        raise TrackingError(
+                            f"{self._where()}: reading back bytes [{offset}, {blob_length}) "
+                            f"to reconcile a retried append returned {len(blob_extra)} bytes; "
+                            "will try again at the next flush",
+                            **self._names(),
+                        )
         except AzureError as exc:
             error = storage_error(
                 exc, "read back, to reconcile a retried append,", permission="r", **self._names()
@@ -452,16 +668,26 @@ class TrackedFile:
                     **self._names(),
                 )
             raise error from exc
-        if not landed:
+        decision = reconcile(
+            believed=offset,
+            blob_length=blob_length,
+            blob_extra=blob_extra,
+            file_extra=file_extra,
+            block_size=self._block_size,
+        )
+        if decision.action == "conflict":
             raise AppendConflictError(
-                f"{self._where()}: expected the blob to hold {offset} bytes before appending "
-                f"{len(data)}, but it holds {blob_size}: it was changed by someone else",
-                **self._names(),
+                f"{self._where()}: {decision.reason}", **self._names()
             ) from cause
+        if decision.action == "append":
+            return False
+        committed = properties.append_blob_committed_block_count
+        self._advance(blob_extra, committed if committed is not None else self._blocks + 1)
         _log.warning(
-            "tracked %s: an append of bytes [%d, %d) was retried after it had landed; "
-            "reconciled from the blob's length, nothing duplicated",
+            "tracked %s: an earlier append of bytes [%d, %d) had landed though no response "
+            "said so; reconciled from the blob's bytes, nothing duplicated",
             self.blob_name,
             offset,
-            offset + len(data),
+            blob_length,
         )
+        return True

@@ -80,6 +80,7 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
     "ConventionsError": (lambda cls: cls("something failed"), ()),
     "MissingDependencyError": (lambda cls: cls("pip install 'x[batch]'"), ()),
     "SasError": (lambda cls: cls("expiry must be more than zero"), ()),
+    "InvalidTrackingOptionError": (lambda cls: cls("flush_interval must be > 0"), ()),
     "MissingEnvironmentVariableError": (
         lambda cls: cls("AZ_BATCH_JOB_ID", "run inside a task: a b"),
         ("name",),
@@ -114,6 +115,8 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
         (
             "TrackingError",
             "TrackedFileTruncatedError",
+            "TrackedFileChangedError",
+            "TrackedSourceError",
             "TrackedFileReplacedError",
             "TrackedFileMissingError",
             "TrackedBlobExistsError",

@@ -18,6 +18,7 @@ PURE_MODULES = [
     "conventions.paths",
     "conventions.local_paths",
     "conventions.planner",
+    "conventions.reconcile",
     "conventions.urls",
 ]
 

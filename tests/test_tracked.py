@@ -57,6 +57,7 @@ from conventions.tracked import (
     AppendConflictError,
     TrackedBlobExistsError,
     TrackedFile,
+    TrackedFileChangedError,
     TrackedFileMissingError,
     TrackedFileReplacedError,
     TrackedFileTruncatedError,
@@ -74,6 +75,7 @@ ERRORS: dict[str, type[TrackingError]] = {
         AppendBlobLimitError,
         AppendConflictError,
         TrackedBlobExistsError,
+        TrackedFileChangedError,
         TrackedFileMissingError,
         TrackedFileReplacedError,
         TrackedFileTruncatedError,
@@ -171,6 +173,9 @@ def test_tracked_vector(
         if "write" in step:
             with source.open("ab") as out:
                 out.write(step["write"].encode())
+        elif "rewrite" in step:  # in place, from the start, same inode
+            with source.open("r+b") as out:
+                out.write(step["rewrite"].encode())
         elif "truncate" in step:
             os.truncate(source, step["truncate"])
         elif "replace" in step:

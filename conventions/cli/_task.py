@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -59,13 +61,20 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     The output is copied to this process's own streams (so the Batch agent's
     stdout.txt and stderr.txt are complete) and to LOG_DIR/stdout.txt and
     LOG_DIR/stderr.txt, which are uploaded to ``<task>/$TaskLog/stdout.txt`` and
-    ``stderr.txt`` while the command runs. Exits with the command's exit code; if the
+    ``stderr.txt`` while the command runs. A new run truncates the two files and
+    replaces the two blobs. If this process's own stdout or stderr is closed or full
+    (``run ... | head -1``), the copy to it stops and the command keeps running, still
+    logged to the files and to storage. Exits with the command's exit code; if the
     command succeeded but a log could not be stored, exits 1.
 
     Example: batch-conventions run --flush-interval 15 -- python simulate.py --steps 100
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
+    for path in (out_path, err_path):
+        # Before tracking starts: a retried task in the same directory must not upload
+        # an earlier attempt's output.
+        path.write_bytes(b"")
     code: int | None = None
     try:
         with TaskOutputStorage.from_environment() as storage:
@@ -92,14 +101,35 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     except FileNotFoundError as error:
         if code is not None:
             raise
-        stderr.print(f"Error: command not found: {command[0]} ({error.strerror})")
+        _say(f"Error: command not found: {command[0]} ({error.strerror})")
         sys.exit(127)
     except ConventionsError as error:
         if code is None:
             raise
         # The command ran; its exit code wins, but a lost log never passes silently.
-        stderr.print(f"Error: the logs could not be stored: {redact_sas(str(error))}")
+        _say(f"Error: the logs could not be stored: {redact_sas(str(error))}")
+        _quiet_if_broken()
         sys.exit(code or 1)
     if code:
-        stderr.print(f"command exited with code {code}", style="dim")
+        _say(f"command exited with code {code}", style="dim")
+    _quiet_if_broken()
     sys.exit(code)
+
+
+def _say(message: str, style: str | None = None) -> None:
+    """Print to our stderr, which may be closed or full: never fail for that."""
+    with contextlib.suppress(OSError, ValueError):
+        stderr.print(message, style=style)
+
+
+def _quiet_if_broken() -> None:
+    """If our stdout or stderr broke, point it at the null device, so that exiting (which
+    flushes them) neither fails nor changes the exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError):
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, stream.fileno())
+                os.close(null)
