@@ -16,6 +16,7 @@ __all__ = [
     "AppendConflictError",
     "ContainerNotFoundError",
     "ConventionsError",
+    "FollowTimeoutError",
     "InvalidBlobNameError",
     "InvalidIdError",
     "InvalidKindError",
@@ -186,3 +187,8 @@ class AppendBlobLimitError(TrackingError):
 
 class AppendConflictError(TrackingError):
     """The blob's length is not what this tracker wrote: someone else changed the blob."""
+
+
+class FollowTimeoutError(StorageError, TimeoutError):
+    """``OutputFileReference.follow(timeout=...)`` ran out of time before the log was
+    marked complete; what was read so far was already yielded."""

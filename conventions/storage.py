@@ -317,6 +317,14 @@ class _Storage(Generic[K]):
         """
         return self._get(self.blob_name(kind, path))
 
+    def reference(self, kind: K, path: str) -> OutputFileReference:
+        """Return a reference to the output *path* of *kind* without any request: the
+        output need not exist (yet). For :meth:`OutputFileReference.follow` on a log that
+        a task has not started writing; other methods raise ``OutputNotFoundError`` while
+        it is missing. Use :meth:`get_output` to check that it exists."""
+        name = self.blob_name(kind, path)
+        return OutputFileReference.from_blob(self.container_client.get_blob_client(name))
+
     # -- plumbing -----------------------------------------------------------------------------
 
     def _list(self, prefix: str | None) -> Iterator[tuple[BlobLocation, OutputFileReference]]:

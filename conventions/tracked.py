@@ -54,6 +54,7 @@ from .errors import (
     TrackedFileTruncatedError,
     TrackingError,
 )
+from .live import mark_complete
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -273,6 +274,7 @@ class TrackedFile:
                         f"{self._where()}: the file never appeared; the blob is empty",
                         **self._names(),
                     )
+                mark_complete(self._blob, self._uploaded)  # the blob equals the file now
             except Exception as exc:  # noqa: BLE001 - kept and raised just below
                 self._keep(exc)
         if self._errors:
