@@ -20,6 +20,7 @@ __all__ = [
     "ContainerNotFoundError",
     "ConventionsError",
     "DownloadError",
+    "FollowTimeoutError",
     "InvalidBlobNameError",
     "InvalidIdError",
     "InvalidKindError",
@@ -261,3 +262,8 @@ class AppendBlobLimitError(TrackingError):
 
 class AppendConflictError(TrackingError):
     """The blob's length is not what this tracker wrote: someone else changed the blob."""
+
+
+class FollowTimeoutError(StorageError, TimeoutError):
+    """``OutputFileReference.follow(timeout=...)`` ran out of time before the log was
+    marked complete; what was read so far was already yielded."""

@@ -9,6 +9,7 @@ import datetime
 import io
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +20,7 @@ from ._azure_errors import translate_errors
 from ._local_files import Destination
 from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
+from .follow import FollowEvent
 from .kinds import JobOutputKind, TaskOutputKind
 from .urls import redact_sas
 
@@ -193,6 +195,54 @@ class OutputFileReference:
                 header = stream.read(100)
         """
         return io.BufferedReader(_DownloadStream(self, self._downloader()))
+
+    def follow(
+        self,
+        *,
+        interval: float = 2.0,
+        timeout: float | None = None,
+        request_timeout: float = 30.0,
+    ) -> Iterator[FollowEvent]:
+        """Yield the bytes the output gains as it grows, until its writer marks it complete.
+
+        For a log written by a tracked save (``save_tracked``, ``batch-conventions run``),
+        read while the task runs. Each read is one ranged GET from the last offset (it
+        asks again for the last 64 bytes, to notice a replaced blob); a blob that did not
+        grow is read again after *interval* seconds. The output may not exist yet (get a
+        reference without a check from ``storage.reference(kind, path)``): it is waited for.
+
+        Yields ``bytes``, and a :class:`~conventions.follow.FollowRestart` when the blob
+        was replaced (a retried task's ``run`` started a new log): what follows it starts
+        at byte 0 of the new blob, never glued to the old one. The replacement is also
+        logged as a warning on the ``conventions`` logger. Stops when the blob carries the
+        completion mark that a successful ``TrackedFile.close()`` sets and everything
+        was read, or when a block blob (written at once) was read to its end::
+
+            from conventions.follow import FollowRestart
+
+            log = job.task("task-1").reference(TaskOutputKind.TASK_LOG, "stdout.txt")
+            for item in log.follow(interval=1.0):
+                if isinstance(item, FollowRestart):
+                    print(f"--- the log was replaced ({item.reason}) ---")
+                else:
+                    sys.stdout.buffer.write(item)
+
+        Args:
+            interval: seconds between reads of a log that did not grow (> 0).
+            timeout: seconds after which, if the log is not complete yet,
+                :class:`~conventions.errors.FollowTimeoutError` is raised; ``None``
+                follows until complete (or Ctrl-C).
+            request_timeout: bound on each request's connect and read waits.
+
+        Raises:
+            FollowTimeoutError: *timeout* passed first.
+            ContainerNotFoundError; AccessDeniedError (a SAS needs ``r``); StorageError.
+        """
+        from .live import follow_blob  # the loop and its waits live there
+
+        return follow_blob(
+            self.blob_client, interval=interval, timeout=timeout, request_timeout=request_timeout
+        )
 
     def delete(self) -> None:
         """Delete the output.

@@ -51,6 +51,7 @@ from .blobs import (
     task_blob_name,
     task_prefix,
 )
+from .cleanup import DeleteSummary, delete_blobs
 from .containers import container_name
 from .errors import (
     ContainerNotFoundError,
@@ -395,6 +396,14 @@ class _Storage(Generic[K]):
             AccessDeniedError: a SAS needs ``r``.
         """
         return self._get(self.blob_name(kind, path))
+
+    def reference(self, kind: K, path: str) -> OutputFileReference:
+        """Return a reference to the output *path* of *kind* without any request: the
+        output need not exist (yet). For :meth:`OutputFileReference.follow` on a log that
+        a task has not started writing; other methods raise ``OutputNotFoundError`` while
+        it is missing. Use :meth:`get_output` to check that it exists."""
+        name = self.blob_name(kind, path)
+        return OutputFileReference.from_blob(self.container_client.get_blob_client(name))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -813,6 +822,71 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             failures.sort(key=lambda failure: order[id(failure.output)])
             raise _download_error(root.path, len(references), failures, summary)
         return summary
+
+    # -- clean-up -----------------------------------------------------------------------------
+
+    def find_outputs(
+        self,
+        kind: JobOutputKind | TaskOutputKind | None = None,
+        task_ids: Iterable[str] | None = None,
+    ) -> Iterator[OutputFileReference]:
+        """Iterate over the outputs of *kind* (every kind if ``None``), of every task or of
+        *task_ids*: what :meth:`delete` deletes. A job kind with *task_ids* raises
+        ``InvalidKindError``; with no kind and no *task_ids*, every output of the job."""
+        if isinstance(kind, JobOutputKind):
+            if task_ids is not None:
+                raise InvalidKindError(kind, "is a job kind; task_ids applies to task kinds")
+            return self.list_outputs(kind)
+        if kind is not None:
+            return self.list_task_outputs(kind, task_ids)
+        if task_ids is None:
+            return self.list_all()
+        prefixes = [check_task_id(task_id) + "/" for task_id in task_ids]
+        return (ref for prefix in prefixes for _, ref in self._list(prefix))
+
+    def delete_outputs(
+        self, outputs: Iterable[OutputFileReference], *, max_concurrency: int = 8
+    ) -> DeleteSummary:
+        """Delete the given *outputs* (e.g. a listing you showed the user first), in Blob
+        Batch requests of up to 256 (:func:`conventions.cleanup.delete_blobs`).
+
+        Raises:
+            AccessDeniedError: a SAS needs ``d`` (``output_container_url(...,
+                permissions="racwdl")`` or ``batch-conventions sas --permissions racwdl``).
+            StorageError: the first other failure, after every output was tried.
+        """
+        names = (reference.blob_name for reference in outputs)
+        return delete_blobs(self.container_client, names, max_concurrency=max_concurrency)
+
+    def delete(
+        self,
+        kind: JobOutputKind | TaskOutputKind | None = None,
+        *,
+        task_ids: Iterable[str] | None = None,
+    ) -> DeleteSummary:
+        """Delete the outputs of *kind* (every kind if ``None``) of every task or of
+        *task_ids* (see :meth:`find_outputs`); other kinds and tasks stay::
+
+            job.delete(TaskOutputKind.TASK_INTERMEDIATE)              # every task's
+            job.delete(TaskOutputKind.TASK_LOG, task_ids=["t1", "t2"])
+
+        Blobs whose names break the conventions are not touched (see
+        :meth:`delete_container` for everything). Needs SAS ``l`` and ``d``.
+        """
+        return self.delete_outputs(self.find_outputs(kind, task_ids))
+
+    def delete_container(self) -> None:
+        """Delete the job's container and everything in it (not only conventions-named
+        blobs). Needs the account key or an Entra ID credential: a container SAS cannot.
+
+        Raises:
+            ContainerNotFoundError: it does not exist.
+            AccessDeniedError, StorageError: from storage.
+        """
+        with translate_errors("delete", container=self.container_name):
+            self.container_client.delete_container()
+        _log.info("deleted container %s", self.container_name)
+
 
 
 def _download_one(

@@ -61,6 +61,7 @@ from .errors import (
     TrackedSourceError,
     TrackingError,
 )
+from .live import mark_complete
 from .reconcile import reconcile
 
 if TYPE_CHECKING:
@@ -388,6 +389,12 @@ class TrackedFile:
                                     **self._names(),
                                 )
                             self._verify_locked()
+                            # The blob equals the file: say so to readers (follow).
+                            mark_complete(
+                                self._blob,
+                                self._uploaded,
+                                keep={_TRACKER_METADATA: self._tracker_id},
+                            )
                     except Exception as exc:  # noqa: BLE001 - kept and raised by close()
                         self._keep(exc)
                 # The one place where success is known: the blob equals the file.

@@ -108,7 +108,7 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
         (_rule_error, ("value", "rule", "subject")),
     ),
     **dict.fromkeys(
-        ("StorageError", "ContainerNotFoundError", "OutputNotFoundError"),
+        ("StorageError", "ContainerNotFoundError", "OutputNotFoundError", "FollowTimeoutError"),
         (_storage_error, ("container", "blob")),
     ),
     **dict.fromkeys(

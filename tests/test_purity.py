@@ -12,6 +12,7 @@ PURE_MODULES = [
     "conventions.blobs",
     "conventions.containers",
     "conventions.errors",
+    "conventions.follow",
     "conventions.ids",
     "conventions.kinds",
     "conventions.output_files",

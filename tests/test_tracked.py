@@ -520,7 +520,9 @@ def test_idle_tracking_sends_no_request_and_burns_no_cpu(
     assert tracked.flush() == 0
     assert transport.count() == sent
     tracked.close()
-    assert transport.count() == sent
+    # close sends one request only: the completion mark (metadata), no append.
+    assert transport.count() == sent + 1
+    assert transport.sent[-1][:2] == ("PUT", "metadata")
 
     slow = TrackedFile(container, "idle.txt", source, flush_interval=60).start()
     cpu = time.process_time()

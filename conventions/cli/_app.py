@@ -95,4 +95,4 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 # The commands register themselves on `main`.
-from . import _client, _naming, _outputs, _task  # noqa: E402, F401
+from . import _cleanup, _client, _logs, _naming, _outputs, _task  # noqa: E402, F401  # noqa: E402, F401

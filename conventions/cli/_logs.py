@@ -1,0 +1,78 @@
+"""``logs``: print a task's log, raw, and follow it while it grows."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from conventions._azure_errors import translate_errors
+from conventions.follow import FollowRestart, marked_length
+from conventions.kinds import TaskOutputKind
+
+from ._app import main, stderr
+from ._connect import Connection, connection_options
+
+# The commands register themselves on the `main` group; nothing here is imported by name.
+__all__: list[str] = []
+
+
+@main.command("logs")
+@click.argument("job_id")
+@click.argument("task_id")
+@click.option("--stderr", "use_stderr", is_flag=True, help="The task's stderr.txt.")
+@click.option("--path", help="Another path under the task's TaskLog (default stdout.txt).")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing as it grows; exit 0 when "
+              "the writer marks it complete.")  # fmt: skip
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between reads of a log that did not grow (with --follow).")  # fmt: skip
+@connection_options
+def logs_command(
+    job_id: str,
+    task_id: str,
+    use_stderr: bool,
+    path: str | None,
+    follow: bool,
+    interval: float,
+    connection: Connection,
+) -> None:
+    """Print TASK_ID's log (TaskLog/stdout.txt) as stored, byte for byte.
+
+    With --follow, wait for the log if it does not exist yet, print what it gains as
+    `batch-conventions run` streams it, and exit 0 once it is marked complete. If the
+    log is replaced (a retried task), a notice goes to stderr and printing starts again.
+    """
+    if use_stderr and path is not None:
+        raise click.UsageError("give --stderr or --path, not both")
+    name = path if path is not None else ("stderr.txt" if use_stderr else "stdout.txt")
+    out = sys.stdout.buffer
+    with connection.job_storage(job_id) as job:
+        log = job.task(task_id).reference(TaskOutputKind.TASK_LOG, name)
+        if not follow:
+            with translate_errors(
+                "read", container=log.container_name, blob=log.blob_name, permission="r"
+            ):
+                downloader = log.blob_client.download_blob()
+                data = downloader.readall()
+            out.write(data)
+            out.flush()
+            properties = downloader.properties
+            appendable = getattr(properties.blob_type, "value", properties.blob_type)
+            if appendable == "AppendBlob" and marked_length(properties.metadata) is None:
+                stderr.print("(the log is still being written: not marked complete)", style="dim")
+            return
+        stderr.print(f"following {log.blob_name} (Ctrl-C to stop)", style="dim")
+        try:
+            for item in log.follow(interval=interval):
+                if isinstance(item, FollowRestart):
+                    out.flush()
+                    stderr.print(
+                        f"--- the log was replaced ({item.reason}); from its start: ---",
+                        markup=False,
+                    )
+                    continue
+                out.write(item)
+                out.flush()
+        except KeyboardInterrupt:
+            stderr.print("stopped", style="dim")
+            sys.exit(130)

@@ -1,0 +1,214 @@
+"""Following a growing log: the pure decisions, without any I/O.
+
+:meth:`conventions.references.OutputFileReference.follow` (and the async twin to come)
+loops: ask :func:`next_range` which bytes to read, read them with one ranged GET (or learn
+that the blob does not exist), describe the answer as a :class:`BlobRead`, and let
+:func:`observe` say what to hand to the caller, the new state, and whether to stop or to
+read again at once. Everything here is a value; nothing waits or talks to storage
+(spec/README.md, "Following a log"; decisions D-60 to D-62; vectors ``follow.json``).
+
+Why the read starts before the offset: each read asks again for the last
+:data:`TAIL_CHECK` bytes already followed, so the answer itself shows whether those
+bytes are still there. A retried task whose ``run`` replaced its log with a new attempt
+that is already longer than what we followed is noticed this way, where a length check
+could not, and the creation time (a whole second) may not have changed.
+
+>>> state = FollowState()
+>>> step = observe(state, BlobRead(start=0, data=b"hello", size=5, identity="t1"))
+>>> step.events, step.done
+((b'hello',), False)
+>>> next_range(step.state, 100)
+(0, 105)
+>>> marked = BlobRead(start=0, data=b"hello", size=5, identity="t1", complete_length=5)
+>>> observe(step.state, marked).done
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+__all__ = [
+    "COMPLETE_METADATA_KEY",
+    "TAIL_CHECK",
+    "BlobRead",
+    "FollowEvent",
+    "FollowRestart",
+    "FollowState",
+    "FollowStep",
+    "completion_metadata",
+    "marked_length",
+    "next_range",
+    "observe",
+]
+
+#: The blob metadata key that marks a tracked log complete; its value is the blob's
+#: length in bytes when the writer closed it. Set by ``TrackedFile.close()`` after its
+#: final flush, on the append blob itself, so a replaced blob (a new append blob) loses it.
+COMPLETE_METADATA_KEY = "conventions_complete"
+
+#: How many already-followed bytes each read asks for again, to notice a replaced blob.
+TAIL_CHECK = 64
+
+
+def completion_metadata(length: int) -> dict[str, str]:
+    """The metadata that marks a blob of *length* bytes complete.
+
+    >>> completion_metadata(12)
+    {'conventions_complete': '12'}
+    """
+    if length < 0:
+        raise ValueError(f"length must be >= 0, not {length!r}")
+    return {COMPLETE_METADATA_KEY: str(length)}
+
+
+def marked_length(metadata: Mapping[str, str] | None) -> int | None:
+    """The length a completion mark records, or ``None`` if *metadata* has no valid mark.
+
+    Lenient reader: metadata keys are case-insensitive in Azure, so any case is accepted;
+    a value that is not a decimal length is no mark.
+
+    >>> marked_length({"Conventions_Complete": "7"}), marked_length({"other": "1"})
+    (7, None)
+    """
+    for key, value in (metadata or {}).items():
+        if key.lower() == COMPLETE_METADATA_KEY:
+            text = value.strip()
+            return int(text) if text.isascii() and text.isdigit() else None
+    return None
+
+
+@attrs.frozen
+class FollowState:
+    """What a follower knows between two reads."""
+
+    #: Bytes of the blob handed to the caller so far.
+    offset: int = 0
+    #: The last (at most :data:`TAIL_CHECK`) bytes handed out, ending at ``offset``.
+    tail: bytes = b""
+    #: The blob's identity when first seen (its creation time, as text), if known.
+    identity: str | None = None
+    #: Whether the blob was seen at all (a follow may start before it exists).
+    seen: bool = False
+    #: 1 for the blob first followed, +1 for every replacement noticed.
+    attempt: int = 1
+
+
+@attrs.frozen
+class BlobRead:
+    """What one read said: the bytes ``[start, start + len(data))`` of the blob as it is.
+
+    A read that the service refused with 416 (the range starts past the end) is
+    described with the blob's properties, ``start=size`` and no data.
+    """
+
+    #: Where ``data`` starts in the blob.
+    start: int
+    #: The bytes read.
+    data: bytes
+    #: The blob's whole length when read.
+    size: int
+    #: The blob's identity (creation time, as text), if known.
+    identity: str | None = None
+    #: The length recorded by the completion mark, if the blob carries one.
+    complete_length: int | None = None
+    #: ``True`` for an append blob; a block blob is written at once, so complete when read.
+    appendable: bool = True
+
+
+@attrs.frozen
+class FollowRestart:
+    """Yielded by ``follow`` when the blob was replaced: what follows starts at byte 0
+    of a new blob (e.g. a retried task's new log), not after what came before."""
+
+    #: Why the follower thinks the blob was replaced.
+    reason: str
+    #: How many bytes of the old blob had been handed out.
+    offset: int
+    #: The attempt that starts now (2 for the first replacement).
+    attempt: int
+
+
+#: What ``follow`` yields: new bytes, or a notice that the blob was replaced.
+FollowEvent = bytes | FollowRestart
+
+
+@attrs.frozen
+class FollowStep:
+    """What :func:`observe` decided."""
+
+    #: The state for the next read.
+    state: FollowState
+    #: What to hand to the caller, in order.
+    events: tuple[FollowEvent, ...]
+    #: The blob is complete and everything in it was handed out: stop.
+    done: bool
+    #: There is more to read now: read again without waiting.
+    more: bool
+
+
+def next_range(state: FollowState, chunk_size: int) -> tuple[int, int]:
+    """The ``(offset, length)`` to read next: the tail again, then up to *chunk_size* new
+    bytes."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size!r}")
+    start = state.offset - len(state.tail)
+    return start, state.offset - start + chunk_size
+
+
+def _replaced(state: FollowState, read: BlobRead) -> str | None:
+    if not state.seen:
+        return None
+    if read.identity is not None and state.identity is not None and read.identity != state.identity:
+        return f"the blob was created again (at {read.identity}, was {state.identity})"
+    if read.size < state.offset:
+        return f"the blob holds {read.size} bytes, fewer than the {state.offset} already read"
+    tail_start = state.offset - len(state.tail)
+    low = max(read.start, tail_start)
+    high = min(read.start + len(read.data), state.offset)
+    if high > low:
+        ours = state.tail[low - tail_start : high - tail_start]
+        theirs = read.data[low - read.start : high - read.start]
+        if ours != theirs:
+            return f"bytes before offset {state.offset} changed"
+    return None
+
+
+def observe(state: FollowState, read: BlobRead | None) -> FollowStep:
+    """Decide what a read means: the bytes to hand out, the new state, stop or go on.
+
+    *read* is ``None`` when the blob does not exist (not yet, or deleted): wait.
+    A replaced blob yields a :class:`FollowRestart` and starts again from byte 0 (from
+    this read's data if it starts at 0, else by reading again at once).
+    """
+    if read is None:
+        return FollowStep(state, (), done=False, more=False)
+    reason = _replaced(state, read)
+    if reason is not None:
+        fresh = FollowState(identity=read.identity, seen=True, attempt=state.attempt + 1)
+        restart = FollowRestart(reason=reason, offset=state.offset, attempt=fresh.attempt)
+        if read.start != 0:
+            return FollowStep(fresh, (restart,), done=False, more=True)
+        step = observe(fresh, read)
+        return attrs.evolve(step, events=(restart, *step.events))
+    if read.start > state.offset:
+        # The blob grew between a refused read and the properties that described it.
+        return FollowStep(attrs.evolve(state, seen=True), (), done=False, more=True)
+    new = read.data[state.offset - read.start :]
+    offset = state.offset + len(new)
+    updated = FollowState(
+        offset=offset,
+        tail=(state.tail + new)[-TAIL_CHECK:],
+        identity=state.identity if state.seen else read.identity,
+        seen=True,
+        attempt=state.attempt,
+    )
+    complete = read.complete_length is not None or not read.appendable
+    return FollowStep(
+        updated,
+        (new,) if new else (),
+        done=complete and offset >= read.size,
+        more=offset < read.size,
+    )

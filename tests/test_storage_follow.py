@@ -1,0 +1,191 @@
+"""Live logs on Azurite: OutputFileReference.follow and the completion mark."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from conventions import TaskOutputKind
+from conventions.errors import FollowTimeoutError
+from conventions.follow import COMPLETE_METADATA_KEY, FollowEvent, FollowRestart
+from conventions.sas import prepare_output_storage
+from conventions.storage import JobOutputStorage
+from conventions.tracked import TrackedFile
+from scripts.azurite import StorageEndpoint
+
+LOG = TaskOutputKind.TASK_LOG
+
+
+def _job(client: BlobServiceClient, job_id: str) -> JobOutputStorage:
+    prepare_output_storage(client, job_id)
+    return JobOutputStorage.from_service_client(client, job_id)
+
+
+class _Follower(threading.Thread):
+    """Runs ``follow`` in a thread, keeping each event with the time it arrived."""
+
+    def __init__(self, events: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self._events = events
+        self.received: list[tuple[float, FollowEvent]] = []
+        self.error: BaseException | None = None
+        self.finished_at: float | None = None
+
+    def run(self) -> None:
+        try:
+            for event in self._events():  # type: ignore[attr-defined]
+                self.received.append((time.monotonic(), event))
+            self.finished_at = time.monotonic()
+        except BaseException as error:  # noqa: BLE001 - re-raised by the test
+            self.error = error
+
+    def data(self) -> bytes:
+        return b"".join(event for _, event in self.received if isinstance(event, bytes))
+
+    def wait_for(self, data: bytes, seconds: float = 20.0) -> None:
+        deadline = time.monotonic() + seconds
+        while self.data() != data:
+            assert time.monotonic() < deadline, (self.data(), self.error)
+            time.sleep(0.02)
+
+
+def test_follow_sees_a_run_log_grow_and_stops_at_completion(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+) -> None:
+    job = _job(blob_service_client, job_id)
+    # Before the task starts: the log does not exist yet, and follow waits for it.
+    log = job.task("t1").reference(LOG, "stdout.txt")
+    follower = _Follower(lambda: log.follow(interval=0.05, timeout=120))
+    follower.start()
+    env = {
+        **os.environ,
+        "AZ_BATCH_JOB_ID": job_id,
+        "AZ_BATCH_TASK_ID": "t1",
+        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+    }
+    env.pop("CONVENTIONS_CONTAINER_URL", None)
+    program = "import time\nfor i in range(30):\n    print(i, flush=True); time.sleep(0.05)"
+    command = [
+        sys.executable, "-m", "conventions", "run", "--flush-interval", "0.1",
+        "--log-dir", str(tmp_path), "--", sys.executable, "-c", program,
+    ]  # fmt: skip
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True, timeout=120)
+    ended = time.monotonic()
+    follower.join(60)
+    assert not follower.is_alive()
+    assert follower.error is None
+    assert follower.data() == "".join(f"{i}\n" for i in range(30)).encode()
+    assert not any(isinstance(event, FollowRestart) for _, event in follower.received)
+    # It grew while the command ran: several pieces arrived before the command ended...
+    assert sum(1 for at, _ in follower.received if at < ended) >= 2
+    # ...and follow returned by itself, on the completion mark (no timeout raised).
+    assert follower.finished_at is not None
+
+
+def test_follow_waits_for_a_log_that_appears_later(
+    blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+) -> None:
+    job = _job(blob_service_client, job_id)
+    follower = _Follower(lambda: job.task("t2").reference(LOG, "late.txt").follow(interval=0.05))
+    follower.start()
+    time.sleep(0.5)  # several reads find nothing
+    assert follower.is_alive()
+    assert follower.received == []
+    source = tmp_path / "late.txt"
+    with TrackedFile(
+        job.container_client, "t2/$TaskLog/late.txt", source, flush_interval=3600
+    ) as tracked:
+        source.write_bytes(b"first\n")
+        tracked.flush()
+        follower.wait_for(b"first\n")
+        with source.open("ab") as handle:
+            handle.write(b"second\n")
+    follower.join(20)
+    assert not follower.is_alive()
+    assert follower.error is None
+    assert follower.data() == b"first\nsecond\n"
+
+
+def test_follow_notices_a_replaced_log_and_starts_again(
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    job = _job(blob_service_client, job_id)
+    name = "t3/$TaskLog/stdout.txt"
+    # A first attempt that died without closing its log (so: never marked complete).
+    blob = job.container_client.get_blob_client(name)
+    blob.create_append_blob()
+    blob.append_block(b"attempt one: step 1\n")
+    follower = _Follower(
+        lambda: job.task("t3").reference(LOG, "stdout.txt").follow(interval=0.05)
+    )
+    follower.start()
+    follower.wait_for(b"attempt one: step 1\n")
+    # The retry's `run` replaces the log with a new append blob; it is already longer
+    # than what was read when the follower looks again.
+    source = tmp_path / "stdout.txt"
+    source.write_bytes(b"attempt two: step 1\nattempt two: step 2\n")
+    with TrackedFile(job.container_client, name, source, overwrite=True, flush_interval=3600):
+        pass
+    follower.join(20)
+    assert not follower.is_alive()
+    assert follower.error is None
+    events = [event for _, event in follower.received]
+    restarts = [index for index, event in enumerate(events) if isinstance(event, FollowRestart)]
+    assert len(restarts) == 1
+    before, after = events[: restarts[0]], events[restarts[0] + 1 :]
+    assert b"".join(before) == b"attempt one: step 1\n"  # type: ignore[arg-type]
+    assert b"".join(after) == source.read_bytes()  # type: ignore[arg-type]
+    restart = events[restarts[0]]
+    assert isinstance(restart, FollowRestart)
+    assert (restart.attempt, restart.offset) == (2, 20)
+    assert any("starting again from byte 0" in record.getMessage() for record in caplog.records)
+
+
+def test_follow_gives_up_after_its_timeout(
+    blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    job = _job(blob_service_client, job_id)
+    started = time.monotonic()
+    with pytest.raises(FollowTimeoutError, match="never appeared"):
+        list(job.task("t4").reference(LOG, "stdout.txt").follow(interval=0.05, timeout=0.3))
+    assert 0.3 <= time.monotonic() - started < 10
+
+
+def test_close_marks_the_log_complete_and_a_replacement_drops_the_mark(
+    blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+) -> None:
+    job = _job(blob_service_client, job_id)
+    source = tmp_path / "log.txt"
+    source.write_bytes(b"12345")
+    name = "t5/$TaskLog/log.txt"
+    with TrackedFile(job.container_client, name, source, flush_interval=3600):
+        blob = job.container_client.get_blob_client(name)
+        assert COMPLETE_METADATA_KEY not in blob.get_blob_properties().metadata
+    assert blob.get_blob_properties().metadata[COMPLETE_METADATA_KEY] == "5"
+    # A complete log is followed to its end and follow returns at once.
+    assert list(job.task("t5").reference(LOG, "log.txt").follow(timeout=10)) == [b"12345"]
+    replacement = TrackedFile(job.container_client, name, source, overwrite=True).start()
+    try:
+        assert COMPLETE_METADATA_KEY not in blob.get_blob_properties().metadata
+    finally:
+        replacement.close()
+
+
+def test_follow_of_a_block_blob_reads_it_once(
+    blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    job = _job(blob_service_client, job_id)
+    job.task("t6").save_text(LOG, "uploaded at the end\n", "stdout.txt")
+    events = list(job.task("t6").reference(LOG, "stdout.txt").follow(timeout=10))
+    assert events == [b"uploaded at the end\n"]
