@@ -17,6 +17,7 @@ from .blobs import (
     job_blob_name,
     job_prefix,
     parse_blob_name,
+    read_blob_name,
     task_blob_name,
     task_prefix,
 )
@@ -27,6 +28,7 @@ from .errors import (
     AppendConflictError,
     ContainerNotFoundError,
     ConventionsError,
+    InvalidArgumentError,
     InvalidBlobNameError,
     InvalidIdError,
     InvalidKindError,
@@ -47,12 +49,13 @@ from .kinds import JobOutputKind, TaskOutputKind
 from .output_files import (
     OutputFile,
     UploadCondition,
+    default_condition,
     has_wildcard,
     job_output_file,
     std_logs,
     task_output_file,
 )
-from .paths import destination_path
+from .paths import destination_path, local_relative_path
 from .planner import PlannedUpload, plan_uploads, upload_planned
 
 __version__ = "0.1.0.dev0"
@@ -64,6 +67,7 @@ __all__ = [
     "BlobLocation",
     "ContainerNotFoundError",
     "ConventionsError",
+    "InvalidArgumentError",
     "InvalidBlobNameError",
     "InvalidIdError",
     "InvalidKindError",
@@ -86,14 +90,17 @@ __all__ = [
     "UploadCondition",
     "__version__",
     "container_name",
+    "default_condition",
     "destination_path",
     "has_wildcard",
     "is_valid_container_name",
     "job_blob_name",
     "job_output_file",
     "job_prefix",
+    "local_relative_path",
     "parse_blob_name",
     "plan_uploads",
+    "read_blob_name",
     "std_logs",
     "task_blob_name",
     "task_output_file",

@@ -42,7 +42,9 @@ def _custom(cls: type[_K], text: str, standard: tuple[_K, ...]) -> _K:
     return cls(text)
 
 
-def _refuse_case_variant(text: str, standard: tuple[JobOutputKind, ...] | tuple[TaskOutputKind, ...]) -> None:
+def _refuse_case_variant(
+    text: str, standard: tuple[JobOutputKind, ...] | tuple[TaskOutputKind, ...]
+) -> None:
     for kind in standard:
         if text != kind.text and text.lower() == kind.text.lower():
             raise InvalidKindError(
@@ -140,7 +142,7 @@ class JobOutputKind:
         >>> JobOutputKind.parse("JobOuptut")
         Traceback (most recent call last):
         ...
-        conventions.errors.InvalidKindError: kind 'JobOuptut' is not a job kind; did you mean 'JobOutput'? ...
+        conventions.errors.InvalidKindError: kind 'JobOuptut' is not ... mean 'JobOutput'? ...
 
         Raises:
             InvalidKindError: anything else, with a suggestion.
@@ -169,7 +171,7 @@ class TaskOutputKind:
     >>> TaskOutputKind.custom("taskoutput")
     Traceback (most recent call last):
     ...
-    conventions.errors.InvalidKindError: kind text 'taskoutput' differs from the standard kind 'TaskOutput' only in case; ...
+    conventions.errors.InvalidKindError: kind text 'taskoutput' differs from ... 'TaskOutput' ...
     >>> TaskOutputKind.parse("tasklog"), TaskOutputKind.parse("custom:Task.Logs")
     (TaskOutputKind('TaskLog'), TaskOutputKind('Task.Logs'))
     """
@@ -211,7 +213,7 @@ class TaskOutputKind:
         >>> TaskOutputKind.parse("TaskOuptut")
         Traceback (most recent call last):
         ...
-        conventions.errors.InvalidKindError: kind 'TaskOuptut' is not a task kind; did you mean 'TaskOutput'? ...
+        conventions.errors.InvalidKindError: kind 'TaskOuptut' is not ... mean 'TaskOutput'? ...
 
         Raises:
             InvalidKindError: anything else, with a suggestion.

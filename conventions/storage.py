@@ -46,7 +46,7 @@ from .blobs import (
     _task_kind,
     job_blob_name,
     job_prefix,
-    parse_blob_name,
+    read_blob_name,
     task_blob_name,
     task_prefix,
 )
@@ -54,6 +54,7 @@ from .containers import container_name
 from .errors import (
     ConventionsError,
     InvalidBlobNameError,
+    InvalidIdError,
     InvalidKindError,
     InvalidPathError,
     MissingEnvironmentVariableError,
@@ -61,6 +62,7 @@ from .errors import (
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
 from .output_files import has_wildcard
+from .paths import local_relative_path
 from .references import OutputFileReference
 from .tracked import TrackedFile
 from .urls import redact_sas
@@ -184,6 +186,9 @@ class _Storage(Generic[K]):
     #: The job's container. Closed by :meth:`close` (a client made by
     #: ``BlobServiceClient.get_container_client`` does not close its parent's transport).
     container_client: ContainerClient
+    #: Whether :meth:`close` closes :attr:`container_client`; ``False`` for a storage
+    #: that borrows its parent's client (:meth:`JobOutputStorage.task`).
+    owns_client: bool = attrs.field(default=True, kw_only=True)
 
     @property
     def container_name(self) -> str:
@@ -191,8 +196,9 @@ class _Storage(Generic[K]):
         return str(self.container_client.container_name)
 
     def close(self) -> None:
-        """Close the container client."""
-        self.container_client.close()
+        """Close the container client, unless it is borrowed (``owns_client=False``)."""
+        if self.owns_client:
+            self.container_client.close()
 
     def __enter__(self: _S) -> _S:
         return self
@@ -210,7 +216,7 @@ class _Storage(Generic[K]):
         extra = "".join(
             f", {field.name}={getattr(self, field.name)!r}"
             for field in attrs.fields(type(self))
-            if field.name != "container_client"
+            if field.name not in ("container_client", "owns_client")
         )
         return f"{type(self).__name__}(container_url={url!r}{extra})"
 
@@ -332,7 +338,8 @@ class _Storage(Generic[K]):
             if properties is None:
                 return
             try:
-                location = parse_blob_name(properties.name)
+                # Lenient (rule RB-1): names .NET writes are read too.
+                location = read_blob_name(properties.name)
             except InvalidBlobNameError as error:
                 _log.warning("skipping blob that breaks the conventions: %s", error)
                 continue
@@ -601,11 +608,16 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 continue  # "$JobOutput" and anything else that is not a task
 
     def task(self, task_id: str) -> TaskOutputStorage:
-        """The storage of one task; it shares this storage's container client.
+        """The storage of one task; it borrows this storage's container client.
 
-        Closing it closes the shared client too; close only the job storage instead.
+        It is a context manager like any storage, but its ``close()`` (and leaving a
+        ``with`` block) leaves the shared client open: the job storage owns it and closes
+        it.
+
+        Raises:
+            InvalidIdError: *task_id* is not a Batch task ID.
         """
-        return TaskOutputStorage(self.container_client, task_id)
+        return TaskOutputStorage(self.container_client, task_id, owns_client=False)
 
     def list_all(self) -> Iterator[OutputFileReference]:
         """Iterate lazily over every output in the container: job outputs and every
@@ -624,6 +636,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         with them, one listing per task under ``<task id>/$<kind>/``.
         """
         _task_kind(kind)  # a job kind raises here, listed or not (rule KD-2)
+        _check_task_id_list(task_ids)
         if task_ids is not None:
             prefixes = [task_prefix(task_id, kind) + "/" for task_id in task_ids]
             return (ref for prefix in prefixes for _, ref in self._list(prefix))
@@ -658,6 +671,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             OutputNotFoundError (deleted meanwhile), StorageError: the first failure,
                 after the running downloads finish; files already written stay.
         """
+        _check_task_id_list(task_ids)
         if isinstance(kind, JobOutputKind):
             if task_ids is not None:
                 raise InvalidKindError(kind, "is a job kind; task_ids applies to task kinds")
@@ -709,13 +723,24 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         )
 
 
+def _check_task_id_list(task_ids: object) -> None:
+    # A str is an iterable of one-character "IDs": "t1" would list tasks "t" and "1".
+    if isinstance(task_ids, (str, bytes)):
+        raise InvalidIdError(
+            task_ids,
+            f"must be an iterable of task IDs, not one string; write [{task_ids!r}]",
+            subject="task_ids",
+        )
+
+
 def _local_target(root: Path, reference: OutputFileReference) -> Path:
     """Where *reference* goes under *root* (already resolved); never outside it."""
-    parts = reference.path.split("/")
+    # The stored path may be in any form .NET writes ('./x', 'a\\b'); rule RP-1 maps it.
+    parts = local_relative_path(reference.path).split("/")
     if reference.task_id is not None:
         parts.insert(0, reference.task_id)
-    # parse_blob_name already rejected '..', '.', empty segments and '\\'; check the
-    # result too, against anything the local file system treats specially.
+    # local_relative_path already rejected escapes; check the result too, against
+    # anything the local file system treats specially (a drive on Windows).
     target = root.joinpath(*parts)
     # Resolved before any directory is made, so a symlink pointing out is caught first.
     if not target.resolve().is_relative_to(root) or target == root:

@@ -38,8 +38,8 @@ def container_safe_ids(draw: st.DrawFn) -> str:
     return (first + middle + last)[:58] + last
 
 
-_STANDARD_KIND_TEXTS = {
-    kind.text for kind in (*TaskOutputKind.standard(), *JobOutputKind.standard())
+_STANDARD_KIND_TEXTS = {kind.text for kind in TaskOutputKind.standard()} | {
+    kind.text for kind in JobOutputKind.standard()
 }
 _FOLDED_STANDARD_KIND_TEXTS = {text.lower() for text in _STANDARD_KIND_TEXTS}
 
