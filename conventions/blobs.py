@@ -126,10 +126,10 @@ class BlobLocation:
     BlobLocation(task_id='t1', kind=TaskOutputKind('TaskLog'), path='stdout.txt')
     >>> parse_blob_name("$JobOutput/a/b.txt").blob_name
     '$JobOutput/a/b.txt'
-    >>> BlobLocation("t1", TaskOutputKind.TASK_LOG, "../x")
+    >>> BlobLocation("t1", TaskOutputKind.TASK_LOG, "./x")
     Traceback (most recent call last):
     ...
-    conventions.errors.InvalidPathError: path '../x' must not hold a '..' segment ... (rule RP-1)
+    conventions.errors.InvalidPathError: path './x' must not hold a '.' or '..' segment ...: URLs resolve them, ... (rule RP-1, decision D-16)
     """
 
     task_id: str | None = attrs.field(validator=_check_location_task_id)
@@ -168,8 +168,8 @@ def read_blob_name(name: str) -> BlobLocation:
     such as ``./x``, ``a//b`` or ``logs
 un.txt``).
 
-    >>> read_blob_name("t1/$Task.Logs/./run.log")
-    BlobLocation(task_id='t1', kind=TaskOutputKind('Task.Logs'), path='./run.log')
+    >>> read_blob_name(r"t1/$Task.Logs/logs\run.log")
+    BlobLocation(task_id='t1', kind=TaskOutputKind('Task.Logs'), path='logs\\run.log')
     >>> read_blob_name("t1/$TaskLog/../../x")
     Traceback (most recent call last):
     ...

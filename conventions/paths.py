@@ -82,25 +82,25 @@ def local_relative_path(stored_path: str) -> str:
     r"""Return the local relative path for the *stored_path* of a blob under a kind (rule RP-1).
 
     The reading twin of :func:`destination_path`: it accepts every path .NET's writers
-    store (``./x``, ``a//b``, ``a\b.txt``, ``..\x.txt``, ``C:x``, ``a:b.txt``; decision
-    D-41) and maps it to a path that stays inside the download directory: ``\`` is a
-    separator, empty and ``.`` segments are dropped, leading ``..`` segments are dropped
-    as the writers do, and ``x/..`` pairs are resolved. It only computes a string; the
-    download still checks that the target resolves inside its directory (D-23), which
-    also stops a drive form such as ``C:x`` on Windows.
+    store (``a\b.txt``, ``..\x.txt``, ``a//b``, ``C:x``, ``a:b.txt``; decisions D-3,
+    D-17, D-19, D-41) and maps it to a path that stays inside the download directory:
+    ``\`` is a separator, empty segments are dropped, leading ``..`` segments are
+    dropped as the writers do, and ``x/..`` pairs are resolved. It only computes a
+    string; the download still checks that the target resolves inside its directory
+    (D-23), which also stops a drive form such as ``C:x`` on Windows.
 
-    >>> local_relative_path("a/./b.txt"), local_relative_path(r"..\logs\run.txt")
+    >>> local_relative_path("a//b.txt"), local_relative_path(r"..\logs\run.txt")
     ('a/b.txt', 'logs/run.txt')
-    >>> local_relative_path("../../x")
+    >>> local_relative_path("./x")
     Traceback (most recent call last):
     ...
-    conventions.errors.InvalidPathError: path '../../x' must not hold a '..' segment ... (rule RP-1)
+    conventions.errors.InvalidPathError: path './x' must not hold a '.' or '..' segment ... D-16)
 
     Raises:
         InvalidPathError: *stored_path* is empty, holds a control character, a
-            ``/``-separated ``..`` segment (no .NET writer can store one; the service
-            resolves it in the URL), names a directory, or climbs above its first
-            directory.
+            ``/``-separated ``.`` or ``..`` segment (URL clients and the service resolve
+            those, so no such blob can be read by name; decision D-16), names a
+            directory, or climbs above its first directory.
     """
     if not isinstance(stored_path, str) or not stored_path:
         raise InvalidPathError(stored_path, "must be a non-empty string (rule RP-1)")
@@ -108,9 +108,11 @@ def local_relative_path(stored_path: str) -> str:
         raise InvalidPathError(
             stored_path, "must not contain control characters or undecodable bytes (rule RP-1)"
         )
-    if ".." in stored_path.split("/"):
+    if {".", ".."} & set(stored_path.split("/")):
         raise InvalidPathError(
-            stored_path, "must not hold a '..' segment between '/' separators (rule RP-1)"
+            stored_path,
+            "must not hold a '.' or '..' segment between '/' separators: URLs resolve them, "
+            "so the blob cannot be read by its name (rule RP-1, decision D-16)",
         )
     local_segments = stored_path.replace("\\", "/").split("/")
     if local_segments[-1] in ("", ".", ".."):
