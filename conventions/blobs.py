@@ -129,7 +129,7 @@ class BlobLocation:
     >>> BlobLocation("t1", TaskOutputKind.TASK_LOG, "./x")
     Traceback (most recent call last):
     ...
-    conventions.errors.InvalidPathError: path './x' must not hold a '.' or '..' segment ...: URLs resolve them, ... (rule RP-1, decision D-16)
+    conventions.errors.InvalidPathError: path './x' must not hold a '.' or '..' segment ... D-16)
     """
 
     task_id: str | None = attrs.field(validator=_check_location_task_id)
