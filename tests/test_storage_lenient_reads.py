@@ -85,7 +85,6 @@ def test_a_string_is_not_a_list_of_task_ids(net_job: JobOutputStorage, tmp_path:
             net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, "t1")
         with pytest.raises(InvalidIdError):
             net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, b"t1")  # type: ignore[arg-type]
-        assert [ref.path for ref in net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, ["t1"])] == [
-            "a:b.txt"
-        ]
+        listed = net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, ["t1"])
+        assert [ref.path for ref in listed] == ["a:b.txt"]
     assert tree(tmp_path) == {}
