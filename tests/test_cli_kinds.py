@@ -130,3 +130,17 @@ def test_download_takes_kinds_in_any_case_and_dotnet_custom_kinds(
     third = _invoke("download", seeded, "--kind", "custom:Task.Logs", str(tmp_path / "c"), *conn)
     assert third.exit_code == 0, third.output
     assert (tmp_path / "c" / "t1" / "run.log").read_bytes() == b".NET log"
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("job:Summary", "job:custom:Summary"),  # the old spelling of a custom job kind
+        ("TaskOuptut", "did you mean 'TaskOutput'"),
+        ("custom:tasklog", "only in case"),
+    ],
+)
+def test_blob_name_refuses_unknown_kinds_with_a_hint(kind: str, message: str) -> None:
+    result = _invoke("blob-name", "--kind", kind, "a.txt")
+    assert result.exit_code == 2, result.output
+    assert message in result.output

@@ -55,7 +55,16 @@ def parse_kind(text: str, param_hint: str = "--kind") -> JobOutputKind | TaskOut
             hint = f"did you mean {names[[n.lower() for n in names].index(close[0])]!r}? "
         elif not text.lower().startswith(("custom:", _JOB_PREFIX)):
             hint = f"for a custom kind write 'custom:{text}'. "
-        if text.lower().startswith(("custom:", _JOB_PREFIX)):
+        lowered = text.lower()
+        if lowered.startswith(_JOB_PREFIX) and not lowered[len(_JOB_PREFIX) :].startswith(
+            "custom:"
+        ):
+            raise click.BadParameter(
+                f"{text!r} is not a job kind; write JobOutput, JobPreview or "
+                f"job:custom:{text[len(_JOB_PREFIX) :]}",
+                param_hint=param_hint,
+            ) from None
+        if lowered.startswith(("custom:", _JOB_PREFIX)):
             raise click.BadParameter(f"{error}", param_hint=param_hint) from None
         raise click.BadParameter(
             f"{text!r} is not a kind; {hint}Valid: {', '.join(names)} (any case), "
