@@ -12,6 +12,7 @@ from azure.storage.blob import BlobServiceClient
 from conventions import InvalidIdError, JobOutputKind, TaskOutputKind
 from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage
+from scripts.azurite import StorageEndpoint
 
 from .storage_support import tree
 
@@ -61,10 +62,13 @@ def test_download_of_a_dotnet_custom_kind(net_job: JobOutputStorage, tmp_path: P
 
 
 def test_a_task_storage_from_the_job_leaves_the_shared_client_open(
-    blob_service_client: BlobServiceClient, job_id: str
+    blob_service_client: BlobServiceClient, job_id: str, azurite: StorageEndpoint
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
-    with JobOutputStorage.from_service_client(blob_service_client, job_id) as job:
+    # A job storage that owns its transport (a client from a service client does not).
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string, job_id, **azurite.client_kwargs
+    ) as job:
         with job.task("t1") as task:
             task.save_text(TaskOutputKind.TASK_OUTPUT, "one", "a.txt")
         job.task("t2").close()
