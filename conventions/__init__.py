@@ -17,6 +17,7 @@ from .blobs import (
     job_blob_name,
     job_prefix,
     parse_blob_name,
+    read_blob_name,
     task_blob_name,
     task_prefix,
 )
@@ -29,6 +30,7 @@ from .errors import (
     ConventionsError,
     DownloadError,
     FollowTimeoutError,
+    InvalidArgumentError,
     InvalidBlobNameError,
     InvalidIdError,
     InvalidKindError,
@@ -53,12 +55,13 @@ from .kinds import JobOutputKind, TaskOutputKind
 from .output_files import (
     OutputFile,
     UploadCondition,
+    default_condition,
     has_wildcard,
     job_output_file,
     std_logs,
     task_output_file,
 )
-from .paths import destination_path
+from .paths import destination_path, local_relative_path
 from .planner import PlannedUpload, plan_uploads, upload_planned
 
 __version__ = "0.1.0.dev0"
@@ -72,6 +75,7 @@ __all__ = [
     "ConventionsError",
     "DownloadError",
     "FollowTimeoutError",
+    "InvalidArgumentError",
     "InvalidBlobNameError",
     "InvalidIdError",
     "InvalidKindError",
@@ -98,14 +102,17 @@ __all__ = [
     "UploadCondition",
     "__version__",
     "container_name",
+    "default_condition",
     "destination_path",
     "has_wildcard",
     "is_valid_container_name",
     "job_blob_name",
     "job_output_file",
     "job_prefix",
+    "local_relative_path",
     "parse_blob_name",
     "plan_uploads",
+    "read_blob_name",
     "std_logs",
     "task_blob_name",
     "task_output_file",

@@ -1,4 +1,7 @@
-"""Blob prefixes and names, and their inverse (rules BP-1, BN-1, BN-2, PB-1).
+"""Blob prefixes and names, and their inverse (rules BP-1, BN-1, BN-2, PB-1, RB-1).
+
+Writers are strict (BN-1, BN-2, KD-1): they name blobs only in one normal form.
+Readers are lenient (RB-1, KD-3, RP-1): they accept every name .NET's writers store.
 
 Pure: no I/O, no Azure import.
 """
@@ -9,14 +12,15 @@ import attrs
 
 from .errors import ConventionsError, InvalidBlobNameError, InvalidKindError, InvalidPathError
 from .ids import check_task_id
-from .kinds import JobOutputKind, TaskOutputKind
-from .paths import destination_path
+from .kinds import JobOutputKind, TaskOutputKind, check_writable
+from .paths import destination_path, local_relative_path
 
 __all__ = [
     "BlobLocation",
     "job_blob_name",
     "job_prefix",
     "parse_blob_name",
+    "read_blob_name",
     "task_blob_name",
     "task_prefix",
 ]
@@ -80,8 +84,9 @@ def job_blob_name(kind: JobOutputKind, path: str) -> str:
     >>> job_blob_name(JobOutputKind.JOB_OUTPUT, "out/mergeresults.txt")
     '$JobOutput/out/mergeresults.txt'
     """
+    prefix = job_prefix(check_writable(_job_kind(kind)))
     path = destination_path(path)
-    return _checked_blob_name(f"{job_prefix(kind)}/{path}", path)
+    return _checked_blob_name(f"{prefix}/{path}", path)
 
 
 def task_blob_name(task_id: str, kind: TaskOutputKind, path: str) -> str:
@@ -94,38 +99,104 @@ def task_blob_name(task_id: str, kind: TaskOutputKind, path: str) -> str:
     >>> task_blob_name("t1", TaskOutputKind.TASK_LOG, r"..\stdout.txt")
     't1/$TaskLog/stdout.txt'
     """
+    prefix = task_prefix(task_id, check_writable(_task_kind(kind)))
     path = destination_path(path)
-    return _checked_blob_name(f"{task_prefix(task_id, kind)}/{path}", path)
+    return _checked_blob_name(f"{prefix}/{path}", path)
+
+
+def _check_location_task_id(_instance: object, _attribute: object, task_id: str | None) -> None:
+    if task_id is not None:
+        check_task_id(task_id)
+
+
+def _check_location_path(_instance: object, _attribute: object, path: str) -> None:
+    local_relative_path(path)  # the read grammar (rule RP-1); raises InvalidPathError
 
 
 @attrs.frozen
 class BlobLocation:
     """Where a blob sits in the layout: its task (``None`` for job outputs), kind and path.
 
+    Validated at construction against the read grammar (rule RB-1): the kind type must
+    match (a task kind with a task ID), and *path* must be a stored path a reader
+    accepts (rule RP-1). :attr:`blob_name` is exactly the name the location stands for,
+    so ``read_blob_name(location.blob_name) == location``.
+
     >>> parse_blob_name("t1/$TaskLog/stdout.txt")
     BlobLocation(task_id='t1', kind=TaskOutputKind('TaskLog'), path='stdout.txt')
     >>> parse_blob_name("$JobOutput/a/b.txt").blob_name
     '$JobOutput/a/b.txt'
+    >>> BlobLocation("t1", TaskOutputKind.TASK_LOG, "./x")
+    Traceback (most recent call last):
+    ...
+    conventions.errors.InvalidPathError: path './x' must not hold a '.' or '..' segment ... D-16)
     """
 
-    task_id: str | None
+    task_id: str | None = attrs.field(validator=_check_location_task_id)
     kind: JobOutputKind | TaskOutputKind
-    path: str
+    path: str = attrs.field(validator=_check_location_path)
 
     def __attrs_post_init__(self) -> None:
-        # Validated at construction: a location always has a blob name.
-        self.blob_name  # noqa: B018
+        if self.task_id is None:
+            _job_kind(self.kind)
+        else:
+            _task_kind(self.kind)
 
     @property
     def blob_name(self) -> str:
-        """The blob name this location stands for."""
+        """The blob name this location stands for, exactly."""
         if self.task_id is None:
-            return job_blob_name(_job_kind(self.kind), self.path)
-        return task_blob_name(self.task_id, _task_kind(self.kind), self.path)
+            return f"{job_prefix(_job_kind(self.kind))}/{self.path}"
+        return f"{task_prefix(self.task_id, _task_kind(self.kind))}/{self.path}"
+
+    @property
+    def local_path(self) -> str:
+        """The relative local path a download writes this blob to (rule RP-1), without the
+        task folder: ``./a\\b.txt`` gives ``a/b.txt``."""
+        return local_relative_path(self.path)
+
+
+_SHAPE = "is not '$<kind>/<path>' or '<task id>/$<kind>/<path>' (rule RB-1)"
+
+
+def read_blob_name(name: str) -> BlobLocation:
+    r"""Return where *name* sits in the layout, accepting every name .NET writes (rule RB-1).
+
+    The lenient twin of :func:`parse_blob_name`, used by listing and downloads: a kind
+    may be any text .NET accepts that holds no ``/`` (rule KD-3, such as ``Task.Logs``
+    or ``my kind``), and the path any stored path with a safe local form (rule RP-1,
+    such as ``./x``, ``a//b`` or ``logs
+un.txt``).
+
+    >>> read_blob_name(r"t1/$Task.Logs/logs\run.log")
+    BlobLocation(task_id='t1', kind=TaskOutputKind('Task.Logs'), path='logs\\run.log')
+    >>> read_blob_name("t1/$TaskLog/../../x")
+    Traceback (most recent call last):
+    ...
+    conventions.errors.InvalidBlobNameError: blob name 't1/$TaskLog/../../x' is not ...
+
+    Raises:
+        InvalidBlobNameError: no kind folder, an invalid task ID, an empty kind, or a path
+            that cannot be read safely (a ``..`` segment, a directory).
+    """
+    if not isinstance(name, str):
+        raise InvalidBlobNameError(name, _SHAPE)
+    parts = name.split("/", 2)
+    try:
+        if len(parts) >= 2 and parts[0].startswith("$"):
+            return BlobLocation(None, JobOutputKind(parts[0][1:]), name.split("/", 1)[1])
+        if len(parts) == 3 and parts[1].startswith("$"):
+            return BlobLocation(parts[0], TaskOutputKind(parts[1][1:]), parts[2])
+    except ConventionsError as error:
+        raise InvalidBlobNameError(name, f"{_SHAPE}: {error}") from error
+    raise InvalidBlobNameError(name, _SHAPE)
 
 
 def parse_blob_name(name: str) -> BlobLocation:
-    """Return where *name* sits in the layout: the inverse of the blob-name functions (rule PB-1).
+    """Return where *name* sits in the layout: the exact inverse of the writers (rule PB-1).
+
+    Strict: only names :func:`task_blob_name`/:func:`job_blob_name` produce. To read
+    what other writers (.NET) stored, use :func:`read_blob_name`.
 
     >>> parse_blob_name("$JobOutput/movie.mp4")
     BlobLocation(task_id=None, kind=JobOutputKind('JobOutput'), path='movie.mp4')
@@ -140,21 +211,16 @@ def parse_blob_name(name: str) -> BlobLocation:
             normal form :func:`destination_path` gives.
     """
     shape = "is not '$<kind>/<path>' or '<task id>/$<kind>/<path>' (rule PB-1)"
-    if not isinstance(name, str):
-        raise InvalidBlobNameError(name, shape)
-    parts = name.split("/", 2)
     try:
-        if len(parts) >= 2 and parts[0].startswith("$"):
-            location = BlobLocation(None, JobOutputKind(parts[0][1:]), name.split("/", 1)[1])
-        elif len(parts) == 3 and parts[1].startswith("$"):
-            location = BlobLocation(
-                check_task_id(parts[0]), TaskOutputKind(parts[1][1:]), parts[2]
-            )
+        location = read_blob_name(name)
+    except InvalidBlobNameError as error:
+        cause = error.__cause__
+        raise InvalidBlobNameError(name, f"{shape}: {cause}" if cause else shape) from cause
+    try:
+        if location.task_id is None:
+            canonical = job_blob_name(_job_kind(location.kind), location.path)
         else:
-            raise InvalidBlobNameError(name, shape)
-        canonical = location.blob_name
-    except InvalidBlobNameError:
-        raise
+            canonical = task_blob_name(location.task_id, _task_kind(location.kind), location.path)
     except ConventionsError as error:
         raise InvalidBlobNameError(name, f"{shape}: {error}") from error
     if canonical != name:

@@ -21,6 +21,7 @@ __all__ = [
     "ConventionsError",
     "DownloadError",
     "FollowTimeoutError",
+    "InvalidArgumentError",
     "InvalidBlobNameError",
     "InvalidIdError",
     "InvalidKindError",
@@ -72,6 +73,12 @@ class _RuleError(ConventionsError, ValueError):
 
 def _rebuild(cls: type[_RuleError], value: object, rule: str, subject: str) -> _RuleError:
     return cls(value, rule, subject=subject)
+
+
+class InvalidArgumentError(_RuleError, TypeError):
+    """An argument has the wrong type, e.g. a ``str`` exit code or a naive datetime."""
+
+    subject = "argument"
 
 
 class InvalidIdError(_RuleError):

@@ -21,6 +21,7 @@ from typing import Protocol
 import attrs
 
 from .errors import InvalidPathError, LocalPathError
+from .paths import local_relative_path
 
 __all__ = [
     "NAME_MAX",
@@ -52,10 +53,15 @@ class Located(Protocol):
 def local_parts(location: Located) -> tuple[str, ...]:
     """The local path of an output, as segments below the download's destination (rule LP-1).
 
-    ``<task id>/<path>`` for a task output, ``<path>`` for a job output; the segments come
-    from the parsed blob name, so none is empty, ``.``, ``..`` or holds ``\\``.
+    ``<task id>/<path>`` for a task output, ``<path>`` for a job output; the path is the
+    stored one read by rule RP-1 (``local_relative_path``: any form .NET writes, such as
+    ``a\\b``, mapped inside the destination), so no segment is empty, ``.``, ``..`` or
+    holds ``\\``.
+
+    Raises:
+        InvalidPathError: the stored path climbs out of its folder (rule RP-1).
     """
-    parts = tuple(location.path.split("/"))
+    parts = tuple(local_relative_path(location.path).split("/"))
     return parts if location.task_id is None else (location.task_id, *parts)
 
 
@@ -98,7 +104,18 @@ def local_targets(root: str, outputs: Sequence[Located]) -> list[LocalTarget | L
     decided: list[LocalTarget | LocalPathError] = []
     folders: dict[tuple[str, ...], str] = {}  # folder -> first blob that needs it
     for output in outputs:
-        target = LocalTarget(output.blob_name, root, local_parts(output))
+        try:
+            target = LocalTarget(output.blob_name, root, local_parts(output))
+        except InvalidPathError as error:
+            decided.append(
+                LocalPathError(
+                    f"blob {output.blob_name!r} cannot be written below {root!r}: {error}",
+                    path=root,
+                    blob=output.blob_name,
+                    errno=errno.EINVAL,
+                )
+            )
+            continue
         long_segment = _too_long(target.parts)
         if long_segment is not None:
             size = len(long_segment.encode("utf-8", "surrogateescape"))

@@ -11,7 +11,9 @@ Pure: stdlib, attrs and the pure rule modules only. ``azure.batch`` is imported 
 
 from __future__ import annotations
 
+import datetime
 import enum
+import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,9 +21,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from .blobs import job_prefix, task_prefix
-from .errors import InvalidOutputFileError, InvalidPathError, MissingDependencyError
-from .kinds import JobOutputKind, TaskOutputKind
+from .blobs import MAX_BLOB_NAME_LENGTH, MAX_BLOB_NAME_SEGMENTS, job_prefix, task_prefix
+from .errors import (
+    InvalidArgumentError,
+    InvalidOutputFileError,
+    InvalidPathError,
+    MissingDependencyError,
+)
+from .kinds import JobOutputKind, TaskOutputKind, check_writable
 from .paths import destination_path
 from .urls import redact_sas
 
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OutputFile",
     "UploadCondition",
+    "default_condition",
     "has_wildcard",
     "job_output_file",
     "std_logs",
@@ -88,11 +96,48 @@ class UploadCondition(str, enum.Enum):
 
     def applies(self, *, exit_code: int) -> bool:
         """Tell whether the service uploads under this condition after *exit_code*."""
+        check_exit_code(exit_code)
         if self is UploadCondition.TASK_SUCCESS:
             return exit_code == 0
         if self is UploadCondition.TASK_FAILURE:
             return exit_code != 0
         return True
+
+
+def check_exit_code(exit_code: object) -> int:
+    """Return *exit_code* if it is an ``int`` (not a ``bool``), else raise.
+
+    ``"0"`` would compare unequal to ``0`` and plan nothing for ``tasksuccess`` entries.
+    """
+    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
+        raise InvalidArgumentError(
+            exit_code, "must be an int, the task's process exit code", subject="exit_code"
+        )
+    return exit_code
+
+
+def default_condition(kind: JobOutputKind | TaskOutputKind) -> UploadCondition:
+    """Return the upload condition an output of *kind* gets when none is given (decision D-42).
+
+    Outputs upload on task success: a failed task's partial files must not appear where
+    its results are read. Logs (``TaskLog``) upload on completion: they are most wanted
+    when the task failed. The builders, :func:`std_logs` and the CLI all use this.
+
+    >>> print(default_condition(TaskOutputKind.TASK_OUTPUT))
+    tasksuccess
+    >>> print(default_condition(TaskOutputKind.TASK_LOG))
+    taskcompletion
+    """
+    if kind == TaskOutputKind.TASK_LOG:
+        return UploadCondition.TASK_COMPLETION
+    return UploadCondition.TASK_SUCCESS
+
+
+def _default_condition_for_path(path: str | None) -> UploadCondition:
+    # An OutputFile knows its kind only through its path: '<task id>/$TaskLog[/...]'.
+    if path is not None and path.split("/")[1:2] == ["$" + TaskOutputKind.TASK_LOG.text]:
+        return UploadCondition.TASK_COMPLETION
+    return UploadCondition.TASK_SUCCESS
 
 
 def _to_condition(value: UploadCondition | str) -> UploadCondition:
@@ -209,6 +254,18 @@ def _check_path(_instance: object, _attribute: object, path: str | None) -> None
         raise InvalidOutputFileError(path, rule, subject="path") from None
     if normal != path:
         raise InvalidOutputFileError(path, rule, subject="path")
+    # The service would build the blob name and Azure refuse it at upload (decision D-18).
+    if len(path) > MAX_BLOB_NAME_LENGTH:
+        raise InvalidOutputFileError(
+            path, f"has {len(path)} characters; a blob name has at most 1024 (rule BN-2)",
+            subject="path",
+        )
+    segments = path.count("/") + 1
+    if segments > MAX_BLOB_NAME_SEGMENTS:
+        raise InvalidOutputFileError(
+            path, f"has {segments} segments; a blob name has at most 254 (rule BN-2)",
+            subject="path",
+        )
 
 
 Header = tuple[str, str | None]
@@ -286,9 +343,11 @@ class OutputFile:
     path: str | None = attrs.field(default=None, validator=_check_path)
     """The blob name (no wildcard) or virtual directory (wildcard); ``None``: the root."""
     upload_condition: UploadCondition = attrs.field(
-        default=UploadCondition.TASK_COMPLETION, converter=_to_condition
+        default=attrs.Factory(lambda self: _default_condition_for_path(self.path), takes_self=True),
+        converter=_to_condition,
     )
-    """When the service uploads (rule OF-6)."""
+    """When the service uploads (rule OF-6); by default on task success, and on task
+    completion for a ``$TaskLog`` path (decision D-42)."""
     identity: str | None = attrs.field(default=None, validator=_check_identity)
     """ARM resource ID of the pool's user-assigned identity that writes to the container."""
     headers: tuple[Header, ...] = attrs.field(
@@ -406,6 +465,56 @@ def _redacted_keys(data: object) -> object:
     return sorted(data) if isinstance(data, Mapping) else type(data).__name__
 
 
+def _check_not_expired(container_url: str, now: datetime.datetime | None = None) -> None:
+    """Raise if the SAS of *container_url* has expired (``se`` in the past).
+
+    The service would fail the upload with an authentication error after the task ran,
+    when nothing can be done about it.
+    """
+    expiry_text = _sas_fields(container_url).get("se", [None])[0]
+    if not expiry_text:
+        return
+    try:
+        expiry = datetime.datetime.fromisoformat(expiry_text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidOutputFileError(
+            redact_sas(container_url),
+            f"has a SAS expiry 'se={expiry_text}' that is not an ISO 8601 time (rule OF-3)",
+            subject="container url",
+        ) from None
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=datetime.timezone.utc)  # SAS times are UTC
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if expiry <= now:
+        raise InvalidOutputFileError(
+            redact_sas(container_url),
+            f"has a SAS that expired at {expiry_text}; the service could upload nothing. "
+            "Sign a new URL (output_container_url) that outlives the task (rule OF-3)",
+            subject="container url",
+        )
+
+
+_STD_LOG_NAMES = ("stdout.txt", "stderr.txt")
+
+
+def _check_std_logs_location(file_pattern: str) -> None:
+    """Raise if a TaskLog pattern names the std logs in the working directory.
+
+    ``stdout.txt`` and ``stderr.txt`` live in the task directory, one level above the
+    working directory the patterns are relative to; the service would upload nothing.
+    """
+    segments = [s for s in file_pattern.replace("\\", "/").split("/") if s not in ("", ".")]
+    if len(segments) != 1 or not segments[0].startswith("std"):
+        return
+    if any(fnmatch.fnmatchcase(name, segments[0]) for name in _STD_LOG_NAMES):
+        raise InvalidOutputFileError(
+            file_pattern,
+            f"names the task's std logs in its working directory, but stdout.txt and "
+            f"stderr.txt are one level up: use '../{segments[0]}' (or std_logs()) (rule OF-8)",
+            subject="file pattern",
+        )
+
+
 def _build(
     container_url: str,
     prefix: str,
@@ -415,6 +524,8 @@ def _build(
     headers: Mapping[str, str | None] | Iterable[Header] | None,
 ) -> OutputFile:
     _check_pattern(None, None, file_pattern)
+    _check_container_url(None, None, container_url)
+    _check_not_expired(container_url)
     # A wildcard makes 'path' a virtual directory; otherwise it is the blob name.
     path = prefix if has_wildcard(file_pattern) else f"{prefix}/{destination_path(file_pattern)}"
     return OutputFile(
@@ -433,11 +544,16 @@ def task_output_file(
     kind: TaskOutputKind,
     file_pattern: str,
     *,
-    condition: UploadCondition | str = UploadCondition.TASK_COMPLETION,
+    condition: UploadCondition | str | None = None,
     identity: str | None = None,
     headers: Mapping[str, str | None] | Iterable[Header] | None = None,
 ) -> OutputFile:
     r"""Return an OutputFile that uploads *file_pattern* under ``<task id>/$<kind>`` (rule OF-5).
+
+    Without *condition*, outputs upload on task success and ``TaskLog`` on task
+    completion (:func:`default_condition`, decision D-42). A ``TaskLog`` pattern that
+    names ``stdout.txt``/``stderr.txt`` without ``../`` raises: they live one level
+    above the working directory.
 
     A pattern with a wildcard gets the kind's folder as its virtual directory; a pattern
     without one gets the full blob name, the folder plus :func:`destination_path` of the
@@ -450,13 +566,18 @@ def task_output_file(
     't1/$TaskOutput/out.txt'
 
     Raises:
-        InvalidOutputFileError: a rule OF-1 to OF-7 is broken.
+        InvalidOutputFileError: a rule OF-1 to OF-8 is broken, the SAS has expired, or
+            the blob name breaks BN-2.
         InvalidIdError, InvalidKindError, InvalidPathError: the task ID, kind, or a
             pattern without wildcard breaks the naming rules.
     """
-    return _build(
-        container_url, task_prefix(task_id, kind), file_pattern, condition, identity, headers
-    )
+    prefix = task_prefix(task_id, kind)
+    check_writable(kind)
+    if kind == TaskOutputKind.TASK_LOG:
+        _check_std_logs_location(file_pattern)
+    if condition is None:
+        condition = default_condition(kind)
+    return _build(container_url, prefix, file_pattern, condition, identity, headers)
 
 
 def job_output_file(
@@ -464,19 +585,24 @@ def job_output_file(
     kind: JobOutputKind,
     file_pattern: str,
     *,
-    condition: UploadCondition | str = UploadCondition.TASK_COMPLETION,
+    condition: UploadCondition | str | None = None,
     identity: str | None = None,
     headers: Mapping[str, str | None] | Iterable[Header] | None = None,
 ) -> OutputFile:
     """Return an OutputFile that uploads *file_pattern* under ``$<kind>``, for a job manager task.
 
-    Same path rule as :func:`task_output_file` (rule OF-5).
+    Same path rule as :func:`task_output_file` (rule OF-5); without *condition*, on task
+    success (decision D-42).
 
     >>> url = "https://acct.blob.core.windows.net/job-abc?sp=cw&sig=x"
     >>> job_output_file(url, JobOutputKind.JOB_OUTPUT, "merged.csv", condition="TaskSuccess").path
     '$JobOutput/merged.csv'
     """
-    return _build(container_url, job_prefix(kind), file_pattern, condition, identity, headers)
+    prefix = job_prefix(kind)
+    check_writable(kind)
+    if condition is None:
+        condition = default_condition(kind)
+    return _build(container_url, prefix, file_pattern, condition, identity, headers)
 
 
 def std_logs(
@@ -505,7 +631,7 @@ def std_logs(
             task_id,
             TaskOutputKind.TASK_LOG,
             STD_LOGS_PATTERN,
-            condition=UploadCondition.TASK_COMPLETION,
+            condition=default_condition(TaskOutputKind.TASK_LOG),
             identity=identity,
             headers=headers,
         )
@@ -516,7 +642,7 @@ def std_logs(
             task_id,
             TaskOutputKind.TASK_OUTPUT,
             pattern,
-            condition=UploadCondition.TASK_SUCCESS,
+            condition=default_condition(TaskOutputKind.TASK_OUTPUT),
             identity=identity,
             headers=headers,
         )

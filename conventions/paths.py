@@ -1,4 +1,5 @@
-"""How a local relative path becomes the path under a kind (rule DP-1).
+"""How a local relative path becomes the path under a kind (rule DP-1), and how a stored
+path is read back to a local one (rule RP-1).
 
 Pure: no I/O, no Azure import.
 """
@@ -9,7 +10,7 @@ import re
 
 from .errors import InvalidPathError
 
-__all__ = ["destination_path"]
+__all__ = ["destination_path", "local_relative_path"]
 
 # Rooted on POSIX ("/x") or Windows ("\x", "\\server\share" UNC), or carrying a
 # drive ("C:\x", and the drive-relative "C:x").
@@ -74,4 +75,61 @@ def destination_path(relative_path: str) -> str:
     if kept[-1].endswith("."):
         # Azure rejects or mangles blob names that end in '.'.
         raise InvalidPathError(relative_path, "must not end with '.' (rule BN-2)")
+    return "/".join(kept)
+
+
+def local_relative_path(stored_path: str) -> str:
+    r"""Return the local relative path for the *stored_path* of a blob under a kind (rule RP-1).
+
+    The reading twin of :func:`destination_path`: it accepts every path .NET's writers
+    store (``a\b.txt``, ``..\x.txt``, ``a//b``, ``C:x``, ``a:b.txt``; decisions D-3,
+    D-17, D-19, D-41) and maps it to a path that stays inside the download directory:
+    ``\`` is a separator, empty segments are dropped, leading ``..`` segments are
+    dropped as the writers do, and ``x/..`` pairs are resolved. It only computes a
+    string; the download still checks that the target resolves inside its directory
+    (D-23), which also stops a drive form such as ``C:x`` on Windows.
+
+    >>> local_relative_path("a//b.txt"), local_relative_path(r"..\logs\run.txt")
+    ('a/b.txt', 'logs/run.txt')
+    >>> local_relative_path("./x")
+    Traceback (most recent call last):
+    ...
+    conventions.errors.InvalidPathError: path './x' must not hold a '.' or '..' segment ... D-16)
+
+    Raises:
+        InvalidPathError: *stored_path* is empty, holds a control character, a
+            ``/``-separated ``.`` or ``..`` segment (URL clients and the service resolve
+            those, so no such blob can be read by name; decision D-16), names a
+            directory, or climbs above its first directory.
+    """
+    if not isinstance(stored_path, str) or not stored_path:
+        raise InvalidPathError(stored_path, "must be a non-empty string (rule RP-1)")
+    if _FORBIDDEN.search(stored_path):
+        raise InvalidPathError(
+            stored_path, "must not contain control characters or undecodable bytes (rule RP-1)"
+        )
+    if {".", ".."} & set(stored_path.split("/")):
+        raise InvalidPathError(
+            stored_path,
+            "must not hold a '.' or '..' segment between '/' separators: URLs resolve them, "
+            "so the blob cannot be read by its name (rule RP-1, decision D-16)",
+        )
+    local_segments = stored_path.replace("\\", "/").split("/")
+    if local_segments[-1] in ("", ".", ".."):
+        raise InvalidPathError(stored_path, "must name a file, not a directory (rule RP-1)")
+    kept: list[str] = []
+    leading = True
+    for segment in local_segments:
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if kept:
+                kept.pop()
+            elif not leading:
+                raise InvalidPathError(
+                    stored_path, "must not climb above its first directory (rule RP-1)"
+                )
+            continue
+        leading = False
+        kept.append(segment)
     return "/".join(kept)

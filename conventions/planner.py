@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .errors import InvalidPathError
-from .output_files import OutputFile, has_wildcard
+from .output_files import OutputFile, check_exit_code, has_wildcard
 from .paths import destination_path
 
 if TYPE_CHECKING:
@@ -130,9 +130,11 @@ def plan_uploads(
     ['t1/$TaskLog/stderr.txt', 't1/$TaskLog/stdout.txt', 't1/$TaskOutput/a.csv']
 
     Raises:
+        InvalidArgumentError: *exit_code* is not an ``int``.
         InvalidPathError: a matched file would get a blob name that Azure refuses or
             changes (a name ending in ``.``, a control character, a ``\\``).
     """
+    check_exit_code(exit_code)
     directory = os.fspath(working_dir)
     plan: list[PlannedUpload] = []
     for output_file in output_files:

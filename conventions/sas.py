@@ -66,13 +66,32 @@ def prepare_output_storage(service_client: BlobServiceClient, job_id: str) -> st
     return name
 
 
+def _instant(
+    name: str, value: datetime.datetime | datetime.timedelta, now: datetime.datetime
+) -> datetime.datetime:
+    """*value* as an aware UTC time: a ``timedelta`` counts from *now*."""
+    if isinstance(value, datetime.timedelta):
+        return now + value
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise SasError(
+                f"{name} {value.isoformat()} is a naive datetime; give a timezone-aware one "
+                "(e.g. datetime.now(timezone.utc)) or a timedelta from now"
+            )
+        return value.astimezone(datetime.timezone.utc)
+    raise SasError(
+        f"{name} must be a timedelta or a timezone-aware datetime, not {type(value).__name__} "
+        f"{value!r}"
+    )
+
+
 def output_container_url(
     service_client: BlobServiceClient,
     job_id: str,
     *,
-    expiry: datetime.timedelta = DEFAULT_EXPIRY,
+    expiry: datetime.timedelta | datetime.datetime = DEFAULT_EXPIRY,
     permissions: str = DEFAULT_PERMISSIONS,
-    start: datetime.datetime | None = None,
+    start: datetime.datetime | datetime.timedelta | None = None,
 ) -> str:
     """Return the URL of the job's container with a SAS: ``https://…/<container>?<sas>``.
 
@@ -81,34 +100,42 @@ def output_container_url(
     supports the account key (decision D-22).
 
     Args:
-        expiry: how long from now the SAS is valid; more than zero. With a user
-            delegation key, at most 7 days (Azure's limit): more raises ``SasError``.
+        expiry: how long from now the SAS is valid (a ``timedelta``, more than zero),
+            or when it expires (a timezone-aware ``datetime`` in the future). With a
+            user delegation key, at most 7 days from now (Azure's limit): more raises
+            ``SasError``.
         permissions: SAS letters, any order (``ContainerSasPermissions.from_string``
             orders them). The default ``racwl`` is .NET's; add ``d`` to allow
             ``OutputFileReference.delete`` (decision D-21). Tasks need ``acw`` (``w`` to
             overwrite), and ``racw`` for tracked saves (``r`` to reconcile a retried
             append); readers ``rl``.
-        start: when the SAS becomes valid; default 15 minutes ago, against clock skew.
-            With a user delegation key, a start more than 7 days before the expiry is
-            moved later to fit the key's lifetime.
+        start: when the SAS becomes valid: a timezone-aware ``datetime``, or a
+            ``timedelta`` from now (negative for the past); default 15 minutes ago,
+            against clock skew. It must be before the expiry. With a user delegation
+            key, a start more than 7 days before the expiry is moved later to fit the
+            key's lifetime.
 
     Raises:
-        SasError: *expiry* is not positive or too long, *permissions* holds an unknown
-            letter, or the client's credential can sign nothing (anonymous or SAS).
+        SasError: *expiry* is not in the future or too long, *start* is not before it,
+            *expiry* or *start* is neither a ``timedelta`` nor an aware ``datetime``
+            (a naive one would be read in an unknown time zone), *permissions* holds
+            an unknown letter, or the client's credential can sign nothing.
         AccessDeniedError, StorageError: fetching the user delegation key failed.
     """
     name = container_name(job_id)
-    if expiry <= datetime.timedelta(0):
-        raise SasError(f"expiry must be more than zero, not {expiry}")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    expires = _instant("expiry", expiry, now)
+    if expires <= now:
+        raise SasError(f"expiry must be in the future, not {expiry}")
+    starts = now - _CLOCK_SKEW if start is None else _instant("start", start, now)
+    if starts >= expires:
+        raise SasError(f"start {start} must be before the expiry {expires.isoformat()}")
     unknown = sorted(set(permissions) - set(_PERMISSION_LETTERS))
     if not permissions or unknown:
         raise SasError(
             f"permissions {permissions!r} must be SAS letters from {_PERMISSION_LETTERS!r}"
         )
     permission = ContainerSasPermissions.from_string(permissions)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    expires = now + expiry
-    starts = start if start is not None else now - _CLOCK_SKEW
     account_name = service_client.account_name
     if not account_name:
         raise SasError("the service client's URL names no storage account; cannot sign a SAS")
@@ -118,7 +145,7 @@ def output_container_url(
     if isinstance(account_key, str) and account_key:
         signing_key = {"account_key": account_key}
     elif callable(getattr(credential, "get_token", None)):
-        if expiry > MAX_USER_DELEGATION_EXPIRY:
+        if expires - now > MAX_USER_DELEGATION_EXPIRY:
             raise SasError(
                 f"expiry {expiry} is too long for a user delegation SAS: Azure allows at most "
                 f"{MAX_USER_DELEGATION_EXPIRY.days} days; use a shorter expiry and issue a "

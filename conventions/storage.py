@@ -47,7 +47,7 @@ from .blobs import (
     _task_kind,
     job_blob_name,
     job_prefix,
-    parse_blob_name,
+    read_blob_name,
     task_blob_name,
     task_prefix,
 )
@@ -58,6 +58,7 @@ from .errors import (
     ConventionsError,
     DownloadError,
     InvalidBlobNameError,
+    InvalidIdError,
     InvalidKindError,
     LocalPathError,
     MissingEnvironmentVariableError,
@@ -261,6 +262,9 @@ class _Storage(Generic[K]):
     #: The job's container. Closed by :meth:`close` (a client made by
     #: ``BlobServiceClient.get_container_client`` does not close its parent's transport).
     container_client: ContainerClient
+    #: Whether :meth:`close` closes :attr:`container_client`; ``False`` for a storage
+    #: that borrows its parent's client (:meth:`JobOutputStorage.task`).
+    owns_client: bool = attrs.field(default=True, kw_only=True)
 
     @property
     def container_name(self) -> str:
@@ -268,8 +272,9 @@ class _Storage(Generic[K]):
         return str(self.container_client.container_name)
 
     def close(self) -> None:
-        """Close the container client."""
-        self.container_client.close()
+        """Close the container client, unless it is borrowed (``owns_client=False``)."""
+        if self.owns_client:
+            self.container_client.close()
 
     def __enter__(self: _S) -> _S:
         return self
@@ -287,7 +292,7 @@ class _Storage(Generic[K]):
         extra = "".join(
             f", {field.name}={getattr(self, field.name)!r}"
             for field in attrs.fields(type(self))
-            if field.name != "container_client"
+            if field.name not in ("container_client", "owns_client")
         )
         return f"{type(self).__name__}(container_url={url!r}{extra})"
 
@@ -420,7 +425,8 @@ class _Storage(Generic[K]):
             if properties is None:
                 return
             try:
-                location = parse_blob_name(properties.name)
+                # Lenient (rule RB-1): names .NET writes are read too.
+                location = read_blob_name(properties.name)
             except InvalidBlobNameError as error:
                 _log.warning("skipping blob that breaks the conventions: %s", error)
                 continue
@@ -694,11 +700,16 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 continue  # "$JobOutput" and anything else that is not a task
 
     def task(self, task_id: str) -> TaskOutputStorage:
-        """The storage of one task; it shares this storage's container client.
+        """The storage of one task; it borrows this storage's container client.
 
-        Closing it closes the shared client too; close only the job storage instead.
+        It is a context manager like any storage, but its ``close()`` (and leaving a
+        ``with`` block) leaves the shared client open: the job storage owns it and closes
+        it.
+
+        Raises:
+            InvalidIdError: *task_id* is not a Batch task ID.
         """
-        return TaskOutputStorage(self.container_client, task_id)
+        return TaskOutputStorage(self.container_client, task_id, owns_client=False)
 
     def list_all(self) -> Iterator[OutputFileReference]:
         """Iterate lazily over every output in the container: job outputs and every
@@ -717,6 +728,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         with them, one listing per task under ``<task id>/$<kind>/``.
         """
         _task_kind(kind)  # a job kind raises here, listed or not (rule KD-2)
+        _check_task_id_list(task_ids)
         if task_ids is not None:
             prefixes = [task_prefix(task_id, kind) + "/" for task_id in task_ids]
             return (ref for prefix in prefixes for _, ref in self._list(prefix))
@@ -766,6 +778,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 error, its ``summary`` what was written.
             LocalPathError: *dest_dir* cannot be made or opened.
         """
+        _check_task_id_list(task_ids)
         if isinstance(kind, JobOutputKind):
             if task_ids is not None:
                 raise InvalidKindError(kind, "is a job kind; task_ids applies to task kinds")
@@ -899,3 +912,14 @@ def _download_one(
         raise  # the whole job's container is gone: nothing else can succeed
     except ConventionsError as error:
         return DownloadFailure(reference, target.path, error)
+
+
+def _check_task_id_list(task_ids: object) -> None:
+    # A str is an iterable of one-character "IDs": "t1" would list tasks "t" and "1".
+    if isinstance(task_ids, (str, bytes)):
+        raise InvalidIdError(
+            task_ids,
+            f"must be an iterable of task IDs, not one string; write [{task_ids!r}]",
+            subject="task_ids",
+        )
+

@@ -38,9 +38,17 @@ def container_safe_ids(draw: st.DrawFn) -> str:
     return (first + middle + last)[:58] + last
 
 
+_STANDARD_KIND_TEXTS = {kind.text for kind in TaskOutputKind.standard()} | {
+    kind.text for kind in JobOutputKind.standard()
+}
+_FOLDED_STANDARD_KIND_TEXTS = {text.lower() for text in _STANDARD_KIND_TEXTS}
+
+
 def kind_texts() -> st.SearchStrategy[str]:
-    """Legal kind texts (rule KD-1)."""
-    return st.text(alphabet=ID_CHARS, min_size=1, max_size=64)
+    """Legal kind texts (rule KD-1): never a case variant of a standard kind (D-40)."""
+    return st.text(alphabet=ID_CHARS, min_size=1, max_size=64).filter(
+        lambda text: text in _STANDARD_KIND_TEXTS or text.lower() not in _FOLDED_STANDARD_KIND_TEXTS
+    )
 
 
 def task_kinds() -> st.SearchStrategy[TaskOutputKind]:

@@ -54,7 +54,7 @@ def test_parse_prints_task_kind_and_path() -> None:
     [
         (["container-name", "my job"], "job id 'my job' must be"),
         (["blob-name", "--task", "t 1", "--kind", "TaskLog", "x"], "task id 't 1' must be"),
-        (["blob-name", "--task", "t1", "--kind", "Task/Log", "x"], "kind text 'Task/Log'"),
+        (["blob-name", "--task", "t1", "--kind", "custom:Task.Log", "x"], "kind text 'Task.Log'"),
         (["blob-name", "--task", "t1", "--kind", "TaskLog", "a/../../x"], "must not climb"),
         (["parse", "t/$TaskOutput/../../x"], "rule PB-1"),
     ],

@@ -24,6 +24,7 @@ def test_every_error_is_a_conventions_error(name: str) -> None:
         (conventions.InvalidPathError, ValueError),
         (conventions.InvalidBlobNameError, ValueError),
         (conventions.InvalidOutputFileError, ValueError),
+        (conventions.InvalidArgumentError, TypeError),
         (conventions.MissingDependencyError, ImportError),
         (conventions.ContainerNotFoundError, LookupError),
         (conventions.OutputNotFoundError, LookupError),
@@ -99,6 +100,7 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
     ),
     **dict.fromkeys(
         (
+            "InvalidArgumentError",
             "InvalidIdError",
             "InvalidKindError",
             "InvalidPathError",

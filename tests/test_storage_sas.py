@@ -57,11 +57,41 @@ def test_permissions_are_normalised(blob_service_client: BlobServiceClient, job_
     assert _query(url)["sp"] == "rl"
 
 
+def test_expiry_and_start_take_aware_datetimes_and_timedeltas(
+    blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    tokyo = datetime.timezone(datetime.timedelta(hours=9))
+    expiry = datetime.datetime(2031, 1, 2, 9, 0, tzinfo=tokyo)
+    url = output_container_url(
+        blob_service_client, job_id, expiry=expiry, start=-datetime.timedelta(hours=1)
+    )
+    query = _query(url)
+    assert query["se"] == "2031-01-02T00:00:00Z"  # converted to UTC, not read as local
+    signed_start = datetime.datetime.fromisoformat(query["st"].replace("Z", "+00:00"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs((now - signed_start) - datetime.timedelta(hours=1)) < datetime.timedelta(minutes=5)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"expiry": datetime.timedelta(0)}, "more than zero"),
-        ({"expiry": datetime.timedelta(seconds=-1)}, "more than zero"),
+        ({"expiry": datetime.timedelta(0)}, "in the future"),
+        ({"expiry": datetime.timedelta(seconds=-1)}, "in the future"),
+        # Issue 11: each of these was signed without complaint.
+        ({"start": "yesterday"}, "timedelta or a timezone-aware datetime"),
+        ({"start": datetime.datetime(2030, 1, 1)}, "naive datetime"),
+        ({"expiry": datetime.datetime(2030, 1, 1)}, "naive datetime"),
+        ({"expiry": 3600}, "timedelta or a timezone-aware datetime"),
+        (
+            {"start": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=8)},
+            "before the expiry",
+        ),
+        ({"start": datetime.timedelta(hours=2), "expiry": datetime.timedelta(hours=1)},
+         "before the expiry"),
+        (
+            {"expiry": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)},
+            "in the future",
+        ),
         ({"permissions": ""}, "SAS letters"),
         ({"permissions": "rq"}, "SAS letters"),
     ],

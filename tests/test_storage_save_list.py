@@ -335,10 +335,13 @@ def test_unconventional_blobs_are_skipped_with_a_warning(
     task: TaskOutputStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
     task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"ok", "ok.txt")
+    # .NET keeps 'a//b.txt' as given (D-7): read (rule RB-1). A name of a directory is not.
     task.container_client.upload_blob(f"{TASK_ID}/$TaskOutput/a//b.txt", b"odd")
+    task.container_client.upload_blob(f"{TASK_ID}/$TaskOutput/dir/", b"odd")
     with caplog.at_level(logging.WARNING, logger="conventions"):
-        assert [r.path for r in task.list_outputs(TaskOutputKind.TASK_OUTPUT)] == ["ok.txt"]
-    assert "a//b.txt" in caplog.text
+        listed = [r.path for r in task.list_outputs(TaskOutputKind.TASK_OUTPUT)]
+    assert listed == ["a//b.txt", "ok.txt"]
+    assert "dir/" in caplog.text
 
 
 def test_kinds_and_ids_are_checked(task: TaskOutputStorage, job: JobOutputStorage) -> None:

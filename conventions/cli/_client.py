@@ -20,7 +20,7 @@ from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 
 from ._app import emit, json_option, main, stderr
-from ._connect import Connection, connection_options, parse_duration, parse_kind
+from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -79,7 +79,7 @@ def _row(reference: OutputFileReference) -> dict[str, object]:
 @main.command("list")
 @click.argument("job_id")
 @click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
-@click.option("--kind", "kind_text", help="Only this kind (JobOutput, TaskLog, job:<custom>...).")
+@click.option("--kind", "kind_text", help=f"Only this kind. {KIND_HELP}")
 @connection_options
 @json_option
 def list_command(
@@ -118,7 +118,7 @@ def list_command(
 
 @main.command("download")
 @click.argument("job_id")
-@click.option("--kind", "kind_text", required=True, help="The kind to download.")
+@click.option("--kind", "kind_text", required=True, help=f"The kind to download. {KIND_HELP}")
 @click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
 @click.option("--max-concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Callable
@@ -11,24 +12,65 @@ from typing import Any
 import click
 from azure.storage.blob import BlobServiceClient
 
-from conventions.errors import MissingDependencyError
+from conventions.errors import InvalidKindError, MissingDependencyError
 from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.storage import JobOutputStorage
 
-__all__ = ["Connection", "connection_options", "parse_duration", "parse_kind"]
+__all__ = ["KIND_HELP", "Connection", "connection_options", "parse_duration", "parse_kind"]
 
-_JOB_KINDS = {kind.text: kind for kind in (JobOutputKind.JOB_OUTPUT, JobOutputKind.JOB_PREVIEW)}
+_JOB_PREFIX = "job:"
+#: The --kind help of every command that reads a kind (rule KD-4).
+_KIND_NAMES = [k.text for k in TaskOutputKind.standard()] + [
+    k.text for k in JobOutputKind.standard()
+]
+KIND_HELP = (
+    "Output kind, any case: "
+    + ", ".join(_KIND_NAMES)
+    + "; custom:<text> for a custom task kind, job:custom:<text> for a custom job kind."
+)
 _DURATION = re.compile(r"(\d+)([smhd])", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def parse_kind(text: str) -> JobOutputKind | TaskOutputKind:
-    """``JobOutput``/``JobPreview`` and ``job:<custom>`` are job kinds; the rest task kinds."""
-    if text in _JOB_KINDS:
-        return _JOB_KINDS[text]
-    if text.startswith("job:"):
-        return JobOutputKind.custom(text[4:])
-    return TaskOutputKind.custom(text)
+def parse_kind(text: str, param_hint: str = "--kind") -> JobOutputKind | TaskOutputKind:
+    """The kind a ``--kind`` value names (rule KD-4), or a usage error (exit 2).
+
+    Standard kinds in any case (``taskoutput``, ``JobPreview``); ``custom:<text>`` is a
+    custom task kind and ``job:custom:<text>`` a custom job kind; ``job:<standard>`` is
+    accepted too. Anything else is refused with a "did you mean" suggestion, so a typo
+    never lists or downloads nothing with exit 0.
+    """
+    job_texts = {kind.text.lower() for kind in JobOutputKind.standard()}
+    try:
+        if text[: len(_JOB_PREFIX)].lower() == _JOB_PREFIX:
+            return JobOutputKind.parse(text[len(_JOB_PREFIX) :])
+        if text.strip().lower() in job_texts:
+            return JobOutputKind.parse(text)
+        return TaskOutputKind.parse(text)
+    except InvalidKindError as error:
+        names = _KIND_NAMES
+        close = difflib.get_close_matches(text.lower(), [n.lower() for n in names], n=1)
+        hint = ""
+        if close:
+            hint = f"did you mean {names[[n.lower() for n in names].index(close[0])]!r}? "
+        elif not text.lower().startswith(("custom:", _JOB_PREFIX)):
+            hint = f"for a custom kind write 'custom:{text}'. "
+        lowered = text.lower()
+        if lowered.startswith(_JOB_PREFIX) and not lowered[len(_JOB_PREFIX) :].startswith(
+            "custom:"
+        ):
+            raise click.BadParameter(
+                f"{text!r} is not a job kind; write JobOutput, JobPreview or "
+                f"job:custom:{text[len(_JOB_PREFIX) :]}",
+                param_hint=param_hint,
+            ) from None
+        if lowered.startswith(("custom:", _JOB_PREFIX)):
+            raise click.BadParameter(f"{error}", param_hint=param_hint) from None
+        raise click.BadParameter(
+            f"{text!r} is not a kind; {hint}Valid: {', '.join(names)} (any case), "
+            "custom:<text> or job:custom:<text>",
+            param_hint=param_hint,
+        ) from None
 
 
 def parse_duration(text: str) -> timedelta:

@@ -6,9 +6,10 @@ import click
 
 from conventions.blobs import job_blob_name, parse_blob_name, task_blob_name
 from conventions.containers import container_name
-from conventions.kinds import JobOutputKind, TaskOutputKind
+from conventions.kinds import JobOutputKind
 
 from ._app import emit, json_option, main
+from ._connect import KIND_HELP, parse_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -28,15 +29,20 @@ def container_name_command(job_ids: tuple[str, ...], as_json: bool) -> None:
 
 @main.command("blob-name")
 @click.option("--task", "task_id", help="Task ID; without it, a job output kind.")
-@click.option("--kind", "kind_text", required=True, help="Output kind, e.g. TaskOutput, TaskLog.")
+@click.option("--kind", "kind_text", required=True, help=KIND_HELP)
 @click.argument("path")
 @json_option
 def blob_name_command(task_id: str | None, kind_text: str, path: str, as_json: bool) -> None:
     """Print the blob name of PATH under a kind of a task (or of the job)."""
-    if task_id is None:
-        name = job_blob_name(JobOutputKind.custom(kind_text), path)
+    kind = parse_kind(kind_text)
+    if isinstance(kind, JobOutputKind):
+        if task_id is not None:
+            raise click.UsageError(f"--task applies to task kinds, not the job kind {kind.text}")
+        name = job_blob_name(kind, path)
     else:
-        name = task_blob_name(task_id, TaskOutputKind.custom(kind_text), path)
+        if task_id is None:
+            raise click.UsageError(f"{kind.text} is a task kind: give --task")
+        name = task_blob_name(task_id, kind, path)
     if as_json:
         emit(True, [], columns=[], data={"blob_name": name})
     else:

@@ -13,23 +13,32 @@ from conventions.output_files import OutputFile, UploadCondition, std_logs, task
 from conventions.planner import plan_uploads
 
 from ._app import emit, json_option, main
+from ._connect import parse_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
 
 
-def _parse_output(spec: str) -> tuple[str, str, UploadCondition]:
-    """``KIND:PATTERN[:CONDITION]``; the condition defaults to task success."""
-    kind, separator, rest = spec.partition(":")
+def _parse_output(spec: str) -> tuple[TaskOutputKind, str, UploadCondition | None]:
+    """``KIND:PATTERN[:CONDITION]``; KIND as ``--kind`` takes it (``custom:<text>`` for a
+    custom kind). Without CONDITION, the library's default (decision D-42)."""
+    kind_text, separator, rest = spec.partition(":")
+    if kind_text.lower() == "custom" and separator:
+        custom_text, separator, rest = rest.partition(":")
+        kind_text = f"{kind_text}:{custom_text}"
     if not separator or not rest:
         raise click.BadParameter(f"{spec!r} is not KIND:PATTERN[:CONDITION]", param_hint="--output")
+    kind = parse_kind(kind_text, "--output")
+    if not isinstance(kind, TaskOutputKind):
+        raise click.BadParameter(f"{kind.text} is a job kind; --output takes task kinds",
+                                 param_hint="--output")
     pattern, _, condition = rest.rpartition(":")
     try:
         if pattern:
             return kind, pattern, UploadCondition(condition)
     except ValueError:
         pass  # the last part belongs to the pattern
-    return kind, rest, UploadCondition.TASK_SUCCESS
+    return kind, rest, None
 
 
 @main.command("output-files")
@@ -51,8 +60,9 @@ def _parse_output(spec: str) -> tuple[str, str, UploadCondition]:
     "outputs",
     multiple=True,
     metavar="KIND:PATTERN[:CONDITION]",
-    help="A pattern to upload as KIND (CONDITION: tasksuccess (default), taskfailure, "
-    "taskcompletion). Repeatable.",
+    help="A pattern to upload as KIND (TaskOutput, TaskPreview, TaskLog, TaskIntermediate in "
+    "any case, or custom:<text>). CONDITION: tasksuccess (the default; taskcompletion for "
+    "TaskLog), taskfailure, taskcompletion. Repeatable.",
 )
 def output_files_command(
     task_id: str,
@@ -75,7 +85,7 @@ def output_files_command(
             task_output_file(
                 container_url,
                 task_id,
-                TaskOutputKind.custom(kind),
+                kind,
                 pattern,
                 condition=condition,
                 identity=identity,
