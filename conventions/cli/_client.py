@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from rich import filesize
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -19,7 +20,7 @@ from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 
-from ._app import emit, json_option, main, stderr
+from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import Connection, connection_options, parse_duration, parse_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -27,7 +28,7 @@ __all__: list[str] = []
 
 
 @main.command("prepare")
-@click.argument("job_id")
+@job_id_argument
 @connection_options
 @json_option
 def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
@@ -41,13 +42,13 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
 
 
 @main.command("sas")
-@click.argument("job_id")
+@job_id_argument
 @click.option("--expiry", default="7d", show_default=True, help="How long it stays valid.")
 @click.option(
     "--permissions",
     default="racwl",
     show_default=True,
-    help="SAS letters; tasks need acw, and r to stream logs (run, save_tracked).",
+    help="SAS permission letters; tasks need acw, and r too for `run` to stream logs.",
 )
 @connection_options
 @json_option
@@ -77,8 +78,8 @@ def _row(reference: OutputFileReference) -> dict[str, object]:
 
 
 @main.command("list")
-@click.argument("job_id")
-@click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
+@job_id_argument
+@task_ids_option
 @click.option("--kind", "kind_text", help="Only this kind (JobOutput, TaskLog, job:<custom>...).")
 @connection_options
 @json_option
@@ -113,14 +114,22 @@ def list_command(
         rows,
         columns=["task", "kind", "path", "size", "modified"],
         title=f"outputs of job {job_id} (container {container_name(job_id)})",
+        sizes=["size"],
+        total_of="outputs",
     )
 
 
 @main.command("download")
-@click.argument("job_id")
+@job_id_argument
 @click.option("--kind", "kind_text", required=True, help="The kind to download.")
-@click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
-@click.option("--max-concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@task_ids_option
+@click.option(
+    "--max-concurrency",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="How many files download at once.",
+)
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @connection_options
 @json_option
@@ -168,9 +177,15 @@ def download_command(
     data = {"files": summary.files, "bytes": summary.bytes, "seconds": round(summary.seconds, 3)}
     if as_json:
         emit(True, [], columns=[], data={**data, "dest": str(dest)})
+    elif not planned:
+        tasks = f" of task {', '.join(task_ids)}" if task_ids else ""
+        stderr.print(f"nothing to download: job {job_id} has no {kind.text} outputs{tasks}")
     else:
-        rate = summary.bytes / summary.seconds / 1e6 if summary.seconds > 0 else 0.0
+        rate = ""
+        if summary.seconds > 0 and summary.bytes > 0:
+            rate = f" ({filesize.decimal(int(summary.bytes / summary.seconds))}/s)"
+        files = "file" if summary.files == 1 else "files"
         stderr.print(
-            f"downloaded {summary.files} files, {summary.bytes} bytes "
-            f"in {summary.seconds:.2f} s ({rate:.1f} MB/s) to {dest}"
+            f"downloaded {summary.files} {files}, {filesize.decimal(summary.bytes)}, "
+            f"in {summary.seconds:.2f} s{rate} to {dest}"
         )

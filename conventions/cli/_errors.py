@@ -14,7 +14,11 @@ import re
 
 import click
 
-from conventions.errors import ContainerNotFoundError, ConventionsError
+from conventions.errors import (
+    ContainerNotFoundError,
+    ConventionsError,
+    MissingEnvironmentVariableError,
+)
 from conventions.urls import redact_sas
 
 __all__ = [
@@ -37,6 +41,18 @@ EXIT_CODES_HELP = (
     "permission or duration)."
 )
 
+_BATCH_SETS_IT = "The Batch service sets it in a task; outside one, set it yourself"
+_NEEDS_A_CONTAINER = (
+    "Set CONVENTIONS_CONTAINER_URL to the job's container URL with a SAS (print one with: "
+    "batch-conventions sas JOB_ID --permissions racwl), or AZURE_STORAGE_CONNECTION_STRING"
+)
+_ENV_HINTS = {
+    "AZ_BATCH_JOB_ID": _BATCH_SETS_IT,
+    "AZ_BATCH_TASK_ID": _BATCH_SETS_IT,
+    "CONVENTIONS_CONTAINER_URL": _NEEDS_A_CONTAINER,
+    "AZURE_STORAGE_CONNECTION_STRING": _NEEDS_A_CONTAINER,
+}
+
 _HTTP_NONE = re.compile(r" ?\(HTTP None(?:, [^)]*)?\)")
 # "create append blob blob 'x'": the same word twice in a row, as composed messages can say.
 _DOUBLED_WORD = re.compile(r"\b([A-Za-z]+)(?: \1\b)+", re.IGNORECASE)
@@ -58,6 +74,8 @@ def render(error: BaseException, *, job_id: str | None = None) -> str:
     """
     if isinstance(error, ContainerNotFoundError):
         text = _container_not_found(error, job_id)
+    elif isinstance(error, MissingEnvironmentVariableError):
+        text = f"environment variable {error.name} is not set. {_ENV_HINTS.get(error.name, '')}"
     elif isinstance(error, ConventionsError):
         text = str(error)
     elif isinstance(error, OSError) and error.strerror:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,29 @@ from ._app import emit, json_option, main
 __all__: list[str] = []
 
 
+_CONDITIONS = ", ".join(condition.value for condition in UploadCondition)
+# A last ":part" of letters only reads as a condition: a misspelt one is an error, not
+# part of the file pattern (a pattern that really ends so is written ":...:tasksuccess").
+_CONDITION_LIKE = re.compile(r"[A-Za-z]+", re.ASCII)
+
+
 def _parse_output(spec: str) -> tuple[str, str, UploadCondition]:
     """``KIND:PATTERN[:CONDITION]``; the condition defaults to task success."""
     kind, separator, rest = spec.partition(":")
-    if not separator or not rest:
+    if not separator or not rest or not kind:
         raise click.BadParameter(f"{spec!r} is not KIND:PATTERN[:CONDITION]", param_hint="--output")
     pattern, _, condition = rest.rpartition(":")
+    if not pattern:
+        return kind, rest, UploadCondition.TASK_SUCCESS
     try:
-        if pattern:
-            return kind, pattern, UploadCondition(condition)
+        return kind, pattern, UploadCondition(condition)
     except ValueError:
-        pass  # the last part belongs to the pattern
+        if _CONDITION_LIKE.fullmatch(condition):
+            raise click.BadParameter(
+                f"{condition!r} in {spec!r} is not an upload condition; use one of "
+                f"{_CONDITIONS}",
+                param_hint="--output",
+            ) from None
     return kind, rest, UploadCondition.TASK_SUCCESS
 
 
