@@ -43,7 +43,13 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
 
 @main.command("sas")
 @job_id_argument
-@click.option("--expiry", default="7d", show_default=True, help="How long it stays valid.")
+@click.option(
+    "--expiry",
+    default="7d",
+    show_default=True,
+    callback=lambda _ctx, _param, value: parse_duration(value),
+    help="How long it stays valid: 7d, 12h, 30m or 90s.",
+)
 @click.option(
     "--permissions",
     default="racwl",
@@ -53,10 +59,10 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
 @connection_options
 @json_option
 def sas_command(
-    job_id: str, expiry: str, permissions: str, connection: Connection, as_json: bool
+    job_id: str, expiry: timedelta, permissions: str, connection: Connection, as_json: bool
 ) -> None:
     """Print the URL of JOB_ID's container with a SAS, for its tasks (or readers)."""
-    lifetime: timedelta = parse_duration(expiry)
+    lifetime = expiry
     with connection.service_client() as service:
         url = output_container_url(service, job_id, expiry=lifetime, permissions=permissions)
     if as_json:

@@ -98,7 +98,8 @@ def render_usage(error: click.UsageError) -> str:
     message = error.format_message()
     message = message[:1].lower() + message[1:]
     ctx = error.ctx
-    where = ctx.command_path if ctx is not None else "batch-conventions"
+    # The program's own name, whatever argv[0] was (python -m conventions, a test runner).
+    where = " ".join(["batch-conventions", *(ctx.command_path.split(" ")[1:] if ctx else [])])
     return tidy(f"{_sentence(message)}. See '{where} --help'")
 
 
