@@ -166,7 +166,7 @@ def download_command(
             DownloadColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=stderr, disable=as_json) as progress:
+        with Progress(*columns, console=stderr, disable=as_json or not planned) as progress:
             bar = progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
 
             def advance(files_done: int, bytes_done: int) -> None:
