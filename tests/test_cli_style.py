@@ -252,3 +252,18 @@ def test_broken_pipe_is_quiet() -> None:
     )
     assert "Traceback" not in process.stderr
     assert "BrokenPipe" not in process.stderr
+
+
+def test_a_download_refused_for_lack_of_r_leaves_no_empty_folders(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+) -> None:
+    _seed(blob_service_client, job_id)
+    conn = ["--connection-string", azurite.connection_string]
+    sas = _run("sas", job_id, "--permissions", "l", "--json", *conn)
+    url = json.loads(sas.stdout)["container_url"]
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays
+    dest = tmp_path / "dest"
+    result = _run("download", job_id, "--kind", "TaskOutput", str(dest), "--container-url", url)
+    assert result.exit_code == 1
+    assert "'r'" in result.stderr.splitlines()[-1]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["kept"]

@@ -21,6 +21,7 @@ from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 
 from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
+from ._cleanup import remove_new_empty_dirs_on_failure
 from ._connect import Connection, connection_options, parse_duration, parse_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -177,9 +178,10 @@ def download_command(
                 )
 
             # The listing above sized the bar; download exactly it, not a second listing.
-            summary = job.download_outputs(
-                planned, dest, max_concurrency=max_concurrency, progress=advance
-            )
+            with remove_new_empty_dirs_on_failure(dest):
+                summary = job.download_outputs(
+                    planned, dest, max_concurrency=max_concurrency, progress=advance
+                )
     data = {"files": summary.files, "bytes": summary.bytes, "seconds": round(summary.seconds, 3)}
     if as_json:
         emit(True, [], columns=[], data={**data, "dest": str(dest)})
