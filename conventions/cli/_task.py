@@ -142,13 +142,13 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     except FileNotFoundError as error:
         if code is not None:
             raise
-        stderr.print(f"Error: command not found: {command[0]} ({error.strerror})")
+        stderr.print(f"error: command not found: {command[0]} ({error.strerror})", markup=False)
         sys.exit(127)
     except ConventionsError as error:
         if code is None:
             raise
         # The command ran; its exit code wins, but a lost log never passes silently.
-        stderr.print(f"Error: the logs could not be stored: {redact_sas(str(error))}")
+        stderr.print(f"error: the logs could not be stored: {redact_sas(str(error))}", markup=False)
         sys.exit(code or 1)
     if code:
         stderr.print(f"command exited with code {code}", style="dim")
