@@ -59,9 +59,10 @@ def test_parse_prints_task_kind_and_path() -> None:
         (["parse", "t/$TaskOutput/../../x"], "rule PB-1"),
     ],
 )
-def test_bad_input_is_one_clear_line_and_exit_1(args: list[str], message: str) -> None:
+def test_bad_input_is_one_usage_error_line_and_exit_2(args: list[str], message: str) -> None:
     code, out, err = _run(*args)
-    assert code == 1
+    assert code == 2
+    assert err.startswith("error: ")
     assert out == ""
     assert message in err
     assert "Traceback" not in err

@@ -44,7 +44,8 @@ def test_output_files_without_a_sas_or_identity_is_one_clear_line() -> None:
     result = CliRunner().invoke(
         main, ["output-files", "--task", "t1", "--container-url", plain, "--std-logs"]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an invalid option value is a usage error
+    assert result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "rule OF-" in result.stderr
 

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
+import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import click
+from rich import filesize
 from rich.console import Console
 from rich.table import Table
 
 from conventions.errors import ConventionsError
+from conventions.ids import check_job_id, check_task_id
 from conventions.urls import redact_sas
 
-__all__ = ["emit", "json_option", "main"]
+from ._errors import (
+    EXIT_CODES_HELP,
+    RUNTIME_FAILURE,
+    SUCCESS,
+    USAGE_ERROR,
+    exit_code,
+    render,
+    render_usage,
+    tidy,
+)
+
+__all__ = [
+    "emit",
+    "job_id_argument",
+    "json_option",
+    "main",
+    "stderr",
+    "task_ids_option",
+    "usage_errors",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,22 +66,65 @@ def emit(
     columns: Iterable[str],
     title: str | None = None,
     data: Any = None,
+    sizes: Collection[str] = (),
+    total_of: str | None = None,
 ) -> None:
-    """Print *rows* as a rich table, or *data* (default: *rows*) as JSON."""
+    """Print *rows* as a table, or *data* (default: *rows*) as JSON.
+
+    Columns named in *sizes* hold byte counts: shown as human sizes (``1.2 MB``; JSON keeps
+    the bytes), right-aligned, like every number. With *total_of* (what a row is, e.g.
+    ``"files"``), a last line gives the count and the sum of each size column. When stdout
+    is not a terminal the table keeps its full width: nothing is cut or wrapped.
+    """
     if as_json:
         click.echo(json.dumps(rows if data is None else data, indent=2, ensure_ascii=False))
         return
-    table = Table(title=title)
     names = list(columns)
-    for name in names:
-        table.add_column(name)
+    table = Table(title=title, show_footer=total_of is not None)
+    for index, name in enumerate(names):
+        numeric = name in sizes or any(_is_number(row.get(name)) for row in rows)
+        footer = ""
+        if total_of is not None:
+            if name in sizes:
+                footer = filesize.decimal(sum(int(row.get(name) or 0) for row in rows))
+            elif index == 0:
+                footer = f"total: {len(rows)} {total_of}"
+        table.add_column(
+            name,
+            justify="right" if numeric else "left",
+            footer=footer,
+            overflow="fold",
+        )
     for row in rows:
-        table.add_row(*("" if row.get(name) is None else str(row[name]) for name in names))
-    stdout.print(table)
+        table.add_row(*(_cell(row.get(name), name in sizes) for name in names))
+    if stdout.is_terminal:
+        stdout.print(table)
+    else:
+        # Piped or redirected: rich would assume 80 columns and fold; print it whole.
+        Console(highlight=False, width=_UNLIMITED_WIDTH).print(table)
+
+
+_UNLIMITED_WIDTH = 1_000_000
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value: object, is_size: bool) -> str:
+    if value is None:
+        return ""
+    if is_size and isinstance(value, int):
+        return filesize.decimal(value)
+    return str(value)
 
 
 class _Group(click.Group):
-    """Turns library and Azure errors into one clear line, unless ``--verbose``."""
+    """The one place where failures become one line on stderr and an exit code.
+
+    ``error: <what failed>: <why>. <what to do>``; exit 1 for a failure while running,
+    2 for a usage error. ``--verbose`` prints the traceback first.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -67,20 +134,102 @@ class _Group(click.Group):
         except Exception as error:
             if ctx.meta.get("conventions.verbose"):
                 stderr.print(redact_sas(traceback.format_exc()), markup=False)
-            raise click.ClickException(_one_line(error)) from error
+            job_id = _job_id_of(ctx)
+            raise _CliError(render(error, job_id=job_id), exit_code(error)) from error
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        """Run the CLI, printing every click error in the CLI's one-line style."""
+        if extra.get("standalone_mode", True) is False:
+            return super().main(args, prog_name, **extra)
+        extra["standalone_mode"] = False
+        try:
+            result = super().main(args, prog_name, **extra)
+        except click.UsageError as error:
+            click.echo(f"error: {render_usage(error)}", err=True)
+            sys.exit(USAGE_ERROR)
+        except click.ClickException as error:
+            click.echo(f"error: {tidy(error.format_message())}", err=True)
+            sys.exit(error.code if isinstance(error, _CliError) else error.exit_code)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(RUNTIME_FAILURE)
+        except OSError as error:
+            if error.errno == errno.EPIPE:  # `| head` closed the pipe: not our failure
+                # As the Python docs advise: point stdout at devnull so that the flush
+                # at exit does not fail a second time.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(RUNTIME_FAILURE)
+            raise
+        # standalone_mode=False returns an Exit's code (e.g. 0 after --help) or the result.
+        sys.exit(result if isinstance(result, int) else SUCCESS)
 
 
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, ConventionsError):
-        text = str(error)
-    else:
-        # Azure messages span lines (error code, request id...): keep the first.
-        first = str(error).strip().splitlines()
-        text = f"{type(error).__name__}: {first[0] if first else ''}"
-    return redact_sas(text)
+class _CliError(click.ClickException):
+    """A failure already rendered for the CLI, with its exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _job_id_of(ctx: click.Context) -> str | None:
+    """The JOB_ID argument of the command that failed, if it takes one (see job_id_argument)."""
+    job_id = ctx.meta.get(_JOB_ID_KEY)
+    return job_id if isinstance(job_id, str) else None
+
+
+_JOB_ID_KEY = "conventions.job_id"
+
+
+def job_id_argument(function: F) -> F:
+    """Add the JOB_ID argument: checked as a usage error (exit 2), kept for error messages."""
+
+    def check(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+        with usage_errors():
+            check_job_id(value)
+        ctx.meta[_JOB_ID_KEY] = value  # meta is shared with the group's context
+        return value
+
+    return click.argument("job_id", callback=check)(function)
+
+
+def task_ids_option(function: F) -> F:
+    """Add ``--task`` (repeatable): each checked as a usage error (exit 2)."""
+
+    def check(
+        _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        with usage_errors():
+            for task_id in value:
+                check_task_id(task_id)
+        return value
+
+    return click.option(
+        "--task", "task_ids", multiple=True, callback=check, help="Only this task (repeatable)."
+    )(function)
+
+
+@contextlib.contextmanager
+def usage_errors(param_hint: str | None = None) -> Iterator[None]:
+    """Turn a rule error (a library ``ValueError``) about a command-line value into exit 2.
+
+    Inside a click callback the parameter is named by click; elsewhere pass *param_hint*.
+    """
+    try:
+        yield
+    except ValueError as error:
+        if not isinstance(error, ConventionsError):
+            raise
+        raise click.BadParameter(str(error), param_hint=param_hint) from error
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(package_name="batch-file-conventions")
 @click.pass_context
@@ -95,4 +244,4 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 # The commands register themselves on `main`.
-from . import _cleanup, _client, _logs, _naming, _outputs, _task  # noqa: E402, F401  # noqa: E402, F401
+from . import _cleanup, _client, _logs, _naming, _outputs, _task  # noqa: E402, F401

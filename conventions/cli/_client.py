@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from rich import filesize
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -19,15 +20,16 @@ from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 
-from ._app import emit, json_option, main, stderr
+from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
+from ._empty_dirs import remove_new_empty_dirs_on_failure
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
 
 
 @main.command("prepare")
-@click.argument("job_id")
+@job_id_argument
 @connection_options
 @json_option
 def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
@@ -41,21 +43,27 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
 
 
 @main.command("sas")
-@click.argument("job_id")
-@click.option("--expiry", default="7d", show_default=True, help="How long it stays valid.")
+@job_id_argument
+@click.option(
+    "--expiry",
+    default="7d",
+    show_default=True,
+    callback=lambda _ctx, _param, value: parse_duration(value),
+    help="How long it stays valid: 7d, 12h, 30m or 90s.",
+)
 @click.option(
     "--permissions",
     default="racwl",
     show_default=True,
-    help="SAS letters; tasks need acw, and r to stream logs (run, save_tracked).",
+    help="SAS permission letters; tasks need acw, and r too for `run` to stream logs.",
 )
 @connection_options
 @json_option
 def sas_command(
-    job_id: str, expiry: str, permissions: str, connection: Connection, as_json: bool
+    job_id: str, expiry: timedelta, permissions: str, connection: Connection, as_json: bool
 ) -> None:
     """Print the URL of JOB_ID's container with a SAS, for its tasks (or readers)."""
-    lifetime: timedelta = parse_duration(expiry)
+    lifetime = expiry
     with connection.service_client() as service:
         url = output_container_url(service, job_id, expiry=lifetime, permissions=permissions)
     if as_json:
@@ -77,8 +85,8 @@ def _row(reference: OutputFileReference) -> dict[str, object]:
 
 
 @main.command("list")
-@click.argument("job_id")
-@click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
+@job_id_argument
+@task_ids_option
 @click.option("--kind", "kind_text", help=f"Only this kind. {KIND_HELP}")
 @connection_options
 @json_option
@@ -113,14 +121,22 @@ def list_command(
         rows,
         columns=["task", "kind", "path", "size", "modified"],
         title=f"outputs of job {job_id} (container {container_name(job_id)})",
+        sizes=["size"],
+        total_of="outputs",
     )
 
 
 @main.command("download")
-@click.argument("job_id")
+@job_id_argument
 @click.option("--kind", "kind_text", required=True, help=f"The kind to download. {KIND_HELP}")
-@click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
-@click.option("--max-concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@task_ids_option
+@click.option(
+    "--max-concurrency",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="How many files download at once.",
+)
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @connection_options
 @json_option
@@ -151,7 +167,7 @@ def download_command(
             DownloadColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=stderr, disable=as_json) as progress:
+        with Progress(*columns, console=stderr, disable=as_json or not planned) as progress:
             bar = progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
 
             def advance(files_done: int, bytes_done: int) -> None:
@@ -162,15 +178,22 @@ def download_command(
                 )
 
             # The listing above sized the bar; download exactly it, not a second listing.
-            summary = job.download_outputs(
-                planned, dest, max_concurrency=max_concurrency, progress=advance
-            )
+            with remove_new_empty_dirs_on_failure(dest):
+                summary = job.download_outputs(
+                    planned, dest, max_concurrency=max_concurrency, progress=advance
+                )
     data = {"files": summary.files, "bytes": summary.bytes, "seconds": round(summary.seconds, 3)}
     if as_json:
         emit(True, [], columns=[], data={**data, "dest": str(dest)})
+    elif not planned:
+        tasks = f" of task {', '.join(task_ids)}" if task_ids else ""
+        stderr.print(f"nothing to download: job {job_id} has no {kind.text} outputs{tasks}")
     else:
-        rate = summary.bytes / summary.seconds / 1e6 if summary.seconds > 0 else 0.0
+        rate = ""
+        if summary.seconds > 0 and summary.bytes > 0:
+            rate = f" ({filesize.decimal(int(summary.bytes / summary.seconds))}/s)"
+        files = "file" if summary.files == 1 else "files"
         stderr.print(
-            f"downloaded {summary.files} files, {summary.bytes} bytes "
-            f"in {summary.seconds:.2f} s ({rate:.1f} MB/s) to {dest}"
+            f"downloaded {summary.files} {files}, {filesize.decimal(summary.bytes)}, "
+            f"in {summary.seconds:.2f} s{rate} to {dest}"
         )

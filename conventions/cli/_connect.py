@@ -16,7 +16,14 @@ from conventions.errors import InvalidKindError, MissingDependencyError
 from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.storage import JobOutputStorage
 
-__all__ = ["KIND_HELP", "Connection", "connection_options", "parse_duration", "parse_kind"]
+__all__ = [
+    "KIND_HELP",
+    "Connection",
+    "connection_options",
+    "parse_duration",
+    "parse_kind",
+    "parse_task_kind",
+]
 
 _JOB_PREFIX = "job:"
 #: The --kind help of every command that reads a kind (rule KD-4).
@@ -71,6 +78,18 @@ def parse_kind(text: str, param_hint: str = "--kind") -> JobOutputKind | TaskOut
             "custom:<text> or job:custom:<text>",
             param_hint=param_hint,
         ) from None
+
+
+def parse_task_kind(text: str, param_hint: str = "--kind") -> TaskOutputKind:
+    """A task kind, as :func:`parse_kind` reads it; a job kind is a usage error (exit 2)."""
+    kind = parse_kind(text, param_hint)
+    if not isinstance(kind, TaskOutputKind):
+        raise click.BadParameter(
+            f"{kind.text} is a job kind; {param_hint} takes task kinds "
+            "(TaskOutput, TaskPreview, TaskLog, TaskIntermediate or custom:<text>)",
+            param_hint=param_hint,
+        )
+    return kind
 
 
 def parse_duration(text: str) -> timedelta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,16 @@ from conventions.output_files import OutputFile, UploadCondition, std_logs, task
 from conventions.planner import plan_uploads
 
 from ._app import emit, json_option, main
-from ._connect import parse_kind
+from ._connect import parse_task_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
+
+
+_CONDITIONS = ", ".join(condition.value for condition in UploadCondition)
+# A last ":part" of letters only reads as a condition: a misspelt one is an error, not
+# part of the file pattern (a pattern that really ends so is written ":...:tasksuccess").
+_CONDITION_LIKE = re.compile(r"[A-Za-z]+", re.ASCII)
 
 
 def _parse_output(spec: str) -> tuple[TaskOutputKind, str, UploadCondition | None]:
@@ -26,18 +33,21 @@ def _parse_output(spec: str) -> tuple[TaskOutputKind, str, UploadCondition | Non
     if kind_text.lower() == "custom" and separator:
         custom_text, separator, rest = rest.partition(":")
         kind_text = f"{kind_text}:{custom_text}"
-    if not separator or not rest:
+    if not separator or not rest or not kind_text:
         raise click.BadParameter(f"{spec!r} is not KIND:PATTERN[:CONDITION]", param_hint="--output")
-    kind = parse_kind(kind_text, "--output")
-    if not isinstance(kind, TaskOutputKind):
-        raise click.BadParameter(f"{kind.text} is a job kind; --output takes task kinds",
-                                 param_hint="--output")
+    kind = parse_task_kind(kind_text, "--output")
     pattern, _, condition = rest.rpartition(":")
+    if not pattern:
+        return kind, rest, None
     try:
-        if pattern:
-            return kind, pattern, UploadCondition(condition)
+        return kind, pattern, UploadCondition(condition)
     except ValueError:
-        pass  # the last part belongs to the pattern
+        if _CONDITION_LIKE.fullmatch(condition):
+            raise click.BadParameter(
+                f"{condition!r} in {spec!r} is not an upload condition; use one of "
+                f"{_CONDITIONS}",
+                param_hint="--output",
+            ) from None
     return kind, rest, None
 
 

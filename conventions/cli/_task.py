@@ -15,6 +15,8 @@ from conventions.storage import TaskOutputStorage
 from conventions.urls import redact_sas
 
 from ._app import emit, json_option, main, stderr
+from ._connect import parse_task_kind
+from ._save import plan_saves, save_with_progress
 from ._tee import run_teed
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -22,21 +24,69 @@ __all__: list[str] = []
 
 
 @main.command("save")
-@click.option("--kind", "kind_text", default="TaskOutput", show_default=True)
+@click.option(
+    "--kind",
+    "kind_text",
+    default="TaskOutput",
+    show_default=True,
+    help="The task output kind to store the files as: TaskOutput, TaskPreview, TaskLog or "
+    "TaskIntermediate (any case), or custom:<text>.",
+)
+@click.option(
+    "--destination",
+    metavar="NAME",
+    help="Store the one PATH under this path instead of its own (needed for an absolute PATH).",
+)
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Succeed when a pattern matches no file (by default that exits 1).",
+)
+@click.option(
+    "--max-concurrency",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="How many files upload at once.",
+)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @json_option
-def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
-    """Save files (or glob patterns) as outputs of the current Batch task.
+def save_command(
+    kind_text: str,
+    destination: str | None,
+    allow_empty: bool,
+    max_concurrency: int,
+    paths: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Save files (or quoted glob patterns, ** recurses) as outputs of the current Batch task.
 
-    The job, task and container come from AZ_BATCH_JOB_ID, AZ_BATCH_TASK_ID and
-    CONVENTIONS_CONTAINER_URL (or AZURE_STORAGE_CONNECTION_STRING).
+    Each PATH is relative to the current folder and is also its path under the kind,
+    unless --destination is given. A pattern that matches no file exits 1 (see
+    --allow-empty). The job, task and container come from AZ_BATCH_JOB_ID,
+    AZ_BATCH_TASK_ID and CONVENTIONS_CONTAINER_URL (or AZURE_STORAGE_CONNECTION_STRING).
     """
-    kind = TaskOutputKind.custom(kind_text)
+    kind = parse_task_kind(kind_text)
+    items = plan_saves(paths, destination=destination, allow_empty=allow_empty, cwd=os.getcwd())
+    if not items:
+        if as_json:
+            emit(True, [], columns=[])
+        else:
+            stderr.print("nothing saved: no file matched (accepted by --allow-empty)")
+        return
     with TaskOutputStorage.from_environment() as storage:
-        # Each argument may be a glob (quoted, so that the shell leaves it to us).
-        references = [ref for path in paths for ref in storage.save_many(kind, path)]
+        references = save_with_progress(
+            storage, kind, items, max_concurrency=max_concurrency, show=not as_json
+        )
     rows = [{"path": ref.path, "blob_name": ref.blob_name, "size": ref.size} for ref in references]
-    emit(as_json, rows, columns=["path", "blob_name", "size"], title=f"saved as {kind.text}")
+    emit(
+        as_json,
+        rows,
+        columns=["path", "blob_name", "size"],
+        title=f"saved as {kind.text}",
+        sizes=["size"],
+        total_of="files",
+    )
 
 
 @main.command("run", context_settings={"ignore_unknown_options": True})
@@ -60,10 +110,10 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
 
     The output is copied to this process's own streams (so the Batch agent's
     stdout.txt and stderr.txt are complete) and to LOG_DIR/stdout.txt and
-    LOG_DIR/stderr.txt, which are uploaded to ``<task>/$TaskLog/stdout.txt`` and
-    ``stderr.txt`` while the command runs. A new run truncates the two files and
+    LOG_DIR/stderr.txt, which are uploaded to <task>/$TaskLog/stdout.txt and
+    stderr.txt while the command runs. A new run truncates the two files and
     replaces the two blobs. If this process's own stdout or stderr is closed or full
-    (``run ... | head -1``), the copy to it stops and the command keeps running, still
+    (run ... | head -1), the copy to it stops and the command keeps running, still
     logged to the files and to storage. Exits with the command's exit code; if the
     command succeeded but a log could not be stored, exits 1.
 
@@ -101,13 +151,13 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     except FileNotFoundError as error:
         if code is not None:
             raise
-        _say(f"Error: command not found: {command[0]} ({error.strerror})")
+        _say(f"error: command not found: {command[0]} ({error.strerror})")
         sys.exit(127)
     except ConventionsError as error:
         if code is None:
             raise
         # The command ran; its exit code wins, but a lost log never passes silently.
-        _say(f"Error: the logs could not be stored: {redact_sas(str(error))}")
+        _say(f"error: the logs could not be stored: {redact_sas(str(error))}")
         _quiet_if_broken()
         sys.exit(code or 1)
     if code:
