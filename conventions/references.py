@@ -6,16 +6,19 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import logging
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO, Any
 
 import attrs
 from azure.storage.blob import BlobClient, BlobProperties, StorageStreamDownloader
 
 from ._azure_errors import translate_errors
+from ._integrity import VerifyingWriter, check_md5
 from ._local_files import Destination
 from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
@@ -54,6 +57,12 @@ class OutputFileReference:
     size: int | None = None
     #: Last-modified time (UTC), when known.
     last_modified: datetime.datetime | None = None
+    #: The blob's stored Content-MD5 (16 bytes), when known (listed or saved) and set.
+    content_md5: bytes | None = attrs.field(
+        default=None, converter=lambda value: None if value is None else bytes(value)
+    )
+    #: The blob's ETag, when known (listed or saved).
+    etag: str | None = None
 
     @classmethod
     def from_blob(
@@ -62,6 +71,8 @@ class OutputFileReference:
         *,
         size: int | None = None,
         last_modified: datetime.datetime | None = None,
+        content_md5: bytes | None = None,
+        etag: str | None = None,
     ) -> OutputFileReference:
         """Return the reference for *blob_client*, whose name must follow the conventions.
 
@@ -73,6 +84,8 @@ class OutputFileReference:
             parse_blob_name(blob_client.blob_name),
             size=size,
             last_modified=last_modified,
+            content_md5=content_md5,
+            etag=etag,
         )
 
     @classmethod
@@ -83,6 +96,8 @@ class OutputFileReference:
         *,
         size: int | None = None,
         last_modified: datetime.datetime | None = None,
+        content_md5: bytes | None = None,
+        etag: str | None = None,
     ) -> OutputFileReference:
         """Return the reference for *blob_client*, whose name *location* already parsed."""
         return cls(
@@ -93,15 +108,23 @@ class OutputFileReference:
             blob_client=blob_client,
             size=size,
             last_modified=last_modified,
+            content_md5=content_md5,
+            etag=etag,
         )
 
     @classmethod
     def from_properties(
         cls, blob_client: BlobClient, properties: BlobProperties
     ) -> OutputFileReference:
-        """Return the reference for *blob_client*, with size and time from *properties*."""
-        return cls.from_blob(
-            blob_client, size=properties.size, last_modified=properties.last_modified
+        """Return the reference for *blob_client*, with size, time, MD5 and ETag from
+        *properties*."""
+        return cls.from_location(
+            blob_client,
+            parse_blob_name(blob_client.blob_name),
+            size=properties.size,
+            last_modified=properties.last_modified,
+            content_md5=properties.content_settings.content_md5,
+            etag=properties.etag,
         )
 
     @property
@@ -142,13 +165,23 @@ class OutputFileReference:
                 blob=self.blob_name,
             )
 
-    def _copy_to(self, file: IO[bytes]) -> int:
-        """Stream the whole blob into *file*; return the bytes written, checked complete."""
+    def _copy_to(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> int:
+        """Stream the whole blob into *file*; return the bytes written, checked complete
+        and checked against the blob's stored Content-MD5 (``IntegrityError``, rule IG-2).
+        *on_bytes* hears the length of each chunk written (byte-level progress)."""
         downloader = self._downloader()
+        checked = VerifyingWriter(file, on_bytes)
         with self._translate("download", "r"):
-            written = downloader.readinto(file)
+            written = downloader.readinto(checked)
         self._check_complete(written, downloader.size)
+        checked.verify(self._stored_md5(downloader), container=self.container_name, blob=self.blob_name)
         return written
+
+    @staticmethod
+    def _stored_md5(downloader: StorageStreamDownloader[bytes]) -> bytes | None:
+        # The version downloaded (the SDK pins it by ETag across chunks): its stored MD5.
+        md5 = downloader.properties.content_settings.content_md5
+        return None if md5 is None else bytes(md5)
 
     def download_to_file(self, dest: str | os.PathLike[str]) -> Path:
         """Stream the output into the file *dest* and return its path.
@@ -178,6 +211,10 @@ class OutputFileReference:
         with self._translate("download", "r"):
             data = downloader.readall()
         self._check_complete(len(data), downloader.size)
+        actual = hashlib.md5(data, usedforsecurity=False).digest()
+        check_md5(
+            self._stored_md5(downloader), actual, container=self.container_name, blob=self.blob_name
+        )
         return data
 
     def download_text(self, encoding: str = "utf-8") -> str:

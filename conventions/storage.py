@@ -26,6 +26,7 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import logging
 import mimetypes
@@ -41,6 +42,7 @@ import attrs
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
 from ._azure_errors import translate_errors
+from ._integrity import HashingReader
 from ._local_files import Destination, check_source, iter_glob, open_source
 from .blobs import (
     BlobLocation,
@@ -60,6 +62,7 @@ from .errors import (
     InvalidKindError,
     LocalPathError,
     MissingEnvironmentVariableError,
+    StorageError,
 )
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
@@ -422,6 +425,8 @@ class _Storage(Generic[K]):
                 location,
                 size=properties.size,
                 last_modified=properties.last_modified,
+                content_md5=properties.content_settings.content_md5,
+                etag=properties.etag,
             )
             yield location, reference
 
@@ -436,16 +441,51 @@ class _Storage(Generic[K]):
     def _upload(
         self, blob_name: str, data: bytes | IO[bytes], size: int, settings: ContentSettings
     ) -> OutputFileReference:
+        """Upload a block blob that carries its Content-MD5 (rule IG-1).
+
+        Bytes in memory: the MD5 goes with the upload. A file: hashed while the SDK
+        streams it (no second read); a single Put Blob gets its MD5 computed by the
+        service, which must equal ours; a blob committed from blocks has none, so it is
+        set afterwards (one Set Blob Properties request, with the same content type)."""
         blob_client = self.container_client.get_blob_client(blob_name)
+        reader: HashingReader | None = None
+        if isinstance(data, bytes):
+            settings.content_md5 = bytearray(hashlib.md5(data, usedforsecurity=False).digest())
+            body: bytes | IO[bytes] = data
+        else:
+            reader = HashingReader(data)
+            body = reader
         with translate_errors(
             "save output", container=self.container_name, blob=blob_name, permission="w"
         ):
             response = blob_client.upload_blob(
-                data, length=size, overwrite=True, content_settings=settings
+                body, length=size, overwrite=True, content_settings=settings
             )
-        _log.debug("saved %s (%d bytes)", blob_name, size)
+            md5 = None if response.get("content_md5") is None else bytes(response["content_md5"])
+            if reader is not None:
+                if reader.read_bytes != size:
+                    raise StorageError(
+                        f"saving blob {blob_name!r} in container {self.container_name!r}: "
+                        f"read {reader.read_bytes} of {size} bytes of the source",
+                        container=self.container_name,
+                        blob=blob_name,
+                    )
+                if md5 != reader.digest():
+                    # Blocks (or a service that computed nothing): record the streamed MD5.
+                    # A single put whose MD5 differs would be overwritten here, then caught
+                    # by every download (IntegrityError).
+                    md5 = reader.digest()
+                    settings.content_md5 = bytearray(md5)
+                    response = blob_client.set_http_headers(content_settings=settings)
+            else:
+                md5 = bytes(settings.content_md5)
+        _log.debug("saved %s (%d bytes, md5 %s)", blob_name, size, md5.hex() if md5 else None)
         return OutputFileReference.from_blob(
-            blob_client, size=size, last_modified=response.get("last_modified")
+            blob_client,
+            size=size,
+            last_modified=response.get("last_modified"),
+            content_md5=md5,
+            etag=response.get("etag"),
         )
 
     def _save_file(
