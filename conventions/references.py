@@ -10,9 +10,9 @@ import hashlib
 import io
 import logging
 import os
-from pathlib import Path
 from collections.abc import Callable
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, cast
 
 import attrs
 from azure.storage.blob import BlobClient, BlobProperties, StorageStreamDownloader
@@ -28,6 +28,10 @@ from .urls import redact_sas
 __all__ = ["OutputFileReference"]
 
 _log = logging.getLogger("conventions")
+
+def _optional_bytes(value: bytes | bytearray | None) -> bytes | None:
+    return None if value is None else bytes(value)
+
 
 @attrs.frozen(repr=False, eq=False)
 class OutputFileReference:
@@ -58,9 +62,7 @@ class OutputFileReference:
     #: Last-modified time (UTC), when known.
     last_modified: datetime.datetime | None = None
     #: The blob's stored Content-MD5 (16 bytes), when known (listed or saved) and set.
-    content_md5: bytes | None = attrs.field(
-        default=None, converter=lambda value: None if value is None else bytes(value)
-    )
+    content_md5: bytes | None = attrs.field(default=None, converter=_optional_bytes)
     #: The blob's ETag, when known (listed or saved).
     etag: str | None = None
 
@@ -71,7 +73,7 @@ class OutputFileReference:
         *,
         size: int | None = None,
         last_modified: datetime.datetime | None = None,
-        content_md5: bytes | None = None,
+        content_md5: bytes | bytearray | None = None,
         etag: str | None = None,
     ) -> OutputFileReference:
         """Return the reference for *blob_client*, whose name must follow the conventions.
@@ -96,7 +98,7 @@ class OutputFileReference:
         *,
         size: int | None = None,
         last_modified: datetime.datetime | None = None,
-        content_md5: bytes | None = None,
+        content_md5: bytes | bytearray | None = None,
         etag: str | None = None,
     ) -> OutputFileReference:
         """Return the reference for *blob_client*, whose name *location* already parsed."""
@@ -172,9 +174,11 @@ class OutputFileReference:
         downloader = self._downloader()
         checked = VerifyingWriter(file, on_bytes)
         with self._translate("download", "r"):
-            written = downloader.readinto(checked)
+            written = downloader.readinto(cast(IO[bytes], checked))
         self._check_complete(written, downloader.size)
-        checked.verify(self._stored_md5(downloader), container=self.container_name, blob=self.blob_name)
+        checked.verify(
+            self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
+        )
         return written
 
     @staticmethod

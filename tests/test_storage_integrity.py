@@ -13,7 +13,6 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 from conventions import DownloadError, IntegrityError, TaskOutputKind
 from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage, TaskOutputStorage
-
 from scripts.azurite import StorageEndpoint
 
 from .storage_support import CountingTransport, tree
@@ -72,7 +71,55 @@ def test_large_file_saved_in_blocks_gets_its_md5_and_type(
         ref = task.save(KIND, "big.csv", base_dir=tmp_path)
         assert sum("comp=block&" in r or r.endswith("comp=block") for r in transport.requests) == 5
         properties = task.container_client.get_blob_client(ref.blob_name).get_blob_properties()
-        assert bytes(properties.content_settings.content_md5) == hashlib.md5(data).digest()
-        assert properties.content_settings.content_type.startswith("text/csv")
+        settings = properties.content_settings
+        assert settings.content_md5 is not None
+        assert bytes(settings.content_md5) == hashlib.md5(data).digest()
+        assert str(settings.content_type).startswith("text/csv")
         assert ref.content_md5 == hashlib.md5(data).digest()
         assert ref.download_bytes() == data
+
+
+def _corrupt(task: TaskOutputStorage, path: str, data: bytes) -> None:
+    """Rewrite the blob with *data* but keep the stored MD5 of what was there before: the
+    content changed behind the MD5 (set_http_headers restores the stale one)."""
+    client = task.container_client.get_blob_client(task.blob_name(KIND, path))
+    stale = client.get_blob_properties().content_settings
+    client.upload_blob(data, overwrite=True)
+    client.set_http_headers(
+        content_settings=ContentSettings(
+            content_type=stale.content_type, content_md5=stale.content_md5
+        )
+    )
+
+
+def test_a_blob_changed_behind_its_md5_raises_and_leaves_nothing(
+    job: JobOutputStorage, tmp_path: Path
+) -> None:
+    task = job.task("t1")
+    task.save_bytes(KIND, b"good data", "a.bin")
+    task.save_bytes(KIND, b"other", "b.bin")
+    _corrupt(task, "a.bin", b"evil data")
+    ref = task.get_output(KIND, "a.bin")
+    with pytest.raises(IntegrityError) as raised:
+        ref.download_to_file(tmp_path / "single" / "a.bin")
+    assert raised.value.blob == ref.blob_name
+    assert raised.value.expected == hashlib.md5(b"good data").hexdigest()
+    assert raised.value.actual == hashlib.md5(b"evil data").hexdigest()
+    assert tree(tmp_path) == {}
+    with pytest.raises(IntegrityError):
+        ref.download_bytes()
+    with pytest.raises(DownloadError) as whole:
+        job.download(KIND, tmp_path / "all")
+    [failure] = whole.value.failures
+    assert isinstance(failure.error, IntegrityError)
+    assert tree(tmp_path) == {"all/t1/b.bin": b"other"}  # nothing of a.bin, not even a .part
+
+
+def test_a_blob_without_md5_downloads_unchecked(job: JobOutputStorage, tmp_path: Path) -> None:
+    task = job.task("t1")
+    client = task.container_client.get_blob_client(task.blob_name(KIND, "a.bin"))
+    client.upload_blob(b"data", overwrite=True)
+    client.set_http_headers(content_settings=ContentSettings(content_type="x/y"))
+    assert client.get_blob_properties().content_settings.content_md5 is None
+    job.download(KIND, tmp_path)
+    assert tree(tmp_path) == {"t1/a.bin": b"data"}

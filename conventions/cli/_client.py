@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,14 +13,18 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 
 from conventions.containers import container_name
 from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
+from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStorage
 
 from ._app import emit, json_option, main, stderr
 from ._connect import Connection, connection_options, parse_duration, parse_kind
@@ -121,6 +128,29 @@ def list_command(
 @click.option("--kind", "kind_text", required=True, help="The kind to download.")
 @click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
 @click.option("--max-concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Download every output, even those whose local copy is already identical.",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep listing and download new or changed outputs as they appear, until Ctrl-C "
+    "or --idle-exit.",
+)
+@click.option(
+    "--interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="With --watch: seconds between listings.",
+)
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    help="With --watch: stop after this many seconds with nothing new or changed.",
+)
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @connection_options
 @json_option
@@ -129,48 +159,181 @@ def download_command(
     kind_text: str,
     task_ids: tuple[str, ...],
     max_concurrency: int,
+    overwrite: bool,
+    watch: bool,
+    interval: float,
+    idle_exit: float | None,
     dest: Path,
     connection: Connection,
     as_json: bool,
 ) -> None:
-    """Download every output of a kind into DEST (task kinds: DEST/<task>/<path>)."""
+    """Download every output of a kind into DEST (task kinds: DEST/<task>/<path>).
+
+    Incremental: outputs whose local copy is already identical (same size and MD5) are
+    skipped, so running it again fetches only what is new, changed or missing.
+    """
     kind = parse_kind(kind_text)
+    if task_ids and isinstance(kind, JobOutputKind):
+        raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
+    if not watch and idle_exit is not None:
+        raise click.UsageError("--idle-exit applies to --watch")
     with connection.job_storage(job_id) as job:
-        if isinstance(kind, TaskOutputKind):
-            planned = list(job.list_task_outputs(kind, task_ids or None))
-        else:
-            if task_ids:
-                raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
-            planned = list(job.list_outputs(kind))
-        total_bytes = sum(reference.size or 0 for reference in planned)
-        # No live speed column: progress arrives per finished file, in bursts, so an
-        # instantaneous rate would mislead; the summary gives the true average.
-        columns = (
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=stderr, disable=as_json) as progress:
-            bar = progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
-
-            def advance(files_done: int, bytes_done: int) -> None:
-                progress.update(
-                    bar,
-                    completed=bytes_done,
-                    description=f"{kind.text}: {files_done}/{len(planned)} files",
-                )
-
-            # The listing above sized the bar; download exactly it, not a second listing.
-            summary = job.download_outputs(
-                planned, dest, max_concurrency=max_concurrency, progress=advance
+        if watch:
+            tally = _watch(
+                job, kind, task_ids, dest, overwrite, max_concurrency, interval, idle_exit, as_json
             )
-    data = {"files": summary.files, "bytes": summary.bytes, "seconds": round(summary.seconds, 3)}
+        else:
+            # The listing sizes the bar; download exactly it, not a second listing.
+            planned = list(job._kind_outputs(kind, task_ids or None))
+            tally = _download(job, kind, planned, dest, overwrite, max_concurrency, as_json)
+    data = {
+        "files": tally.files,
+        "bytes": tally.bytes,
+        "skipped": tally.skipped,
+        "skipped_bytes": tally.skipped_bytes,
+        "failed": len(tally.failures),
+        "seconds": round(tally.seconds, 3),
+    }
     if as_json:
         emit(True, [], columns=[], data={**data, "dest": str(dest)})
     else:
-        rate = summary.bytes / summary.seconds / 1e6 if summary.seconds > 0 else 0.0
-        stderr.print(
-            f"downloaded {summary.files} files, {summary.bytes} bytes "
-            f"in {summary.seconds:.2f} s ({rate:.1f} MB/s) to {dest}"
+        rate = tally.bytes / tally.seconds / 1e6 if tally.seconds > 0 else 0.0
+        skipped = (
+            f"; skipped {tally.skipped} identical files ({tally.skipped_bytes} bytes)"
+            if tally.skipped
+            else ""
         )
+        stderr.print(
+            f"downloaded {tally.files} files, {tally.bytes} bytes "
+            f"in {tally.seconds:.2f} s ({rate:.1f} MB/s) to {dest}{skipped}"
+        )
+    if tally.failures:
+        for failure in tally.failures[:5]:
+            stderr.print(f"not downloaded: {failure}")
+        raise click.ClickException(
+            f"{len(tally.failures)} outputs were not downloaded (first: {tally.failures[0]})"
+        )
+
+
+class _CliTally:
+    """What the command did, counted on the calling thread."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.files = self.bytes = self.skipped = self.skipped_bytes = 0
+        self.failures: list[DownloadFailure] = []
+        self.seconds = 0.0
+
+    def add(self, result: DownloadedOutput | DownloadFailure) -> None:
+        if isinstance(result, DownloadFailure):
+            self.failures.append(result)
+        elif result.skipped:
+            self.skipped += 1
+            self.skipped_bytes += result.size
+        else:
+            self.files += 1
+            self.bytes += result.size
+        self.seconds = time.monotonic() - self.started
+
+
+class _ByteBar:
+    """A rich bar that moves per file and, inside large files, per chunk: chunk bytes
+    arrive from the download threads (``on_bytes``), finished files on the calling thread;
+    a file's partial bytes are replaced by its size when it finishes."""
+
+    def __init__(self, progress: Progress, bar: TaskID) -> None:
+        self._progress = progress
+        self._bar = bar
+        self._lock = threading.Lock()
+        self._partial: dict[str, int] = {}
+
+    def on_bytes(self, output: OutputFileReference, nbytes: int) -> None:
+        with self._lock:
+            self._partial[output.blob_name] = self._partial.get(output.blob_name, 0) + nbytes
+        self._progress.advance(self._bar, nbytes)
+
+    def finished(self, result: DownloadedOutput | DownloadFailure, description: str) -> None:
+        with self._lock:
+            partial = self._partial.pop(result.output.blob_name, 0)
+        size = result.output.size or 0
+        self._progress.update(self._bar, advance=size - partial, description=description)
+
+
+def _columns() -> tuple[ProgressColumn, ...]:
+    return (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+
+
+def _download(
+    job: JobOutputStorage,
+    kind: JobOutputKind | TaskOutputKind,
+    planned: list[OutputFileReference],
+    dest: Path,
+    overwrite: bool,
+    max_concurrency: int,
+    as_json: bool,
+) -> _CliTally:
+    tally = _CliTally()
+    total_bytes = sum(reference.size or 0 for reference in planned)
+    with Progress(*_columns(), console=stderr, disable=as_json) as progress:
+        bar = _ByteBar(
+            progress, progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
+        )
+        for result in job.iter_download(
+            planned,
+            dest,
+            overwrite=overwrite,
+            max_concurrency=max_concurrency,
+            on_bytes=bar.on_bytes,
+        ):
+            tally.add(result)
+            done = tally.files + tally.skipped + len(tally.failures)
+            bar.finished(result, f"{kind.text}: {done}/{len(planned)} files")
+    return tally
+
+
+def _watch(
+    job: JobOutputStorage,
+    kind: JobOutputKind | TaskOutputKind,
+    task_ids: tuple[str, ...],
+    dest: Path,
+    overwrite: bool,
+    max_concurrency: int,
+    interval: float,
+    idle_exit: float | None,
+    as_json: bool,
+) -> _CliTally:
+    """Print each output as it is fetched; Ctrl-C ends it with the summary (exit 0)."""
+    tally = _CliTally()
+    results = job.watch(
+        kind,
+        dest,
+        task_ids=task_ids or None,
+        interval=interval,
+        idle_exit=idle_exit,
+        overwrite=overwrite,
+        max_concurrency=max_concurrency,
+    )
+    try:
+        for result in results:
+            tally.add(result)
+            if isinstance(result, DownloadFailure):
+                stderr.print(f"not downloaded: {result}")
+            elif not result.skipped:
+                if as_json:
+                    click.echo(
+                        json.dumps(
+                            {"downloaded": _row(result.output), "local_path": result.local_path}
+                        )
+                    )
+                else:
+                    click.echo(f"{result.local_path} ({result.size} bytes)")
+    except KeyboardInterrupt:
+        results.close()  # lets the running downloads end; nothing half-written stays
+        stderr.print("stopped watching (Ctrl-C)")
+    return tally
