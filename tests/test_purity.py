@@ -17,6 +17,8 @@ PURE_MODULES = [
     "conventions.output_files",
     "conventions.paths",
     "conventions.local_paths",
+    "conventions.incremental",
+    "conventions._integrity",
     "conventions.planner",
     "conventions.urls",
 ]
