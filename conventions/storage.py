@@ -106,6 +106,7 @@ BytesCallback = Callable[[OutputFileReference, int], None]
 _DEFAULT_CONCURRENCY = 8
 
 _T = TypeVar("_T")
+_S2 = TypeVar("_S2")
 _S = TypeVar("_S", bound="_Storage[Any]")
 K = TypeVar("K", JobOutputKind, TaskOutputKind)
 
@@ -263,7 +264,7 @@ def _run_parallel(
 
 def _iter_parallel(
     work: Iterable[Callable[[], _T]], max_concurrency: int
-) -> Iterator[tuple[int, _T]]:
+) -> Generator[tuple[int, _T], None, None]:
     """Yield ``(input index, result)`` of each callable as it finishes, on the calling
     thread, with the bounded window and first-error rule of :func:`_run_parallel`. Closing
     the generator early (or Ctrl-C) starts nothing new and waits for the running ones."""
@@ -283,13 +284,45 @@ def _iter_parallel(
                     yield index, future.result()  # raises the first error
                 for index, job in itertools.islice(items, len(done)):
                     running[pool.submit(job)] = index
+        except KeyboardInterrupt:
+            # Ctrl-C (raised here, or thrown in at a yield): start nothing new, let the
+            # running ones end, and still report those that succeeded, so that what the
+            # caller counts is what is on disk.
+            for future in running:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future, index in sorted(running.items(), key=lambda item: item[1]):
+                if not future.cancelled() and future.exception() is None:
+                    yield index, future.result()
+            raise
         except BaseException:
-            # Ctrl-C, the first failure or an early close: start nothing new, let the
-            # running ones end.
+            # The first failure or an early close: start nothing new, let the running
+            # ones end.
             for future in running:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def _relay(
+    source: Generator[_S2, None, None], transform: Callable[[_S2], _T]
+) -> Generator[_T, None, None]:
+    """Yield ``transform(item)`` for each item of *source*; a ``KeyboardInterrupt`` thrown
+    in at a yield is thrown into *source* (as ``yield from`` would), so that it can still
+    yield the work that finished before the interrupt goes on."""
+    try:
+        item = next(source)
+        while True:
+            try:
+                yield transform(item)
+            except KeyboardInterrupt as interrupt:
+                item = source.throw(interrupt)
+            else:
+                item = next(source)
+    except StopIteration:
+        return
+    finally:
+        source.close()
 
 
 @attrs.define(eq=False)
@@ -940,8 +973,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                             _download_one, root, reference, target, overwrite, on_bytes
                         )
                     )
-            for _, result in _iter_parallel(work, max_concurrency):
-                yield result
+            yield from _relay(_iter_parallel(work, max_concurrency), lambda item: item[1])
 
     def watch(
         self,
@@ -988,16 +1020,22 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             if any(seen.get(ref.blob_name, "") != ref.etag for ref in fresh):
                 last_news = time.monotonic()
             seen.update((ref.blob_name, ref.etag) for ref in fresh)
-            for result in self.iter_download(
+
+            def note(
+                result: DownloadedOutput | DownloadFailure,
+            ) -> DownloadedOutput | DownloadFailure:
+                if isinstance(result, DownloadedOutput):
+                    handled[result.output.blob_name] = result.output.etag
+                return result
+
+            downloads = self.iter_download(
                 fresh,
                 dest_dir,
                 overwrite=overwrite,
                 max_concurrency=max_concurrency,
                 on_bytes=on_bytes,
-            ):
-                if isinstance(result, DownloadedOutput):
-                    handled[result.output.blob_name] = result.output.etag
-                yield result
+            )
+            yield from _relay(downloads, note)
             now = time.monotonic()
             if idle_exit is not None and now - last_news >= idle_exit:
                 return

@@ -67,7 +67,7 @@ def test_check_md5_vectors(case: dict[str, Any]) -> None:
 
 times = st.datetimes(
     min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2100, 1, 1)
-).map(lambda moment: moment.replace(microsecond=0, tzinfo=datetime.UTC))
+).map(lambda moment: moment.replace(microsecond=0, tzinfo=datetime.timezone.utc))
 md5s = st.binary(min_size=16, max_size=16)
 
 

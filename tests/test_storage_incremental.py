@@ -235,3 +235,26 @@ def test_watch_yields_outputs_saved_after_it_started_and_stops_when_idle(
     assert seen[2][2] >= 1.2
     assert 1.2 + 1.5 <= elapsed < 1.2 + 1.5 + 2.0  # then idle for idle_exit seconds
     assert tree(tmp_path) == {"t1/a.bin": b"EARLY", "t2/b.bin": b"late"}
+
+
+def test_on_bytes_reports_chunks_of_a_large_file_as_they_arrive(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    data = os.urandom(300_000)
+    JobOutputStorage.from_service_client(blob_service_client, job_id).task("t1").save_bytes(
+        KIND, data, "big.bin"
+    )
+    chunks: list[tuple[str, int]] = []
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string,
+        job_id,
+        max_single_get_size=64 * 1024,
+        max_chunk_get_size=64 * 1024,
+        **azurite.client_kwargs,
+    ) as job:
+        job.download(KIND, tmp_path, on_bytes=lambda ref, n: chunks.append((ref.path, n)))
+    assert len(chunks) == 5  # 300,000 bytes in 64 KiB chunks
+    assert sum(n for _, n in chunks) == len(data)
+    assert {path for path, _ in chunks} == {"big.bin"}
+    assert (tmp_path / "t1" / "big.bin").read_bytes() == data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 
 from conventions.containers import container_name
@@ -260,11 +260,11 @@ class _ByteBar:
 
 
 def _columns() -> tuple[ProgressColumn, ...]:
+    # No live speed column: skipped files advance the bar without any transfer.
     return (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         DownloadColumn(),
-        TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
 
@@ -284,17 +284,45 @@ def _download(
         bar = _ByteBar(
             progress, progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
         )
-        for result in job.iter_download(
+        results = job.iter_download(
             planned,
             dest,
             overwrite=overwrite,
             max_concurrency=max_concurrency,
             on_bytes=bar.on_bytes,
-        ):
+        )
+
+        def handle(result: DownloadedOutput | DownloadFailure) -> None:
             tally.add(result)
             done = tally.files + tally.skipped + len(tally.failures)
             bar.finished(result, f"{kind.text}: {done}/{len(planned)} files")
+
+        try:
+            for result in results:
+                handle(result)
+        except KeyboardInterrupt:
+            _finish(results, handle)
+            stderr.print(
+                f"interrupted: {tally.files} files downloaded, {tally.skipped} skipped; "
+                "run the same command again to fetch the rest"
+            )
+            raise
     return tally
+
+
+def _finish(
+    results: Generator[DownloadedOutput | DownloadFailure, None, None],
+    handle: Callable[[DownloadedOutput | DownloadFailure], None],
+) -> None:
+    """After Ctrl-C: pass it into the downloads, which start nothing new, let the running
+    ones end and still yield them, so that the summary counts what is on disk."""
+    try:
+        result = results.throw(KeyboardInterrupt())
+        while True:
+            handle(result)
+            result = next(results)
+    except (KeyboardInterrupt, StopIteration):
+        return
 
 
 def _watch(
@@ -319,21 +347,22 @@ def _watch(
         overwrite=overwrite,
         max_concurrency=max_concurrency,
     )
+
+    def handle(result: DownloadedOutput | DownloadFailure) -> None:
+        tally.add(result)
+        if isinstance(result, DownloadFailure):
+            stderr.print(f"not downloaded: {result}")
+        elif not result.skipped:
+            if as_json:
+                row = {"downloaded": _row(result.output), "local_path": result.local_path}
+                click.echo(json.dumps(row))
+            else:
+                click.echo(f"{result.local_path} ({result.size} bytes)")
+
     try:
         for result in results:
-            tally.add(result)
-            if isinstance(result, DownloadFailure):
-                stderr.print(f"not downloaded: {result}")
-            elif not result.skipped:
-                if as_json:
-                    click.echo(
-                        json.dumps(
-                            {"downloaded": _row(result.output), "local_path": result.local_path}
-                        )
-                    )
-                else:
-                    click.echo(f"{result.local_path} ({result.size} bytes)")
+            handle(result)
     except KeyboardInterrupt:
-        results.close()  # lets the running downloads end; nothing half-written stays
+        _finish(results, handle)  # running downloads end and are printed; nothing half-written
         stderr.print("stopped watching (Ctrl-C)")
     return tally
