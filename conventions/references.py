@@ -200,6 +200,8 @@ class OutputFileReference:
             OutputNotFoundError: the output does not exist (any more).
             AccessDeniedError: the SAS lacks ``r``.
             StorageError: the download was short or failed after azure-core's retries.
+            IntegrityError: the bytes differ from the blob's stored Content-MD5 (rule
+                IG-2); *dest* is left as it was.
             LocalPathError: *dest* cannot be written (a directory is in its place, its
                 name is too long, its parent is a file...).
         """
@@ -210,7 +212,8 @@ class OutputFileReference:
         return target
 
     def download_bytes(self) -> bytes:
-        """Return the whole output as bytes (all of it: never a short read)."""
+        """Return the whole output as bytes (all of it: never a short read), checked
+        against the blob's stored Content-MD5 when it has one (``IntegrityError``)."""
         downloader = self._downloader()
         with self._translate("download", "r"):
             data = downloader.readall()
