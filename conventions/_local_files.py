@@ -23,6 +23,7 @@ import contextlib
 import errno
 import fnmatch
 import glob
+import hashlib
 import os
 import secrets
 import stat
@@ -123,6 +124,60 @@ class Destination:
                 blob=blob,
                 errno=error.errno,
             ) from error
+
+    def existing_file(self, parts: tuple[str, ...]) -> os.stat_result | None:
+        """``lstat`` of the regular file ``root/parts...``; ``None`` if it is missing, is
+        not a regular file, or a directory on the way is missing or a symlink. Creates
+        nothing."""
+        try:
+            with self._existing_directory(parts[:-1]) as (directory, prefix):
+                info = os.stat(
+                    os.path.join(prefix, parts[-1]), dir_fd=directory, follow_symlinks=False
+                )
+        except OSError:
+            return None
+        return info if stat.S_ISREG(info.st_mode) else None
+
+    def file_md5(self, parts: tuple[str, ...]) -> bytes | None:
+        """The MD5 of the regular file ``root/parts...`` (one full read), or ``None`` if it
+        cannot be read as such (never through a symlink)."""
+        flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | _BINARY | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            with self._existing_directory(parts[:-1]) as (directory, prefix):
+                handle = os.open(os.path.join(prefix, parts[-1]), flags, dir_fd=directory)
+        except OSError:
+            return None
+        with os.fdopen(handle, "rb") as file:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return None
+            md5 = hashlib.md5(usedforsecurity=False)
+            while chunk := file.read(1 << 20):
+                md5.update(chunk)
+            return md5.digest()
+
+    @contextlib.contextmanager
+    def _existing_directory(self, parts: tuple[str, ...]) -> Iterator[tuple[int | None, str]]:
+        """The existing directory ``root/parts...`` as ``(dir_fd, "")``, or without
+        ``dir_fd`` support as ``(None, its path)``; raises ``OSError`` if it is missing or
+        a level is a symlink (without ``dir_fd``: checked with ``lstat``, not race-free)."""
+        if self._fd is None:
+            folder = self.path
+            for name in parts:
+                folder = os.path.join(folder, name)
+                if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                    raise NotADirectoryError(errno.ENOTDIR, "not a directory", folder)
+            yield None, folder
+            return
+        current = os.dup(self._fd)
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+        try:
+            for name in parts:
+                child = os.open(name, flags, dir_fd=current)
+                os.close(current)
+                current = child
+            yield current, ""
+        finally:
+            os.close(current)
 
     def _open_directories(self, parts: tuple[str, ...], blob: str, where: str) -> int:
         assert self._fd is not None

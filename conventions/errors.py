@@ -21,6 +21,7 @@ __all__ = [
     "ConventionsError",
     "DownloadError",
     "FollowTimeoutError",
+    "IntegrityError",
     "InvalidArgumentError",
     "InvalidBlobNameError",
     "InvalidIdError",
@@ -203,6 +204,33 @@ class DownloadError(ConventionsError):
 
 def _rebuild_download(cls: type[DownloadError], message: str, summary: Any) -> DownloadError:
     return cls(message, summary=summary)
+
+
+class IntegrityError(ConventionsError):
+    """A downloaded blob's bytes do not match the Content-MD5 stored with it.
+
+    The content changed behind the stored MD5 (or was damaged on the way): nothing was
+    written locally. ``expected`` and ``actual`` are the two MD5s (hex); ``container``
+    and ``blob`` name the blob.
+    """
+
+    def __init__(
+        self, message: str, *, container: str, blob: str, expected: str, actual: str
+    ) -> None:
+        super().__init__(message)
+        self.container = container
+        self.blob = blob
+        self.expected = expected
+        self.actual = actual
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_integrity, (type(self), str(self), self.__dict__))
+
+
+def _rebuild_integrity(
+    cls: type[IntegrityError], message: str, state: dict[str, str]
+) -> IntegrityError:
+    return cls(message, **state)
 
 
 class SasError(ConventionsError, ValueError):

@@ -6,17 +6,19 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import attrs
 from azure.storage.blob import BlobClient, BlobProperties, StorageStreamDownloader
 
 from ._azure_errors import translate_errors
+from ._integrity import VerifyingWriter, check_md5
 from ._local_files import Destination
 from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
@@ -27,6 +29,10 @@ from .urls import redact_sas
 __all__ = ["OutputFileReference"]
 
 _log = logging.getLogger("conventions")
+
+def _optional_bytes(value: bytes | bytearray | None) -> bytes | None:
+    return None if value is None else bytes(value)
+
 
 @attrs.frozen(repr=False, eq=False)
 class OutputFileReference:
@@ -56,6 +62,10 @@ class OutputFileReference:
     size: int | None = None
     #: Last-modified time (UTC), when known.
     last_modified: datetime.datetime | None = None
+    #: The blob's stored Content-MD5 (16 bytes), when known (listed or saved) and set.
+    content_md5: bytes | None = attrs.field(default=None, converter=_optional_bytes)
+    #: The blob's ETag, when known (listed or saved).
+    etag: str | None = None
 
     @classmethod
     def from_blob(
@@ -64,6 +74,8 @@ class OutputFileReference:
         *,
         size: int | None = None,
         last_modified: datetime.datetime | None = None,
+        content_md5: bytes | bytearray | None = None,
+        etag: str | None = None,
     ) -> OutputFileReference:
         """Return the reference for *blob_client*, whose name must follow the conventions.
 
@@ -75,6 +87,8 @@ class OutputFileReference:
             parse_blob_name(blob_client.blob_name),
             size=size,
             last_modified=last_modified,
+            content_md5=content_md5,
+            etag=etag,
         )
 
     @classmethod
@@ -85,6 +99,8 @@ class OutputFileReference:
         *,
         size: int | None = None,
         last_modified: datetime.datetime | None = None,
+        content_md5: bytes | bytearray | None = None,
+        etag: str | None = None,
     ) -> OutputFileReference:
         """Return the reference for *blob_client*, whose name *location* already parsed."""
         return cls(
@@ -95,15 +111,23 @@ class OutputFileReference:
             blob_client=blob_client,
             size=size,
             last_modified=last_modified,
+            content_md5=content_md5,
+            etag=etag,
         )
 
     @classmethod
     def from_properties(
         cls, blob_client: BlobClient, properties: BlobProperties
     ) -> OutputFileReference:
-        """Return the reference for *blob_client*, with size and time from *properties*."""
-        return cls.from_blob(
-            blob_client, size=properties.size, last_modified=properties.last_modified
+        """Return the reference for *blob_client*, with size, time, MD5 and ETag from
+        *properties*."""
+        return cls.from_location(
+            blob_client,
+            parse_blob_name(blob_client.blob_name),
+            size=properties.size,
+            last_modified=properties.last_modified,
+            content_md5=properties.content_settings.content_md5,
+            etag=properties.etag,
         )
 
     @property
@@ -144,13 +168,25 @@ class OutputFileReference:
                 blob=self.blob_name,
             )
 
-    def _copy_to(self, file: IO[bytes]) -> int:
-        """Stream the whole blob into *file*; return the bytes written, checked complete."""
+    def _copy_to(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> int:
+        """Stream the whole blob into *file*; return the bytes written, checked complete
+        and checked against the blob's stored Content-MD5 (``IntegrityError``, rule IG-2).
+        *on_bytes* hears the length of each chunk written (byte-level progress)."""
         downloader = self._downloader()
+        checked = VerifyingWriter(file, on_bytes)
         with self._translate("download", "r"):
-            written = downloader.readinto(file)
+            written = downloader.readinto(cast(IO[bytes], checked))
         self._check_complete(written, downloader.size)
+        checked.verify(
+            self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
+        )
         return written
+
+    @staticmethod
+    def _stored_md5(downloader: StorageStreamDownloader[bytes]) -> bytes | None:
+        # The version downloaded (the SDK pins it by ETag across chunks): its stored MD5.
+        md5 = downloader.properties.content_settings.content_md5
+        return None if md5 is None else bytes(md5)
 
     def download_to_file(self, dest: str | os.PathLike[str]) -> Path:
         """Stream the output into the file *dest* and return its path.
@@ -165,6 +201,8 @@ class OutputFileReference:
             OutputNotFoundError: the output does not exist (any more).
             AccessDeniedError: the SAS lacks ``r``.
             StorageError: the download was short or failed after azure-core's retries.
+            IntegrityError: the bytes differ from the blob's stored Content-MD5 (rule
+                IG-2); *dest* is left as it was.
             LocalPathError: *dest* cannot be written (a directory is in its place, its
                 name is too long, its parent is a file...).
         """
@@ -175,11 +213,16 @@ class OutputFileReference:
         return target
 
     def download_bytes(self) -> bytes:
-        """Return the whole output as bytes (all of it: never a short read)."""
+        """Return the whole output as bytes (all of it: never a short read), checked
+        against the blob's stored Content-MD5 when it has one (``IntegrityError``)."""
         downloader = self._downloader()
         with self._translate("download", "r"):
             data = downloader.readall()
         self._check_complete(len(data), downloader.size)
+        actual = hashlib.md5(data, usedforsecurity=False).digest()
+        check_md5(
+            self._stored_md5(downloader), actual, container=self.container_name, blob=self.blob_name
+        )
         return data
 
     def download_text(self, encoding: str = "utf-8") -> str:

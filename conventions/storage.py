@@ -26,21 +26,23 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import logging
 import mimetypes
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar, cast
 
 import attrs
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
 from ._azure_errors import translate_errors
+from ._integrity import HashingReader
 from ._local_files import Destination, check_source, iter_glob, open_source
 from .blobs import (
     BlobLocation,
@@ -62,8 +64,10 @@ from .errors import (
     InvalidKindError,
     LocalPathError,
     MissingEnvironmentVariableError,
+    StorageError,
 )
 from .ids import check_job_id, check_task_id
+from .incremental import Action, LocalFile, RemoteFile, Verdict, compare, stamp_ns
 from .kinds import JobOutputKind, TaskOutputKind
 from .local_paths import LocalTarget, check_distinct_blobs, local_targets
 from .output_files import has_wildcard
@@ -76,8 +80,10 @@ __all__ = [
     "CONTAINER_URL_ENV",
     "JOB_ID_ENV",
     "TASK_ID_ENV",
+    "BytesCallback",
     "DownloadFailure",
     "DownloadSummary",
+    "DownloadedOutput",
     "JobOutputStorage",
     "MissingEnvironmentVariableError",
     "ProgressCallback",
@@ -96,25 +102,51 @@ CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 
 #: ``progress(files_done, bytes_done)``, called from the calling thread after each file.
 ProgressCallback = Callable[[int, int], None]
+#: ``on_bytes(output, nbytes)``, called from a download thread as each chunk is written.
+BytesCallback = Callable[[OutputFileReference, int], None]
 
 _DEFAULT_CONCURRENCY = 8
 
 _T = TypeVar("_T")
+_S2 = TypeVar("_S2")
 _S = TypeVar("_S", bound="_Storage[Any]")
 K = TypeVar("K", JobOutputKind, TaskOutputKind)
 
 
 @attrs.frozen
 class DownloadSummary:
-    """What a download did: how many files, how many bytes, how long it took.
+    """What a download did: files and bytes transferred, how long it took, and the files
+    (and their bytes) skipped because the local copy was already identical.
 
-    >>> DownloadSummary(files=2, bytes=7, seconds=0.25)
-    DownloadSummary(files=2, bytes=7, seconds=0.25)
+    >>> DownloadSummary(files=2, bytes=7, seconds=0.25, skipped=1, skipped_bytes=3)
+    DownloadSummary(files=2, bytes=7, seconds=0.25, skipped=1, skipped_bytes=3)
     """
 
+    #: Files downloaded.
     files: int
+    #: Bytes downloaded.
     bytes: int
     seconds: float
+    #: Files skipped: the local copy was already identical (rules IN-1 to IN-4).
+    skipped: int = 0
+    #: Their bytes, not transferred.
+    skipped_bytes: int = 0
+
+
+@attrs.frozen
+class DownloadedOutput:
+    """One output a download handled: fetched into ``local_path``, or ``skipped`` because
+    the local copy was already identical. ``size`` is the file's size in bytes (the bytes
+    transferred unless skipped)."""
+
+    output: OutputFileReference
+    local_path: str
+    size: int
+    skipped: bool = False
+
+    def __str__(self) -> str:
+        verb = "skipped (identical)" if self.skipped else "downloaded"
+        return f"{verb} blob {self.output.blob_name!r} -> {self.local_path!r} ({self.size} bytes)"
 
 
 @attrs.frozen
@@ -223,11 +255,25 @@ def _run_parallel(
     work starts; the running callables finish, then the failure is raised. Without
     *keep_results* the results are passed to *on_done* only and an empty list is returned.
     """
+    results: dict[int, _T] = {}
+    for index, result in _iter_parallel(work, max_concurrency):
+        if keep_results:
+            results[index] = result
+        if on_done is not None:
+            on_done(result)
+    return [results[index] for index in range(len(results))]
+
+
+def _iter_parallel(
+    work: Iterable[Callable[[], _T]], max_concurrency: int
+) -> Generator[tuple[int, _T], None, None]:
+    """Yield ``(input index, result)`` of each callable as it finishes, on the calling
+    thread, with the bounded window and first-error rule of :func:`_run_parallel`. Closing
+    the generator early (or Ctrl-C) starts nothing new and waits for the running ones."""
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
     window = 2 * max_concurrency
     items = iter(enumerate(work))
-    results: dict[int, _T] = {}
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="conventions") as pool:
         running: dict[Future[_T], int] = {}
         try:
@@ -237,20 +283,48 @@ def _run_parallel(
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     index = running.pop(future)
-                    result = future.result()  # raises the first error
-                    if keep_results:
-                        results[index] = result
-                    if on_done is not None:
-                        on_done(result)
+                    yield index, future.result()  # raises the first error
                 for index, job in itertools.islice(items, len(done)):
                     running[pool.submit(job)] = index
+        except KeyboardInterrupt:
+            # Ctrl-C (raised here, or thrown in at a yield): start nothing new, let the
+            # running ones end, and still report those that succeeded, so that what the
+            # caller counts is what is on disk.
+            for future in running:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future, index in sorted(running.items(), key=lambda item: item[1]):
+                if not future.cancelled() and future.exception() is None:
+                    yield index, future.result()
+            raise
         except BaseException:
-            # Ctrl-C or the first failure: start nothing new, let the running ones end.
+            # The first failure or an early close: start nothing new, let the running
+            # ones end.
             for future in running:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return [results[index] for index in range(len(results))]
+
+
+def _relay(
+    source: Generator[_S2, None, None], transform: Callable[[_S2], _T]
+) -> Generator[_T, None, None]:
+    """Yield ``transform(item)`` for each item of *source*; a ``KeyboardInterrupt`` thrown
+    in at a yield is thrown into *source* (as ``yield from`` would), so that it can still
+    yield the work that finished before the interrupt goes on."""
+    try:
+        item = next(source)
+        while True:
+            try:
+                yield transform(item)
+            except KeyboardInterrupt as interrupt:
+                item = source.throw(interrupt)
+            else:
+                item = next(source)
+    except StopIteration:
+        return
+    finally:
+        source.close()
 
 
 @attrs.define(eq=False)
@@ -437,6 +511,8 @@ class _Storage(Generic[K]):
                 location,
                 size=properties.size,
                 last_modified=properties.last_modified,
+                content_md5=properties.content_settings.content_md5,
+                etag=properties.etag,
             )
             yield location, reference
 
@@ -451,16 +527,52 @@ class _Storage(Generic[K]):
     def _upload(
         self, blob_name: str, data: bytes | IO[bytes], size: int, settings: ContentSettings
     ) -> OutputFileReference:
+        """Upload a block blob that carries its Content-MD5 (rule IG-1).
+
+        Bytes in memory: the MD5 goes with the upload. A file: hashed while the SDK
+        streams it (no second read); a single Put Blob gets its MD5 computed by the
+        service, which must equal ours; a blob committed from blocks has none, so it is
+        set afterwards (one Set Blob Properties request, with the same content type)."""
         blob_client = self.container_client.get_blob_client(blob_name)
+        reader: HashingReader | None = None
+        md5: bytes | None = None
+        if isinstance(data, bytes):
+            md5 = hashlib.md5(data, usedforsecurity=False).digest()
+            settings.content_md5 = bytearray(md5)
+            body: bytes | IO[bytes] = data
+        else:
+            reader = HashingReader(data)
+            body = cast(IO[bytes], reader)
         with translate_errors(
             "save output", container=self.container_name, blob=blob_name, permission="w"
         ):
             response = blob_client.upload_blob(
-                data, length=size, overwrite=True, content_settings=settings
+                body, length=size, overwrite=True, content_settings=settings
             )
-        _log.debug("saved %s (%d bytes)", blob_name, size)
+            if reader is not None:
+                stored = response.get("content_md5")
+                md5 = None if stored is None else bytes(stored)
+                if reader.read_bytes != size:
+                    raise StorageError(
+                        f"saving blob {blob_name!r} in container {self.container_name!r}: "
+                        f"read {reader.read_bytes} of {size} bytes of the source",
+                        container=self.container_name,
+                        blob=blob_name,
+                    )
+                if md5 != reader.digest():
+                    # Blocks (or a service that computed nothing): record the streamed MD5.
+                    # A single put whose MD5 differs would be overwritten here, then caught
+                    # by every download (IntegrityError).
+                    md5 = reader.digest()
+                    settings.content_md5 = bytearray(md5)
+                    response = blob_client.set_http_headers(content_settings=settings)
+        _log.debug("saved %s (%d bytes, md5 %s)", blob_name, size, md5.hex() if md5 else None)
         return OutputFileReference.from_blob(
-            blob_client, size=size, last_modified=response.get("last_modified")
+            blob_client,
+            size=size,
+            last_modified=response.get("last_modified"),
+            content_md5=md5,
+            etag=response.get("etag"),
         )
 
     def _save_file(
@@ -744,10 +856,13 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         dest_dir: str | os.PathLike[str],
         *,
         task_ids: Iterable[str] | None = None,
+        overwrite: bool = False,
         max_concurrency: int = _DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        on_bytes: BytesCallback | None = None,
     ) -> DownloadSummary:
-        """Download every output of *kind* into *dest_dir*, in parallel.
+        """Download every output of *kind* into *dest_dir*, in parallel; skip the ones
+        whose local copy is already identical.
 
         Task kinds go to ``<dest_dir>/<task id>/<path>`` (all tasks, or *task_ids*); job
         kinds to ``<dest_dir>/<path>``. Each file is streamed and written atomically.
@@ -756,8 +871,20 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         ``t/$TaskOutput/../../x``) are skipped with a warning. Below *dest_dir*, every
         directory is opened relative to its parent without following symbolic links, so
         a symlink inside *dest_dir* is never followed, even one another process swaps in
-        while the download runs (rules LP-1 to LP-3). *progress*, if given, is called as
-        ``progress(files_done, bytes_done)`` from the calling thread after each file.
+        while the download runs (rules LP-1 to LP-3).
+
+        Incremental (rules IN-1 to IN-4): an output whose local file has the blob's size
+        and MD5 (or, for a blob without an MD5, the blob's last-modified time as its
+        mtime, stamped at download) is skipped, so running the same download again
+        transfers only what is new, changed, missing or edited locally; *overwrite*
+        downloads everything. Every download is checked against the blob's stored
+        Content-MD5 (``IntegrityError``, rule IG-2).
+
+        *progress*, if given, is called as ``progress(files_done, bytes_done)`` from the
+        calling thread after each file (skipped files count, with their size). *on_bytes*,
+        if given, is called as ``on_bytes(output, nbytes)`` from the download threads as
+        each chunk is written (4 MiB after the first 32 MiB with azure's defaults): it
+        must be thread-safe.
 
         One output's failure does not stop the others: everything that can be downloaded
         is, then ``DownloadError`` reports the rest::
@@ -774,19 +901,17 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 listing failed, or the container vanished: at once.
             DownloadError: some outputs were not downloaded (``LocalPathError``,
                 ``OutputNotFoundError`` when deleted meanwhile, ``AccessDeniedError`` without
-                ``r``, ``StorageError``); its ``failures`` name each blob, local path and
-                error, its ``summary`` what was written.
+                ``r``, ``IntegrityError``, ``StorageError``); its ``failures`` name each
+                blob, local path and error, its ``summary`` what was written.
             LocalPathError: *dest_dir* cannot be made or opened.
         """
-        _check_task_id_list(task_ids)
-        if isinstance(kind, JobOutputKind):
-            if task_ids is not None:
-                raise InvalidKindError(kind, "is a job kind; task_ids applies to task kinds")
-            outputs: Iterable[OutputFileReference] = self.list_outputs(kind)
-        else:
-            outputs = self.list_task_outputs(kind, task_ids)
         return self.download_outputs(
-            outputs, dest_dir, max_concurrency=max_concurrency, progress=progress
+            self.find_outputs(kind, task_ids),
+            dest_dir,
+            overwrite=overwrite,
+            max_concurrency=max_concurrency,
+            progress=progress,
+            on_bytes=on_bytes,
         )
 
     def download_outputs(
@@ -794,47 +919,144 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         outputs: Iterable[OutputFileReference],
         dest_dir: str | os.PathLike[str],
         *,
+        overwrite: bool = False,
         max_concurrency: int = _DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        on_bytes: BytesCallback | None = None,
     ) -> DownloadSummary:
         """Download the given *outputs* (e.g. from a listing you already made) into *dest_dir*.
 
-        The same layout, atomicity, containment and *progress* as :meth:`download`, which
-        lists a kind and calls this; use it to avoid listing twice, or to download a
-        filtered selection.
+        The same layout, atomicity, containment, skipping, *progress* and *on_bytes* as
+        :meth:`download`, which lists a kind and calls this; use it to avoid listing
+        twice, or to download a filtered selection.
         """
         started = time.monotonic()
-        references = list(outputs)  # all targets are decided together (rule LP-3)
+        references = list(outputs)
         failures: list[DownloadFailure] = []
-        totals = [0, 0]  # files, bytes; updated only on the calling thread
+        tally = _Tally()
+        for result in self.iter_download(
+            references,
+            dest_dir,
+            overwrite=overwrite,
+            max_concurrency=max_concurrency,
+            on_bytes=on_bytes,
+        ):
+            if isinstance(result, DownloadFailure):
+                failures.append(result)
+                continue
+            tally.add(result)
+            if progress is not None:
+                progress(tally.files + tally.skipped, tally.bytes + tally.skipped_bytes)
+        summary = tally.summary(time.monotonic() - started)
+        if failures:
+            order = {id(reference): index for index, reference in enumerate(references)}
+            failures.sort(key=lambda failure: order[id(failure.output)])
+            raise _download_error(os.fspath(dest_dir), len(references), failures, summary)
+        return summary
+
+    def iter_download(
+        self,
+        outputs: Iterable[OutputFileReference],
+        dest_dir: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        max_concurrency: int = _DEFAULT_CONCURRENCY,
+        on_bytes: BytesCallback | None = None,
+    ) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
+        """Download *outputs* like :meth:`download_outputs`, yielding each one's
+        :class:`DownloadedOutput` (fetched or skipped) or :class:`DownloadFailure` as it
+        finishes, on the calling thread, in completion order. Closing the generator early
+        starts nothing new and lets the running downloads end.
+
+        Raises (while iterating): ``ContainerNotFoundError`` at once; ``LocalPathError``
+        when *dest_dir* cannot be made or opened.
+        """
+        references = list(outputs)  # all targets are decided together (rule LP-3)
         with Destination(dest_dir) as root:
-            work: list[Callable[[], DownloadFailure | int]] = []
+            work: list[Callable[[], DownloadedOutput | DownloadFailure]] = []
             for reference, target in zip(
                 references, local_targets(root.path, references), strict=True
             ):
                 if isinstance(target, LocalPathError):
-                    failures.append(DownloadFailure(reference, target.path, target))
+                    yield DownloadFailure(reference, target.path, target)
                 else:
-                    work.append(functools.partial(_download_one, root, reference, target))
+                    work.append(
+                        functools.partial(
+                            _download_one, root, reference, target, overwrite, on_bytes
+                        )
+                    )
+            yield from _relay(_iter_parallel(work, max_concurrency), lambda item: item[1])
 
-            def done(result: DownloadFailure | int) -> None:
-                if isinstance(result, DownloadFailure):
-                    failures.append(result)
-                    return
-                totals[0] += 1
-                totals[1] += result
-                if progress is not None:
-                    progress(totals[0], totals[1])
+    def watch(
+        self,
+        kind: JobOutputKind | TaskOutputKind,
+        dest_dir: str | os.PathLike[str],
+        *,
+        task_ids: Iterable[str] | None = None,
+        interval: float = 10.0,
+        idle_exit: float | None = None,
+        overwrite: bool = False,
+        max_concurrency: int = _DEFAULT_CONCURRENCY,
+        on_bytes: BytesCallback | None = None,
+    ) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
+        """Download the outputs of *kind* as they appear: list every *interval* seconds
+        and yield each new or changed output as it is fetched (results as tasks finish).
 
-            _run_parallel(work, max_concurrency, done, keep_results=False)
-        summary = DownloadSummary(
-            files=totals[0], bytes=totals[1], seconds=time.monotonic() - started
-        )
-        if failures:
-            order = {id(reference): index for index, reference in enumerate(references)}
-            failures.sort(key=lambda failure: order[id(failure.output)])
-            raise _download_error(root.path, len(references), failures, summary)
-        return summary
+        The first round is a normal incremental download (identical local copies are
+        yielded as skipped). Later rounds consider only blobs that are new or whose ETag
+        changed since they were last handled, so an unchanged output is not hashed again;
+        a failed output is retried next round. Runs until *idle_exit* seconds pass with
+        nothing new or changed (``None``: forever; stop it with Ctrl-C or by closing the
+        generator)::
+
+            for result in job.watch(TaskOutputKind.TASK_OUTPUT, "out/", idle_exit=600):
+                print(result)
+
+        Raises (while iterating): as :meth:`download`'s listing (``ContainerNotFoundError``,
+        ``AccessDeniedError``...); per-output failures are yielded, not raised.
+        """
+        if interval <= 0:
+            raise ValueError(f"interval must be more than 0 seconds, not {interval}")
+        chosen = None if task_ids is None else list(task_ids)
+        handled: dict[str, str | None] = {}  # blob name -> ETag downloaded or skipped
+        seen: dict[str, str | None] = {}  # blob name -> ETag last tried (failures too)
+        last_news = time.monotonic()
+        while True:
+            round_started = time.monotonic()
+            fresh = [
+                reference
+                for reference in self.find_outputs(kind, chosen)
+                if handled.get(reference.blob_name, "") != reference.etag
+            ]
+            # Only a new blob or a new version is news: a failure retried is not.
+            if any(seen.get(ref.blob_name, "") != ref.etag for ref in fresh):
+                last_news = time.monotonic()
+            seen.update((ref.blob_name, ref.etag) for ref in fresh)
+
+            def note(
+                result: DownloadedOutput | DownloadFailure,
+            ) -> DownloadedOutput | DownloadFailure:
+                if isinstance(result, DownloadedOutput):
+                    handled[result.output.blob_name] = result.output.etag
+                return result
+
+            downloads = self.iter_download(
+                fresh,
+                dest_dir,
+                overwrite=overwrite,
+                max_concurrency=max_concurrency,
+                on_bytes=on_bytes,
+            )
+            yield from _relay(downloads, note)
+            now = time.monotonic()
+            if idle_exit is not None and now - last_news >= idle_exit:
+                return
+            pause = interval - (now - round_started)
+            if idle_exit is not None:
+                pause = min(pause, last_news + idle_exit - now)
+            if pause > 0:
+                time.sleep(pause)
+
 
     # -- clean-up -----------------------------------------------------------------------------
 
@@ -844,8 +1066,10 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         task_ids: Iterable[str] | None = None,
     ) -> Iterator[OutputFileReference]:
         """Iterate over the outputs of *kind* (every kind if ``None``), of every task or of
-        *task_ids*: what :meth:`delete` deletes. A job kind with *task_ids* raises
-        ``InvalidKindError``; with no kind and no *task_ids*, every output of the job."""
+        *task_ids*: what :meth:`download` downloads and :meth:`delete` deletes. A job kind
+        with *task_ids* raises ``InvalidKindError``; with no kind and no *task_ids*, every
+        output of the job."""
+        _check_task_id_list(task_ids)
         if isinstance(kind, JobOutputKind):
             if task_ids is not None:
                 raise InvalidKindError(kind, "is a job kind; task_ids applies to task kinds")
@@ -902,12 +1126,57 @@ class JobOutputStorage(_Storage[JobOutputKind]):
 
 
 
+class _Tally:
+    """Counts for a ``DownloadSummary``, updated on the calling thread only."""
+
+    def __init__(self) -> None:
+        self.files = self.bytes = self.skipped = self.skipped_bytes = 0
+
+    def add(self, result: DownloadedOutput) -> None:
+        if result.skipped:
+            self.skipped += 1
+            self.skipped_bytes += result.size
+        else:
+            self.files += 1
+            self.bytes += result.size
+
+    def summary(self, seconds: float) -> DownloadSummary:
+        return DownloadSummary(
+            files=self.files,
+            bytes=self.bytes,
+            seconds=seconds,
+            skipped=self.skipped,
+            skipped_bytes=self.skipped_bytes,
+        )
+
+
 def _download_one(
-    root: Destination, reference: OutputFileReference, target: LocalTarget
-) -> DownloadFailure | int:
-    """Download one output; its own failure becomes a result, the whole job's is raised."""
+    root: Destination,
+    reference: OutputFileReference,
+    target: LocalTarget,
+    overwrite: bool,
+    on_bytes: BytesCallback | None,
+) -> DownloadedOutput | DownloadFailure:
+    """Download one output unless its local copy is identical (rules IN-1 to IN-4); its
+    own failure becomes a result, the whole job's is raised."""
     try:
-        return root.write(target.parts, reference._copy_to, blob=reference.blob_name)
+        verdict = _fetch_verdict(root, reference, target, overwrite)
+        if verdict.action is Action.SKIP:
+            _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
+            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
+        _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
+
+        def fill(file: IO[bytes]) -> int:
+            hook = None if on_bytes is None else functools.partial(on_bytes, reference)
+            written = reference._copy_to(file, hook)
+            if reference.last_modified is not None:  # the stamp of rule IN-4
+                file.flush()
+                stamp = stamp_ns(reference.last_modified)
+                os.utime(file.fileno(), ns=(stamp, stamp))
+            return written
+
+        written = root.write(target.parts, fill, blob=reference.blob_name)
+        return DownloadedOutput(reference, target.path, written, skipped=False)
     except ContainerNotFoundError:
         raise  # the whole job's container is gone: nothing else can succeed
     except ConventionsError as error:
@@ -923,3 +1192,18 @@ def _check_task_id_list(task_ids: object) -> None:
             subject="task_ids",
         )
 
+
+def _fetch_verdict(
+    root: Destination, reference: OutputFileReference, target: LocalTarget, overwrite: bool
+) -> Verdict:
+    remote = RemoteFile(reference.size, reference.content_md5, reference.last_modified)
+    if overwrite:
+        return compare(remote, None, overwrite=True)
+    info = root.existing_file(target.parts)
+    local = None if info is None else LocalFile(size=info.st_size, mtime_ns=info.st_mtime_ns)
+    verdict = compare(remote, local)
+    if verdict.action is Action.HASH_LOCAL:
+        verdict = compare(remote, local, local_md5=root.file_md5(target.parts))
+        if verdict.action is Action.HASH_LOCAL:  # the file vanished meanwhile
+            verdict = compare(remote, None)
+    return verdict

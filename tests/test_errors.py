@@ -94,6 +94,16 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
         lambda cls: cls("1 of 2 outputs were not downloaded", summary=("files", 1)),
         ("summary",),
     ),
+    "IntegrityError": (
+        lambda cls: cls(
+            "blob 'b' differs from its MD5",
+            container="job-x",
+            blob="t1/$TaskOutput/b",
+            expected="00",
+            actual="ff",
+        ),
+        ("container", "blob", "expected", "actual"),
+    ),
     "AccessDeniedError": (
         lambda cls: cls("listing needs 'l'", container="job-x", blob="t1/b", permission="l"),
         ("container", "blob", "permission"),

@@ -95,3 +95,34 @@ def test_progress_moves_while_the_work_runs_on_the_calling_thread() -> None:
 def test_a_bad_concurrency_raises() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         _run_parallel([], 0)
+
+
+def test_ctrl_c_still_reports_the_work_that_was_running() -> None:
+    # Thrown in at a yield, as the CLI does after Ctrl-C: nothing new starts, and the
+    # items already running are still yielded before the interrupt goes on.
+    from conventions.storage import _iter_parallel
+
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def item(index: int) -> Callable[[], int]:
+        def run() -> int:
+            with lock:
+                started.append(index)
+            time.sleep(0.05 * (index + 1))
+            return index
+
+        return run
+
+    results = _iter_parallel((item(index) for index in range(20)), 2)
+    first = next(results)
+    after: list[int] = []
+    def drain() -> None:
+        after.append(results.throw(KeyboardInterrupt())[1])
+        after.extend(index for index, _ in results)
+
+    with pytest.raises(KeyboardInterrupt):
+        drain()
+    # Everything that started either came out before or after the interrupt.
+    assert sorted([first[1], *after]) == sorted(started)
+    assert len(started) < 20

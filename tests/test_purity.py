@@ -18,6 +18,8 @@ PURE_MODULES = [
     "conventions.output_files",
     "conventions.paths",
     "conventions.local_paths",
+    "conventions.incremental",
+    "conventions._integrity",
     "conventions.planner",
     "conventions.reconcile",
     "conventions.urls",

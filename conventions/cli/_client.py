@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +15,8 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -19,10 +25,11 @@ from conventions.containers import container_name
 from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
+from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStorage
 
 from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
-from ._empty_dirs import remove_new_empty_dirs_on_failure
+from ._empty_dirs import folders_under, remove_new_empty_folders
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -137,6 +144,29 @@ def list_command(
     type=click.IntRange(1, 64),
     help="How many files download at once.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Download every output, even those whose local copy is already identical.",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep listing and download new or changed outputs as they appear, until Ctrl-C "
+    "or --idle-exit.",
+)
+@click.option(
+    "--interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="With --watch: seconds between listings.",
+)
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    help="With --watch: stop after this many seconds with nothing new or changed.",
+)
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @connection_options
 @json_option
@@ -145,55 +175,227 @@ def download_command(
     kind_text: str,
     task_ids: tuple[str, ...],
     max_concurrency: int,
+    overwrite: bool,
+    watch: bool,
+    interval: float,
+    idle_exit: float | None,
     dest: Path,
     connection: Connection,
     as_json: bool,
 ) -> None:
-    """Download every output of a kind into DEST (task kinds: DEST/<task>/<path>)."""
+    """Download every output of a kind into DEST (task kinds: DEST/<task>/<path>).
+
+    Incremental: outputs whose local copy is already identical (same size and MD5) are
+    skipped, so running it again fetches only what is new, changed or missing.
+    """
     kind = parse_kind(kind_text)
+    if task_ids and isinstance(kind, JobOutputKind):
+        raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
+    if not watch and idle_exit is not None:
+        raise click.UsageError("--idle-exit applies to --watch")
     with connection.job_storage(job_id) as job:
-        if isinstance(kind, TaskOutputKind):
-            planned = list(job.list_task_outputs(kind, task_ids or None))
+        planned: list[OutputFileReference] = []
+        if watch:
+            tally = _watch(
+                job, kind, task_ids, dest, overwrite, max_concurrency, interval, idle_exit, as_json
+            )
         else:
-            if task_ids:
-                raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
-            planned = list(job.list_outputs(kind))
-        total_bytes = sum(reference.size or 0 for reference in planned)
-        # No live speed column: progress arrives per finished file, in bursts, so an
-        # instantaneous rate would mislead; the summary gives the true average.
-        columns = (
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=stderr, disable=as_json or not planned) as progress:
-            bar = progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
-
-            def advance(files_done: int, bytes_done: int) -> None:
-                progress.update(
-                    bar,
-                    completed=bytes_done,
-                    description=f"{kind.text}: {files_done}/{len(planned)} files",
+            # The listing sizes the bar; download exactly it, not a second listing.
+            planned = list(job.find_outputs(kind, task_ids or None))
+            folders_before = folders_under(dest)
+            finished: _CliTally | None = None
+            try:
+                tally = finished = _download(
+                    job, kind, planned, dest, overwrite, max_concurrency, as_json
                 )
-
-            # The listing above sized the bar; download exactly it, not a second listing.
-            with remove_new_empty_dirs_on_failure(dest):
-                summary = job.download_outputs(
-                    planned, dest, max_concurrency=max_concurrency, progress=advance
-                )
-    data = {"files": summary.files, "bytes": summary.bytes, "seconds": round(summary.seconds, 3)}
+            finally:
+                if finished is None or finished.failures:
+                    # What failed leaves no empty folders behind (all threads have ended).
+                    remove_new_empty_folders(dest, folders_before)
+    data = {
+        "files": tally.files,
+        "bytes": tally.bytes,
+        "skipped": tally.skipped,
+        "skipped_bytes": tally.skipped_bytes,
+        "failed": len(tally.failures),
+        "seconds": round(tally.seconds, 3),
+    }
     if as_json:
         emit(True, [], columns=[], data={**data, "dest": str(dest)})
-    elif not planned:
+    elif not planned and not watch:
         tasks = f" of task {', '.join(task_ids)}" if task_ids else ""
         stderr.print(f"nothing to download: job {job_id} has no {kind.text} outputs{tasks}")
     else:
         rate = ""
-        if summary.seconds > 0 and summary.bytes > 0:
-            rate = f" ({filesize.decimal(int(summary.bytes / summary.seconds))}/s)"
-        files = "file" if summary.files == 1 else "files"
-        stderr.print(
-            f"downloaded {summary.files} {files}, {filesize.decimal(summary.bytes)}, "
-            f"in {summary.seconds:.2f} s{rate} to {dest}"
+        if tally.seconds > 0 and tally.bytes > 0:
+            rate = f" ({filesize.decimal(int(tally.bytes / tally.seconds))}/s)"
+        files = "file" if tally.files == 1 else "files"
+        skipped = (
+            f"; skipped {tally.skipped} identical files "
+            f"({filesize.decimal(tally.skipped_bytes)})"
+            if tally.skipped
+            else ""
         )
+        stderr.print(
+            f"downloaded {tally.files} {files}, {filesize.decimal(tally.bytes)}, "
+            f"in {tally.seconds:.2f} s{rate} to {dest}{skipped}"
+        )
+    if tally.failures:
+        for failure in tally.failures[:5]:
+            stderr.print(f"not downloaded: {failure}")
+        raise click.ClickException(
+            f"{len(tally.failures)} outputs were not downloaded (first: {tally.failures[0]})"
+        )
+
+
+class _CliTally:
+    """What the command did, counted on the calling thread."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.files = self.bytes = self.skipped = self.skipped_bytes = 0
+        self.failures: list[DownloadFailure] = []
+        self.seconds = 0.0
+
+    def add(self, result: DownloadedOutput | DownloadFailure) -> None:
+        if isinstance(result, DownloadFailure):
+            self.failures.append(result)
+        elif result.skipped:
+            self.skipped += 1
+            self.skipped_bytes += result.size
+        else:
+            self.files += 1
+            self.bytes += result.size
+        self.seconds = time.monotonic() - self.started
+
+
+class _ByteBar:
+    """A rich bar that moves per file and, inside large files, per chunk: chunk bytes
+    arrive from the download threads (``on_bytes``), finished files on the calling thread;
+    a file's partial bytes are replaced by its size when it finishes."""
+
+    def __init__(self, progress: Progress, bar: TaskID) -> None:
+        self._progress = progress
+        self._bar = bar
+        self._lock = threading.Lock()
+        self._partial: dict[str, int] = {}
+
+    def on_bytes(self, output: OutputFileReference, nbytes: int) -> None:
+        with self._lock:
+            self._partial[output.blob_name] = self._partial.get(output.blob_name, 0) + nbytes
+        self._progress.advance(self._bar, nbytes)
+
+    def finished(self, result: DownloadedOutput | DownloadFailure, description: str) -> None:
+        with self._lock:
+            partial = self._partial.pop(result.output.blob_name, 0)
+        size = result.output.size or 0
+        self._progress.update(self._bar, advance=size - partial, description=description)
+
+
+def _columns() -> tuple[ProgressColumn, ...]:
+    # No live speed column: skipped files advance the bar without any transfer.
+    return (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+
+
+def _download(
+    job: JobOutputStorage,
+    kind: JobOutputKind | TaskOutputKind,
+    planned: list[OutputFileReference],
+    dest: Path,
+    overwrite: bool,
+    max_concurrency: int,
+    as_json: bool,
+) -> _CliTally:
+    tally = _CliTally()
+    total_bytes = sum(reference.size or 0 for reference in planned)
+    with Progress(*_columns(), console=stderr, disable=as_json) as progress:
+        bar = _ByteBar(
+            progress, progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
+        )
+        results = job.iter_download(
+            planned,
+            dest,
+            overwrite=overwrite,
+            max_concurrency=max_concurrency,
+            on_bytes=bar.on_bytes,
+        )
+
+        def handle(result: DownloadedOutput | DownloadFailure) -> None:
+            tally.add(result)
+            done = tally.files + tally.skipped + len(tally.failures)
+            bar.finished(result, f"{kind.text}: {done}/{len(planned)} files")
+
+        try:
+            for result in results:
+                handle(result)
+        except KeyboardInterrupt:
+            _finish(results, handle)
+            stderr.print(
+                f"interrupted: {tally.files} files downloaded, {tally.skipped} skipped; "
+                "run the same command again to fetch the rest"
+            )
+            raise
+    return tally
+
+
+def _finish(
+    results: Generator[DownloadedOutput | DownloadFailure, None, None],
+    handle: Callable[[DownloadedOutput | DownloadFailure], None],
+) -> None:
+    """After Ctrl-C: pass it into the downloads, which start nothing new, let the running
+    ones end and still yield them, so that the summary counts what is on disk."""
+    try:
+        result = results.throw(KeyboardInterrupt())
+        while True:
+            handle(result)
+            result = next(results)
+    except (KeyboardInterrupt, StopIteration):
+        return
+
+
+def _watch(
+    job: JobOutputStorage,
+    kind: JobOutputKind | TaskOutputKind,
+    task_ids: tuple[str, ...],
+    dest: Path,
+    overwrite: bool,
+    max_concurrency: int,
+    interval: float,
+    idle_exit: float | None,
+    as_json: bool,
+) -> _CliTally:
+    """Print each output as it is fetched; Ctrl-C ends it with the summary (exit 0)."""
+    tally = _CliTally()
+    results = job.watch(
+        kind,
+        dest,
+        task_ids=task_ids or None,
+        interval=interval,
+        idle_exit=idle_exit,
+        overwrite=overwrite,
+        max_concurrency=max_concurrency,
+    )
+
+    def handle(result: DownloadedOutput | DownloadFailure) -> None:
+        tally.add(result)
+        if isinstance(result, DownloadFailure):
+            stderr.print(f"not downloaded: {result}")
+        elif not result.skipped:
+            if as_json:
+                row = {"downloaded": _row(result.output), "local_path": result.local_path}
+                click.echo(json.dumps(row))
+            else:
+                click.echo(f"{result.local_path} ({result.size} bytes)")
+
+    try:
+        for result in results:
+            handle(result)
+    except KeyboardInterrupt:
+        _finish(results, handle)  # running downloads end and are printed; nothing half-written
+        stderr.print("stopped watching (Ctrl-C)")
+    return tally

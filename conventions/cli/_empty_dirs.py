@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["remove_new_empty_dirs_on_failure"]
+__all__ = ["folders_under", "remove_new_empty_folders"]
 
 
-def _dirs(root: Path) -> set[str]:
+def folders_under(root: Path) -> set[str]:
+    """Every folder under (and including) *root*, as it is now."""
     if not root.is_dir():
         return set()
     found = {str(root)}
@@ -19,19 +19,10 @@ def _dirs(root: Path) -> set[str]:
     return found
 
 
-@contextlib.contextmanager
-def remove_new_empty_dirs_on_failure(root: Path) -> Iterator[None]:
-    """On failure, remove the folders under (and including) *root* that the body created
-    and left empty. Folders that were there before, or hold anything, stay.
-
-    Runs after the body has finished (every download thread joined), so it cannot race
-    with a file being written.
-    """
-    before = _dirs(root)
-    try:
-        yield
-    except BaseException:
-        for directory in sorted(_dirs(root) - before, key=len, reverse=True):
-            with contextlib.suppress(OSError):  # not empty: keep it
-                os.rmdir(directory)
-        raise
+def remove_new_empty_folders(root: Path, before: set[str]) -> None:
+    """Remove the folders under (and including) *root* that are not in *before* (from
+    :func:`folders_under`) and are empty. Call it after every download thread has ended,
+    so that it cannot race with a file being written."""
+    for directory in sorted(folders_under(root) - before, key=len, reverse=True):
+        with contextlib.suppress(OSError):  # not empty: keep it
+            os.rmdir(directory)
