@@ -49,24 +49,7 @@ def destination_path(relative_path: str) -> str:
             relative_path,
             "must not contain control characters or undecodable bytes (rule DP-1)",
         )
-    raw_segments = relative_path.replace("\\", "/").split("/")
-    if raw_segments[-1] in ("", ".", ".."):
-        raise InvalidPathError(relative_path, "must name a file, not a directory (rule DP-1)")
-    kept: list[str] = []
-    leading = True  # still in the run of leading '..' (and '.') segments
-    for segment in raw_segments:
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if kept:
-                kept.pop()
-            elif not leading:
-                raise InvalidPathError(
-                    relative_path, "must not climb above its first directory (rule DP-1)"
-                )
-            continue
-        leading = False
-        kept.append(segment)
+    kept = _resolve_segments(relative_path, "DP-1")
     if not kept:
         raise InvalidPathError(relative_path, "must name a file, not a directory (rule DP-1)")
     if _ABSOLUTE.match(kept[0]):
@@ -114,12 +97,19 @@ def local_relative_path(stored_path: str) -> str:
             "must not hold a '.' or '..' segment between '/' separators: URLs resolve them, "
             "so the blob cannot be read by its name (rule RP-1, decision D-16)",
         )
-    local_segments = stored_path.replace("\\", "/").split("/")
-    if local_segments[-1] in ("", ".", ".."):
-        raise InvalidPathError(stored_path, "must name a file, not a directory (rule RP-1)")
+    return "/".join(_resolve_segments(stored_path, "RP-1"))
+
+
+def _resolve_segments(path: str, rule: str) -> list[str]:
+    """The segments of *path* (``/`` or ``\\`` separated) with empty and ``.`` segments
+    dropped, leading ``..`` segments dropped (as .NET strips ``..\\stdout.txt``) and
+    ``x/..`` pairs resolved; what DP-1 (writing) and RP-1 (reading) share."""
+    segments = path.replace("\\", "/").split("/")
+    if segments[-1] in ("", ".", ".."):
+        raise InvalidPathError(path, f"must name a file, not a directory (rule {rule})")
     kept: list[str] = []
-    leading = True
-    for segment in local_segments:
+    leading = True  # still in the run of leading '..' (and '.') segments
+    for segment in segments:
         if segment in ("", "."):
             continue
         if segment == "..":
@@ -127,9 +117,9 @@ def local_relative_path(stored_path: str) -> str:
                 kept.pop()
             elif not leading:
                 raise InvalidPathError(
-                    stored_path, "must not climb above its first directory (rule RP-1)"
+                    path, f"must not climb above its first directory (rule {rule})"
                 )
             continue
         leading = False
         kept.append(segment)
-    return "/".join(kept)
+    return kept
