@@ -14,6 +14,7 @@ cores, Python and package versions to bench/results/latest.json (``--output``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import gc
 import os
@@ -102,14 +103,33 @@ def _log(message: str) -> None:
 class Context:
     """Azurite, a scratch directory, and the data sets (made once, on first use)."""
 
-    def __init__(self, azurite: Azurite, scratch: Path, sizes: Sizes, repeats: int) -> None:
-        self.azurite = azurite
-        self.conn = azurite.connection_string
+    def __init__(self, azurite: Azurite | None, scratch: Path, sizes: Sizes, repeats: int) -> None:
+        self._azurite = azurite
         self.scratch = scratch
         self.sizes = sizes
         self.repeats = repeats
-        self.service = BlobServiceClient.from_connection_string(self.conn)
+        self._service: BlobServiceClient | None = None
         self._made: dict[str, Any] = {}
+
+    @property
+    def azurite(self) -> Azurite:
+        if self._azurite is None:
+            raise RuntimeError("this group needs storage, but Azurite was not started")
+        return self._azurite
+
+    @property
+    def conn(self) -> str:
+        return self.azurite.connection_string
+
+    @property
+    def service(self) -> BlobServiceClient:
+        if self._service is None:
+            self._service = BlobServiceClient.from_connection_string(self.conn)
+        return self._service
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.close()
 
     def fresh_dir(self, label: str) -> Path:
         path = self.scratch / f"{label}-{uuid.uuid4().hex[:8]}"
@@ -132,8 +152,12 @@ class Context:
                 container.upload_blob(item[0], item[1], overwrite=True)
 
             with ThreadPoolExecutor(32) as pool:
-                for _ in pool.map(one, blobs):
-                    pass
+                try:
+                    for _ in pool.map(one, blobs):
+                        pass
+                except BaseException:  # Ctrl-C: do not wait for every queued upload
+                    pool.shutdown(cancel_futures=True)
+                    raise
 
     def small_files(self, count: int) -> tuple[Path, list[str]]:
         """*count* local files of small_size bytes in 10 folders: (base, relative paths)."""
@@ -207,7 +231,7 @@ def _timed_into(ctx: Context, label: str, action: Callable[[Path], object]) -> f
 
 
 def _rows_by_concurrency(
-    group: str,
+    row_id: str,
     title: str,
     samples: dict[str, list[float]],
     concurrencies: Sequence[int],
@@ -215,6 +239,7 @@ def _rows_by_concurrency(
     params: dict[str, Any],
     unit: str = "s",
 ) -> list[Row]:
+    group = row_id.split(".")[0]
     rows = []
     for c in concurrencies:
         chosen = {"ours": samples.get(f"ours@{c}", samples.get("ours", []))}
@@ -222,9 +247,7 @@ def _rows_by_concurrency(
             chosen["sequential"] = samples["sequential"]
         if f"pool@{c}" in samples:
             chosen["pool"] = samples[f"pool@{c}"]
-        rows.append(
-            Row(f"{group}.{title.split()[0]}.c{c}", group, title, unit, chosen, c, target, params)
-        )
+        rows.append(Row(f"{row_id}.c{c}", group, title, unit, chosen, c, target, params))
     return rows
 
 
@@ -295,7 +318,9 @@ def group_save_many(ctx: Context) -> list[Row]:
     )
     title = f"save_many {s.small_files} x {s.small_size // 1024} KiB"
     params = {"files": s.small_files, "size": s.small_size}
-    return _rows_by_concurrency("save_many", title, samples, cs, Target("≤ 1.05", 1.05), params)
+    return _rows_by_concurrency(
+        "save_many.small", title, samples, cs, Target("≤ 1.05", 1.05), params
+    )
 
 
 def group_download(ctx: Context) -> list[Row]:
@@ -307,7 +332,7 @@ def group_download(ctx: Context) -> list[Row]:
     title = f"download job {s.small_files} x {s.small_size // 1024} KiB / {s.tasks} tasks"
     params = {"files": s.small_files, "size": s.small_size, "tasks": s.tasks}
     return _rows_by_concurrency(
-        "download", title, samples, s.concurrencies, Target("≤ 1.05", 1.05), params
+        "download.job", title, samples, s.concurrencies, Target("≤ 1.05", 1.05), params
     )
 
 
@@ -464,7 +489,7 @@ def _large_rows(
             variants["ours"] = library(1)  # the library's default; c is not passed
         samples = measure.interleaved(ctx.repeats, variants)
         for row in _rows_by_concurrency(
-            group, f"{mib} MiB {op}", samples, concurrencies, target, {"bytes": size}
+            f"{group}.{op}", f"{mib} MiB {op}", samples, concurrencies, target, {"bytes": size}
         ):
             row.note = "" if accepts else "the library takes no chunk concurrency: its default"
             rows.append(row)
@@ -488,11 +513,11 @@ def group_latency(ctx: Context) -> list[Row]:
             _save_many_variants(ctx, conn, "bench-latency-many", s.latency_files, cs),
         )
         title = f"save_many {s.latency_files} x {s.small_size // 1024} KiB via {ms} ms proxy"
-        rows += _rows_by_concurrency("latency", title, samples, cs, None, params)
-        job_id = ctx.spread_job("bench-latency-download", s.latency_files, s.small_size)
+        rows += _rows_by_concurrency("latency.save_many", title, samples, cs, None, params)
+        job_id = ctx.spread_job("bench-latency-many", s.latency_files, s.small_size)
         samples = measure.interleaved(ctx.repeats, _download_variants(ctx, conn, job_id, cs))
         title = f"download job {s.latency_files} x {s.small_size // 1024} KiB via {ms} ms proxy"
-        rows += _rows_by_concurrency("latency", title, samples, cs, None, params)
+        rows += _rows_by_concurrency("latency.download_job", title, samples, cs, None, params)
     return rows
 
 
@@ -615,29 +640,25 @@ GROUPS: dict[str, Callable[[Context], list[Row]]] = {
     "rss": group_rss,
     "rules": group_rules,
 }
+#: Groups that need no storage (no Azurite is started for them alone).
+STORAGE_FREE = frozenset({"rules"})
 
 
-def run(
-    groups: Sequence[str], sizes: Sizes, repeats: int, *, rules_only: bool = False
-) -> Iterator[Row]:
-    """Start Azurite (unless only pure rules run) and yield each group's rows."""
-    with tempfile.TemporaryDirectory(prefix="conventions-bench-") as tmp:
-        if rules_only:
-            ctx = Context.__new__(Context)
-            ctx.sizes, ctx.repeats = sizes, repeats
-            for name in groups:
-                yield from GROUPS[name](ctx)
-            return
-        with Azurite() as azurite:
-            ctx = Context(azurite, Path(tmp), sizes, repeats)
-            try:
-                for name in groups:
-                    _log(f"{name} ...")
-                    started = time.monotonic()
-                    yield from GROUPS[name](ctx)
-                    _log(f"{name} done in {time.monotonic() - started:.1f} s")
-            finally:
-                ctx.service.close()
+def run(groups: Sequence[str], sizes: Sizes, repeats: int) -> Iterator[Row]:
+    """Start Azurite (unless only storage-free groups run) and yield each group's rows."""
+    with contextlib.ExitStack() as stack:
+        scratch = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="conventions-bench-"))
+        )
+        needs_storage = any(name not in STORAGE_FREE for name in groups)
+        azurite = stack.enter_context(Azurite()) if needs_storage else None
+        ctx = Context(azurite, scratch, sizes, repeats)
+        stack.callback(ctx.close)
+        for name in groups:
+            _log(f"{name} ...")
+            started = time.monotonic()
+            yield from GROUPS[name](ctx)
+            _log(f"{name} done in {time.monotonic() - started:.1f} s")
 
 
 def _groups(text: str | None) -> list[str]:
@@ -675,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     env = measure.environment(REPO_ROOT)
     env["chunk_concurrency_accepted"] = dict(ours.CHUNK_CONCURRENCY)
     started = time.monotonic()
-    rows = list(run(groups, sizes, args.repeats, rules_only=groups == ["rules"]))
+    rows = list(run(groups, sizes, args.repeats))
     seconds = time.monotonic() - started
     doc = measure.document(
         rows, env=env, quick=args.quick, repeats=args.repeats, groups=groups, seconds=seconds
