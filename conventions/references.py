@@ -21,6 +21,7 @@ from ._azure_errors import translate_errors
 from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
 from .kinds import JobOutputKind, TaskOutputKind
+from .network import TransferDeadline
 from .urls import redact_sas
 
 __all__ = ["OutputFileReference"]
@@ -135,9 +136,17 @@ class OutputFileReference:
             operation, container=self.container_name, blob=self.blob_name, permission=permission
         )
 
-    def _downloader(self) -> StorageStreamDownloader[bytes]:
+    def _downloader(
+        self, deadline: TransferDeadline | None = None
+    ) -> StorageStreamDownloader[bytes]:
         with self._translate("download", "r"):
-            return self.blob_client.download_blob()
+            if deadline is None:
+                return self.blob_client.download_blob()
+            return self.blob_client.download_blob(raw_response_hook=deadline.hook)
+
+    def _deadline(self) -> TransferDeadline:
+        """The bound on one whole download (``conventions.network``)."""
+        return TransferDeadline(self.container_name, self.blob_name, self.size)
 
     def _check_complete(self, received: int, expected: int) -> None:
         # .NET reads once and returns whatever arrived (hazard 5); never here.
@@ -168,9 +177,10 @@ class OutputFileReference:
         )
         try:
             with os.fdopen(handle, "wb") as file:
-                downloader = self._downloader()
-                with self._translate("download", "r"):
-                    written = downloader.readinto(file)
+                with self._deadline() as deadline:
+                    downloader = self._downloader(deadline)
+                    with self._translate("download", "r"):
+                        written = downloader.readinto(file)
                 self._check_complete(written, downloader.size)
             # mkstemp makes the file 0600; give it the mode a plain open() would.
             os.chmod(temp_name, 0o666 & ~_UMASK)
@@ -184,9 +194,10 @@ class OutputFileReference:
 
     def download_bytes(self) -> bytes:
         """Return the whole output as bytes (all of it: never a short read)."""
-        downloader = self._downloader()
-        with self._translate("download", "r"):
-            data = downloader.readall()
+        with self._deadline() as deadline:
+            downloader = self._downloader(deadline)
+            with self._translate("download", "r"):
+                data = downloader.readall()
         self._check_complete(len(data), downloader.size)
         return data
 

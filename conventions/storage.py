@@ -60,6 +60,7 @@ from .errors import (
 )
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
+from .network import with_default_timeouts
 from .output_files import has_wildcard
 from .references import OutputFileReference
 from .tracked import TrackedFile
@@ -122,7 +123,7 @@ def _container_from_environment(
 ) -> ContainerClient:
     url = environ.get(CONTAINER_URL_ENV)
     if url:
-        client = ContainerClient.from_container_url(url, **client_kwargs)
+        client = ContainerClient.from_container_url(url, **with_default_timeouts(client_kwargs))
         expected = container_name(job_id)
         if client.container_name != expected:
             _log.warning(
@@ -140,7 +141,7 @@ def _container_from_environment(
         f"(conventions.sas.output_container_url), or {CONNECTION_STRING_ENV}",
     )
     return ContainerClient.from_connection_string(
-        connection_string, container_name(job_id), **client_kwargs
+        connection_string, container_name(job_id), **with_default_timeouts(client_kwargs)
     )
 
 
@@ -425,7 +426,10 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         to save (``w`` to overwrite), ``l`` to list and ``r`` to read; tracked saves
         (:meth:`save_tracked`) need ``racw`` (``r`` to reconcile a retried append)."""
         check_task_id(task_id)
-        return cls(ContainerClient.from_container_url(container_url, **client_kwargs), task_id)
+        client = ContainerClient.from_container_url(
+            container_url, **with_default_timeouts(client_kwargs)
+        )
+        return cls(client, task_id)
 
     @classmethod
     def from_service_client(
@@ -443,7 +447,7 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         """Storage on the job's container of the account in *connection_string*."""
         check_task_id(task_id)
         client = ContainerClient.from_connection_string(
-            connection_string, container_name(job_id), **client_kwargs
+            connection_string, container_name(job_id), **with_default_timeouts(client_kwargs)
         )
         return cls(client, task_id)
 
@@ -539,7 +543,11 @@ class JobOutputStorage(_Storage[JobOutputKind]):
     @classmethod
     def from_container_url(cls, container_url: str, **client_kwargs: Any) -> JobOutputStorage:
         """Storage on a container URL with SAS (``output_container_url``)."""
-        return cls(ContainerClient.from_container_url(container_url, **client_kwargs))
+        return cls(
+            ContainerClient.from_container_url(
+                container_url, **with_default_timeouts(client_kwargs)
+            )
+        )
 
     @classmethod
     def from_service_client(
@@ -555,7 +563,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         """Storage on the job's container of the account in *connection_string*."""
         return cls(
             ContainerClient.from_connection_string(
-                connection_string, container_name(job_id), **client_kwargs
+                connection_string, container_name(job_id), **with_default_timeouts(client_kwargs)
             )
         )
 
