@@ -170,7 +170,6 @@ def budgeted_client_kwargs(timeout: float, retries: int) -> dict[str, Any]:
     return {
         "connection_timeout": timeout,
         "read_timeout": timeout,
-        "retry_total": retries,
         "retry_policy": policy,
     }
 

@@ -23,7 +23,7 @@ from .blobs import job_prefix, task_prefix
 from .errors import InvalidOutputFileError, InvalidPathError, MissingDependencyError
 from .kinds import JobOutputKind, TaskOutputKind
 from .paths import destination_path
-from .urls import redact_sas
+from .urls import redact_sas, redact_value
 
 if TYPE_CHECKING:
     from azure.batch import models as batch_models
@@ -163,7 +163,9 @@ def _unclosed_bracket(segment: str) -> bool:
 def _check_container_url(_instance: object, _attribute: object, url: str) -> None:
     if not isinstance(url, str):
         raise InvalidOutputFileError(
-            url, "must be an absolute http(s) URL (rule OF-2)", subject="container url"
+            redact_value(url),
+            "must be an absolute http(s) URL (rule OF-2)",
+            subject="container url",
         )
     try:
         parts = urlsplit(url)

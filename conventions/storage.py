@@ -40,6 +40,7 @@ from typing import IO, Any, Generic, TypeVar
 import attrs
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
+from . import _log_redaction
 from ._azure_errors import translate_errors
 from .blobs import (
     BlobLocation,
@@ -79,6 +80,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger("conventions")
+
+# Importing this module is what makes requests possible: from now on no log record of
+# urllib3, azure or conventions shows a SAS signature (conventions._log_redaction).
+_log_redaction.install()
 
 #: The Batch service sets these for every task except the start task.
 JOB_ID_ENV = "AZ_BATCH_JOB_ID"

@@ -21,6 +21,7 @@ from conventions.sas import output_container_url, prepare_output_storage
 
 from ._app import emit, json_option, main, stderr
 from ._connect import Connection, connection_options, parse_duration, parse_kind
+from ._network import network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -29,6 +30,7 @@ __all__: list[str] = []
 @main.command("prepare")
 @click.argument("job_id")
 @connection_options
+@network_options
 @json_option
 def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
     """Create the output container of JOB_ID if it is missing (idempotent)."""
@@ -50,6 +52,7 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
     help="SAS letters; tasks need acw, and r to stream logs (run, save_tracked).",
 )
 @connection_options
+@network_options
 @json_option
 def sas_command(
     job_id: str, expiry: str, permissions: str, connection: Connection, as_json: bool
@@ -81,6 +84,7 @@ def _row(reference: OutputFileReference) -> dict[str, object]:
 @click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
 @click.option("--kind", "kind_text", help="Only this kind (JobOutput, TaskLog, job:<custom>...).")
 @connection_options
+@network_options
 @json_option
 def list_command(
     job_id: str,
@@ -123,6 +127,7 @@ def list_command(
 @click.option("--max-concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @connection_options
+@network_options
 @json_option
 def download_command(
     job_id: str,

@@ -13,6 +13,7 @@ from conventions.storage import TaskOutputStorage
 from conventions.urls import redact_sas
 
 from ._app import emit, json_option, main, stderr
+from ._network import client_kwargs, network_options
 from ._tee import run_teed
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -22,6 +23,7 @@ __all__: list[str] = []
 @main.command("save")
 @click.option("--kind", "kind_text", default="TaskOutput", show_default=True)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@network_options
 @json_option
 def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
     """Save files (or glob patterns) as outputs of the current Batch task.
@@ -30,7 +32,7 @@ def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
     CONVENTIONS_CONTAINER_URL (or AZURE_STORAGE_CONNECTION_STRING).
     """
     kind = TaskOutputKind.custom(kind_text)
-    with TaskOutputStorage.from_environment() as storage:
+    with TaskOutputStorage.from_environment(**client_kwargs()) as storage:
         # Each argument may be a glob (quoted, so that the shell leaves it to us).
         references = [ref for path in paths for ref in storage.save_many(kind, path)]
     rows = [{"path": ref.path, "blob_name": ref.blob_name, "size": ref.size} for ref in references]
@@ -53,6 +55,7 @@ def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
     help="Where the local stdout.txt and stderr.txt copies go.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@network_options
 def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) -> None:
     """Run COMMAND, streaming its stdout and stderr live to TaskLog.
 
@@ -68,7 +71,7 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
     code: int | None = None
     try:
-        with TaskOutputStorage.from_environment() as storage:
+        with TaskOutputStorage.from_environment(**client_kwargs()) as storage:
             # A retried task's new logs replace the old attempt's, as the Batch agent's
             # stdout.txt does (decision D-33 refuses that by default).
             out_tracker, err_tracker = (
