@@ -11,8 +11,9 @@ __all__ = ["redact_sas", "redact_value"]
 # next field, fragment, quote or line end: spaces included, since a mistyped signature
 # may hold one (over-redacting a message's tail is safe; leaking half a key is not).
 # ``sig%3D`` is a SAS URL inside another URL's query.
-_SIGNATURE = re.compile(r"(?i)(\bsig(?:=|%3D))[^&#'\"\r\n]*")
-_SIGNATURE_BYTES = re.compile(rb"(?i)(\bsig(?:=|%3D))[^&#'\"\r\n]*")
+_FIELD_START = r"(?:\b|(?<=%3F)|(?<=%26))"  # after '?', '&', or their %-encodings
+_SIGNATURE = re.compile(rf"(?i)({_FIELD_START}sig(?:=|%3D))[^&#'\"\r\n]*")
+_SIGNATURE_BYTES = re.compile(rf"(?i)({_FIELD_START}sig(?:=|%3D))[^&#'\"\r\n]*".encode())
 
 
 def redact_sas(text: str) -> str:

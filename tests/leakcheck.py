@@ -26,7 +26,7 @@ from scripts.azurite import ACCOUNT_KEY
 __all__ = ["LeakCheck", "find_secrets"]
 
 # Any signature value that is not our redaction marker (URL-encoded '=' included).
-_SIGNATURE = re.compile(r"(?i)\bsig(?:=|%3D)(?!REDACTED)([^&#'\"\s<>]+)")
+_SIGNATURE = re.compile(r"(?i)(?:\b|(?<=%3F)|(?<=%26))sig(?:=|%3D)(?!REDACTED)([^&#'\"\s<>]+)")
 _KEYS = (ACCOUNT_KEY, ACCOUNT_KEY.replace("/", "%2F").replace("+", "%2B").replace("=", "%3D"))
 
 
