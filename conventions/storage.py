@@ -42,6 +42,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettin
 
 from . import _log_redaction
 from ._azure_errors import translate_errors
+from ._clients import container_client_from_connection_string, container_client_from_url
 from .blobs import (
     BlobLocation,
     _task_kind,
@@ -57,11 +58,11 @@ from .errors import (
     InvalidBlobNameError,
     InvalidKindError,
     InvalidPathError,
+    InvalidSettingError,
     MissingEnvironmentVariableError,
 )
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
-from .network import with_default_timeouts
 from .output_files import has_wildcard
 from .references import OutputFileReference
 from .tracked import TrackedFile
@@ -128,7 +129,7 @@ def _container_from_environment(
 ) -> ContainerClient:
     url = environ.get(CONTAINER_URL_ENV)
     if url:
-        client = ContainerClient.from_container_url(url, **with_default_timeouts(client_kwargs))
+        client = container_client_from_url(url, client_kwargs)
         expected = container_name(job_id)
         if client.container_name != expected:
             _log.warning(
@@ -145,8 +146,8 @@ def _container_from_environment(
         f"set {CONTAINER_URL_ENV} to the job's container URL with SAS "
         f"(conventions.sas.output_container_url), or {CONNECTION_STRING_ENV}",
     )
-    return ContainerClient.from_connection_string(
-        connection_string, container_name(job_id), **with_default_timeouts(client_kwargs)
+    return container_client_from_connection_string(
+        connection_string, container_name(job_id), client_kwargs
     )
 
 
@@ -164,7 +165,7 @@ def _run_parallel(
 ) -> list[_T]:
     """Run the callables on a thread pool, results in input order; first error wins."""
     if max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+        raise InvalidSettingError(max_concurrency, "must be at least 1", subject="max_concurrency")
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="conventions") as pool:
         futures: list[Future[_T]] = [pool.submit(job) for job in work]
         pending = set(futures)
@@ -266,7 +267,14 @@ class _Storage(Generic[K]):
     ) -> OutputFileReference:
         """Store *text* (encoded as *encoding*) as the output *destination* of *kind*."""
         name = self.blob_name(kind, destination)
-        data = text.encode(encoding)
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        try:
+            data = text.encode(encoding)
+        except LookupError:
+            raise InvalidSettingError(
+                encoding, "is not a text encoding Python knows (e.g. 'utf-8')", subject="encoding"
+            ) from None
         return self._upload(name, data, len(data), _content_settings(name, charset=encoding))
 
     def save_bytes(self, kind: K, data: bytes, destination: str) -> OutputFileReference:
@@ -431,10 +439,7 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         to save (``w`` to overwrite), ``l`` to list and ``r`` to read; tracked saves
         (:meth:`save_tracked`) need ``racw`` (``r`` to reconcile a retried append)."""
         check_task_id(task_id)
-        client = ContainerClient.from_container_url(
-            container_url, **with_default_timeouts(client_kwargs)
-        )
-        return cls(client, task_id)
+        return cls(container_client_from_url(container_url, client_kwargs), task_id)
 
     @classmethod
     def from_service_client(
@@ -451,8 +456,8 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
     ) -> TaskOutputStorage:
         """Storage on the job's container of the account in *connection_string*."""
         check_task_id(task_id)
-        client = ContainerClient.from_connection_string(
-            connection_string, container_name(job_id), **with_default_timeouts(client_kwargs)
+        client = container_client_from_connection_string(
+            connection_string, container_name(job_id), client_kwargs
         )
         return cls(client, task_id)
 
@@ -548,11 +553,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
     @classmethod
     def from_container_url(cls, container_url: str, **client_kwargs: Any) -> JobOutputStorage:
         """Storage on a container URL with SAS (``output_container_url``)."""
-        return cls(
-            ContainerClient.from_container_url(
-                container_url, **with_default_timeouts(client_kwargs)
-            )
-        )
+        return cls(container_client_from_url(container_url, client_kwargs))
 
     @classmethod
     def from_service_client(
@@ -567,8 +568,8 @@ class JobOutputStorage(_Storage[JobOutputKind]):
     ) -> JobOutputStorage:
         """Storage on the job's container of the account in *connection_string*."""
         return cls(
-            ContainerClient.from_connection_string(
-                connection_string, container_name(job_id), **with_default_timeouts(client_kwargs)
+            container_client_from_connection_string(
+                connection_string, container_name(job_id), client_kwargs
             )
         )
 
