@@ -16,7 +16,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from click.testing import CliRunner
 
-from conventions import InvalidOutputFileError, StorageError, TaskOutputKind
+from conventions import ConventionsError, InvalidOutputFileError, StorageError, TaskOutputKind
 from conventions.cli import main
 from conventions.containers import container_name
 from conventions.network import (
@@ -228,6 +228,26 @@ def test_debug_logs_of_urllib3_show_no_signature(
     assert not any(find_secrets(line) for line in request_lines)
 
 
+def test_without_the_filter_urllib3_would_log_the_signature(
+    seeded: str, blob_service_client: BlobServiceClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Shows that the filter is what keeps the signature out, and that the leak check sees it.
+    from conventions import _log_redaction
+
+    url = output_container_url(blob_service_client, seeded, permissions="rl")
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    pool_logger.removeFilter(_log_redaction._FILTER)
+    try:
+        caplog.set_level(logging.DEBUG)
+        with JobOutputStorage.from_container_url(url) as job:
+            list(job.list_all())
+        leaked = [find_secrets(record.getMessage()) for record in caplog.records]
+    finally:
+        pool_logger.addFilter(_log_redaction._FILTER)
+        caplog.clear()  # what this test provoked on purpose is not a leak
+    assert any(leaked)
+
+
 def test_a_traceback_logged_with_a_signature_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
     import conventions.storage  # noqa: F401 - installs the filter
 
@@ -239,17 +259,13 @@ def test_a_traceback_logged_with_a_signature_is_redacted(caplog: pytest.LogCaptu
     assert "TOPSECRET" not in caplog.text
 
 
-def test_a_storage_error_does_not_chain_a_cause_that_shows_the_signature() -> None:
-    # urllib3 cannot parse this URL (port out of range); its error quotes the whole URL.
+def test_a_url_urllib3_cannot_parse_is_refused_redacted_before_any_request() -> None:
+    # On main this reached urllib3, whose parse error (chained) quoted the whole URL.
     url = "http://127.0.0.1:99999/devstoreaccount1/job-x?sv=2020-02-10&sig=TOPSECRET"
-    with (
-        JobOutputStorage.from_container_url(url, retry_total=0) as job,
-        pytest.raises(StorageError) as caught,
-    ):
-        list(job.list_all())
-    text = "".join(traceback.format_exception(caught.value))
+    with pytest.raises(ConventionsError) as caught:
+        JobOutputStorage.from_container_url(url, retry_total=0)
+    text = "".join(traceback.format_exception(caught.value)) + repr(caught.value)
     assert "TOPSECRET" not in text
-    assert "TOPSECRET" not in repr(caught.value)
     assert "sig=REDACTED" in str(caught.value)
 
 

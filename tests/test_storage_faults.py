@@ -217,9 +217,14 @@ def test_under_the_retry_budget_the_result_is_byte_identical(
 
 
 def _nothing_partial(tmp: Path) -> None:
+    """No temporary file, and every file present is complete (a whole-job download keeps
+    the files it finished; a single download_to_file leaves its target absent)."""
     dest = tmp / "faulty" / "dest"
-    leftovers = [p for p in dest.rglob("*") if p.is_file()] if dest.exists() else []
-    assert not [p for p in leftovers if p.name.endswith(".part")], leftovers
+    found = _tree(dest) if dest.exists() else {}
+    assert not [name for name in found if name.endswith(".part")], sorted(found)
+    for name, data in found.items():
+        expected = FILES.get(name.removeprefix(f"{TASK}/")) or FILES.get(f"sub/{name}")
+        assert data == expected, name
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
@@ -246,6 +251,8 @@ def test_over_the_retry_budget_the_librarys_error_and_nothing_partial(
         assert caught.value.blob is not None
         assert caught.value.blob in str(caught.value)
     _nothing_partial(tmp_path)
+    if operation == "download_to_file":
+        assert not (tmp_path / "faulty" / "dest" / "b.bin").exists()
 
 
 @pytest.mark.parametrize("operation", sorted(READS))
