@@ -157,7 +157,7 @@ def budgeted_client_kwargs(timeout: float, retries: int) -> dict[str, Any]:
     """Client options for "answer within about *timeout* seconds, *retries* retries at most".
 
     Each request gets *timeout* to connect and to receive the next bytes; retries back
-    off 0.5 s, 2.5 s, 4.5 s... (±0.25 s) and stop after *retries*, or when *timeout*
+    off 2.5 s, 4.5 s, 8.5 s... (±0.25 s) and stop after *retries*, or when *timeout*
     seconds have passed since the first attempt.
     """
     policy = BudgetedRetry(
