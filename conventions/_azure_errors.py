@@ -6,7 +6,9 @@ runs inside :func:`translate_errors`, which maps an Azure error by HTTP status a
 :class:`~conventions.errors.OutputNotFoundError`, :class:`~conventions.errors.AccessDeniedError`
 or a plain :class:`~conventions.errors.StorageError`. The message names the operation, the
 container and the blob; any text taken from Azure goes through
-:func:`~conventions.urls.redact_sas` first; the Azure exception is chained as ``__cause__``.
+:func:`~conventions.urls.redact_sas` first. The Azure exception is chained as ``__cause__``
+unless its text (with its own causes) shows a SAS signature: then it is dropped (``from
+None``), and only the redacted first line of its message, kept in ours, remains.
 
 Retries are azure-core's: by the time an error reaches this module, the client's retry
 policy has already given up.
@@ -15,6 +17,8 @@ policy has already given up.
 from __future__ import annotations
 
 import contextlib
+import re
+import traceback
 from collections.abc import Iterator
 
 from azure.core.exceptions import AzureError, HttpResponseError
@@ -22,8 +26,9 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from .errors import AccessDeniedError, ContainerNotFoundError, OutputNotFoundError, StorageError
 from .urls import redact_sas
 
-__all__ = ["http_detail", "storage_error", "translate_errors"]
+__all__ = ["http_detail", "shows_secret", "storage_error", "translate_errors"]
 
+_HOST_PORT = re.compile(r"host='([^']+)', port=(\d+)")
 _DENIED_STATUS = (401, 403)
 _CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
 # The signature or token itself was refused, as opposed to lacking a permission
@@ -70,9 +75,24 @@ def translate_errors(
     try:
         yield
     except AzureError as error:
-        raise storage_error(
+        translated = storage_error(
             error, operation, container=container, blob=blob, permission=permission
-        ) from error
+        )
+        if shows_secret(error):
+            raise translated from None
+        raise translated from error
+
+
+def shows_secret(error: BaseException) -> bool:
+    """Whether *error*'s traceback text, causes and contexts included, shows a signature."""
+    text = "".join(traceback.format_exception(error))
+    return redact_sas(text) != text
+
+
+def _endpoint(error: AzureError) -> str | None:
+    """``host:port`` of a connection failure, from urllib3's message, if it says."""
+    match = _HOST_PORT.search(str(error))
+    return f"{match.group(1)}:{match.group(2)}" if match else None
 
 
 def storage_error(
@@ -91,8 +111,10 @@ def storage_error(
     if isinstance(error, HttpResponseError):
         return _translate(error, operation, container, blob, permission)
     # Connection failures and the like, after azure-core's retries.
+    endpoint = _endpoint(error)
+    unreachable = f"endpoint {endpoint} did not answer: " if endpoint else ""
     return StorageError(
-        f"could not {operation} {_where(container, blob)}: {_azure_detail(error)}",
+        f"could not {operation} {_where(container, blob)}: {unreachable}{_azure_detail(error)}",
         container=container,
         blob=blob,
     )

@@ -28,6 +28,7 @@ __all__ = [
     "InvalidKindError",
     "InvalidOutputFileError",
     "InvalidPathError",
+    "InvalidSettingError",
     "InvalidTrackingOptionError",
     "LocalPathError",
     "MissingDependencyError",
@@ -110,6 +111,12 @@ class InvalidOutputFileError(_RuleError):
     """An OutputFile's pattern, container URL, SAS or identity breaks rule OF-n."""
 
     subject = "output file"
+
+
+class InvalidSettingError(_RuleError):
+    """An option's value is out of range, e.g. ``max_concurrency=0`` or a negative timeout."""
+
+    subject = "setting"
 
 
 class MissingDependencyError(ConventionsError, ImportError):

@@ -30,7 +30,7 @@ from .errors import (
 )
 from .kinds import JobOutputKind, TaskOutputKind, check_writable
 from .paths import destination_path
-from .urls import redact_sas
+from .urls import redact_sas, redact_value
 
 if TYPE_CHECKING:
     from azure.batch import models as batch_models
@@ -159,7 +159,12 @@ def has_wildcard(file_pattern: str) -> bool:
 
     >>> has_wildcard("../std*.txt"), has_wildcard("out/?.csv"), has_wildcard("out/x.csv")
     (True, True, False)
+
+    Raises:
+        TypeError: *file_pattern* is not a ``str``.
     """
+    if not isinstance(file_pattern, str):
+        raise TypeError(f"file_pattern must be a str, not {type(file_pattern).__name__}")
     return any(char in _WILDCARD_CHARS for char in file_pattern)
 
 
@@ -208,7 +213,9 @@ def _unclosed_bracket(segment: str) -> bool:
 def _check_container_url(_instance: object, _attribute: object, url: str) -> None:
     if not isinstance(url, str):
         raise InvalidOutputFileError(
-            url, "must be an absolute http(s) URL (rule OF-2)", subject="container url"
+            redact_value(url),
+            "must be an absolute http(s) URL (rule OF-2)",
+            subject="container url",
         )
     try:
         parts = urlsplit(url)

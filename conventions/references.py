@@ -24,6 +24,7 @@ from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
 from .follow import FollowEvent
 from .kinds import JobOutputKind, TaskOutputKind
+from .network import TransferDeadline
 from .urls import redact_sas
 
 __all__ = ["OutputFileReference"]
@@ -154,9 +155,17 @@ class OutputFileReference:
             operation, container=self.container_name, blob=self.blob_name, permission=permission
         )
 
-    def _downloader(self) -> StorageStreamDownloader[bytes]:
+    def _downloader(
+        self, deadline: TransferDeadline | None = None
+    ) -> StorageStreamDownloader[bytes]:
         with self._translate("download", "r"):
-            return self.blob_client.download_blob()
+            if deadline is None:
+                return self.blob_client.download_blob()
+            return self.blob_client.download_blob(raw_response_hook=deadline.hook)
+
+    def _deadline(self) -> TransferDeadline:
+        """The bound on one whole download (``conventions.network``)."""
+        return TransferDeadline(self.container_name, self.blob_name, self.size)
 
     def _check_complete(self, received: int, expected: int) -> None:
         # .NET reads once and returns whatever arrived (hazard 5); never here.
@@ -172,10 +181,11 @@ class OutputFileReference:
         """Stream the whole blob into *file*; return the bytes written, checked complete
         and checked against the blob's stored Content-MD5 (``IntegrityError``, rule IG-2).
         *on_bytes* hears the length of each chunk written (byte-level progress)."""
-        downloader = self._downloader()
         checked = VerifyingWriter(file, on_bytes)
-        with self._translate("download", "r"):
-            written = downloader.readinto(cast(IO[bytes], checked))
+        with self._deadline() as deadline:
+            downloader = self._downloader(deadline)
+            with self._translate("download", "r"):
+                written = downloader.readinto(cast(IO[bytes], checked))
         self._check_complete(written, downloader.size)
         checked.verify(
             self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
@@ -215,9 +225,10 @@ class OutputFileReference:
     def download_bytes(self) -> bytes:
         """Return the whole output as bytes (all of it: never a short read), checked
         against the blob's stored Content-MD5 when it has one (``IntegrityError``)."""
-        downloader = self._downloader()
-        with self._translate("download", "r"):
-            data = downloader.readall()
+        with self._deadline() as deadline:
+            downloader = self._downloader(deadline)
+            with self._translate("download", "r"):
+                data = downloader.readall()
         self._check_complete(len(data), downloader.size)
         actual = hashlib.md5(data, usedforsecurity=False).digest()
         check_md5(

@@ -131,9 +131,10 @@ def output_container_url(
     if starts >= expires:
         raise SasError(f"start {start} must be before the expiry {expires.isoformat()}")
     unknown = sorted(set(permissions) - set(_PERMISSION_LETTERS))
-    if not permissions or unknown:
+    if not permissions or unknown or len(set(permissions)) != len(permissions):
         raise SasError(
-            f"permissions {permissions!r} must be SAS letters from {_PERMISSION_LETTERS!r}"
+            f"permissions {permissions!r} must be SAS letters from {_PERMISSION_LETTERS!r}, "
+            "each at most once"
         )
     permission = ContainerSasPermissions.from_string(permissions)
     account_name = service_client.account_name

@@ -41,7 +41,9 @@ from typing import IO, Any, Generic, TypeVar, cast
 import attrs
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
+from . import _log_redaction
 from ._azure_errors import translate_errors
+from ._clients import container_client_from_connection_string, container_client_from_url
 from ._integrity import HashingReader
 from ._local_files import Destination, check_source, iter_glob, open_source
 from .blobs import (
@@ -62,6 +64,7 @@ from .errors import (
     InvalidBlobNameError,
     InvalidIdError,
     InvalidKindError,
+    InvalidSettingError,
     LocalPathError,
     MissingEnvironmentVariableError,
     StorageError,
@@ -91,6 +94,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger("conventions")
+
+# Importing this module is what makes requests possible: from now on no log record of
+# urllib3, azure or conventions shows a SAS signature (conventions._log_redaction).
+_log_redaction.install()
 
 #: The Batch service sets these for every task except the start task.
 JOB_ID_ENV = "AZ_BATCH_JOB_ID"
@@ -210,7 +217,7 @@ def _container_from_environment(
 ) -> ContainerClient:
     url = environ.get(CONTAINER_URL_ENV)
     if url:
-        client = ContainerClient.from_container_url(url, **client_kwargs)
+        client = container_client_from_url(url, client_kwargs)
         expected = container_name(job_id)
         if client.container_name != expected:
             _log.warning(
@@ -227,8 +234,8 @@ def _container_from_environment(
         f"set {CONTAINER_URL_ENV} to the job's container URL with SAS "
         f"(conventions.sas.output_container_url), or {CONNECTION_STRING_ENV}",
     )
-    return ContainerClient.from_connection_string(
-        connection_string, container_name(job_id), **client_kwargs
+    return container_client_from_connection_string(
+        connection_string, container_name(job_id), client_kwargs
     )
 
 
@@ -256,6 +263,7 @@ def _run_parallel(
     *keep_results* the results are passed to *on_done* only and an empty list is returned.
     """
     results: dict[int, _T] = {}
+    _check_concurrency(max_concurrency)
     for index, result in _iter_parallel(work, max_concurrency):
         if keep_results:
             results[index] = result
@@ -264,14 +272,18 @@ def _run_parallel(
     return [results[index] for index in range(len(results))]
 
 
+def _check_concurrency(max_concurrency: int) -> int:
+    if max_concurrency < 1:
+        raise InvalidSettingError(max_concurrency, "must be at least 1", subject="max_concurrency")
+    return max_concurrency
+
+
 def _iter_parallel(
     work: Iterable[Callable[[], _T]], max_concurrency: int
 ) -> Generator[tuple[int, _T], None, None]:
     """Yield ``(input index, result)`` of each callable as it finishes, on the calling
     thread, with the bounded window and first-error rule of :func:`_run_parallel`. Closing
     the generator early (or Ctrl-C) starts nothing new and waits for the running ones."""
-    if max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
     window = 2 * max_concurrency
     items = iter(enumerate(work))
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="conventions") as pool:
@@ -416,7 +428,14 @@ class _Storage(Generic[K]):
     ) -> OutputFileReference:
         """Store *text* (encoded as *encoding*) as the output *destination* of *kind*."""
         name = self.blob_name(kind, destination)
-        data = text.encode(encoding)
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        try:
+            data = text.encode(encoding)
+        except LookupError:
+            raise InvalidSettingError(
+                encoding, "is not a text encoding Python knows (e.g. 'utf-8')", subject="encoding"
+            ) from None
         return self._upload(name, data, len(data), _content_settings(name, charset=encoding))
 
     def save_bytes(self, kind: K, data: bytes, destination: str) -> OutputFileReference:
@@ -636,7 +655,7 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         to save (``w`` to overwrite), ``l`` to list and ``r`` to read; tracked saves
         (:meth:`save_tracked`) need ``racw`` (``r`` to reconcile a retried append)."""
         check_task_id(task_id)
-        return cls(ContainerClient.from_container_url(container_url, **client_kwargs), task_id)
+        return cls(container_client_from_url(container_url, client_kwargs), task_id)
 
     @classmethod
     def from_service_client(
@@ -653,8 +672,8 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
     ) -> TaskOutputStorage:
         """Storage on the job's container of the account in *connection_string*."""
         check_task_id(task_id)
-        client = ContainerClient.from_connection_string(
-            connection_string, container_name(job_id), **client_kwargs
+        client = container_client_from_connection_string(
+            connection_string, container_name(job_id), client_kwargs
         )
         return cls(client, task_id)
 
@@ -750,7 +769,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
     @classmethod
     def from_container_url(cls, container_url: str, **client_kwargs: Any) -> JobOutputStorage:
         """Storage on a container URL with SAS (``output_container_url``)."""
-        return cls(ContainerClient.from_container_url(container_url, **client_kwargs))
+        return cls(container_client_from_url(container_url, client_kwargs))
 
     @classmethod
     def from_service_client(
@@ -765,8 +784,8 @@ class JobOutputStorage(_Storage[JobOutputKind]):
     ) -> JobOutputStorage:
         """Storage on the job's container of the account in *connection_string*."""
         return cls(
-            ContainerClient.from_connection_string(
-                connection_string, container_name(job_id), **client_kwargs
+            container_client_from_connection_string(
+                connection_string, container_name(job_id), client_kwargs
             )
         )
 
@@ -905,6 +924,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 blob, local path and error, its ``summary`` what was written.
             LocalPathError: *dest_dir* cannot be made or opened.
         """
+        _check_concurrency(max_concurrency)  # before the listing's first request
         return self.download_outputs(
             self.find_outputs(kind, task_ids),
             dest_dir,
@@ -971,6 +991,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         Raises (while iterating): ``ContainerNotFoundError`` at once; ``LocalPathError``
         when *dest_dir* cannot be made or opened.
         """
+        _check_concurrency(max_concurrency)
         references = list(outputs)  # all targets are decided together (rule LP-3)
         with Destination(dest_dir) as root:
             work: list[Callable[[], DownloadedOutput | DownloadFailure]] = []

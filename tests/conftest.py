@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 import time
 import urllib.parse
@@ -31,6 +32,7 @@ if str(_REPO_ROOT) not in sys.path:
 from scripts.azurite import Azurite, StorageEndpoint, make_test_jwt  # noqa: E402
 
 from .faultproxy import FaultProxy  # noqa: E402
+from .leakcheck import leak_check  # noqa: E402, F401 - a fixture, used below
 
 CONNECTION_STRING_ENV = "CONVENTIONS_TEST_CONNECTION_STRING"
 
@@ -40,6 +42,18 @@ settings.register_profile("ci", max_examples=200, deadline=None, print_blob=True
 settings.register_profile("dev", max_examples=60, deadline=None)
 _ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _ci else "dev"))
+
+
+# -- Secrets -----------------------------------------------------------------------------------
+
+#: Suites in which no SAS signature or account key may appear anywhere (tests/leakcheck.py).
+_LEAK_CHECKED = re.compile(r"tests\.test_(storage|cli|faultproxy|bad_inputs|network)")
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_leaks(request: pytest.FixtureRequest) -> None:
+    if _LEAK_CHECKED.match(request.module.__name__):
+        request.getfixturevalue("leak_check")
 
 
 # -- Azurite -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ bodies), so that a fault can hit *one* request on a kept-alive connection:
 - ``Fault.reset_mid_request()``: read part of the request body, then reset;
 - ``Fault.reset_mid_response()``: forward, send half of the response, then reset;
 - ``Fault.stall(seconds)``: forward, send the response head, then go silent;
+- ``Fault.hang(seconds)``: forward, let it land, then send nothing at all (no head);
 - ``Fault.trickle(nbytes, every)``: forward, send the response *nbytes* at a time.
 
 Faults are queued with :meth:`FaultProxy.inject` (the next *times* requests that match a
@@ -90,6 +91,10 @@ class Fault:
     @classmethod
     def stall(cls, seconds: float = 3600.0) -> Fault:
         return cls("stall", seconds=seconds)
+
+    @classmethod
+    def hang(cls, seconds: float = 3600.0) -> Fault:
+        return cls("hang", seconds=seconds)
 
     @classmethod
     def trickle(cls, nbytes: int = 1, every: float = 0.5) -> Fault:
@@ -293,6 +298,10 @@ class FaultProxy:
                 elif fault.name == "stall":
                     client_w.write(response_head)
                     await client_w.drain()
+                    await asyncio.sleep(fault.seconds)
+                    _reset(client_w)
+                    return
+                elif fault.name == "hang":
                     await asyncio.sleep(fault.seconds)
                     _reset(client_w)
                     return

@@ -4,6 +4,7 @@ cases; these cover what a live service rarely shows)."""
 from __future__ import annotations
 
 import re
+import traceback
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
@@ -22,8 +23,30 @@ def test_azure_text_is_redacted_and_chained() -> None:
     assert re.search(r"sig=(?!REDACTED)", message) is None
     assert "'b'" in message
     assert "'c'" in message
-    assert caught.value.__cause__ is original
+    # The Azure error shows the signature: it is dropped, not chained (issue 10).
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
     assert (caught.value.container, caught.value.blob) == ("c", "b")
+
+
+def test_a_clean_azure_error_stays_chained() -> None:
+    original = HttpResponseError(message="The specified blob does not exist.")
+    with pytest.raises(StorageError) as caught, translate_errors("read", container="c", blob="b"):
+        raise original
+    assert caught.value.__cause__ is original
+
+
+def test_a_signature_deep_in_the_cause_chain_drops_the_cause() -> None:
+    try:
+        raise ValueError("Failed to parse: http://h/c?sv=1&sig=DEEPSECRET")
+    except ValueError as inner:
+        original = ServiceRequestError("could not send", error=inner)
+        original.__cause__ = inner
+    with pytest.raises(StorageError) as caught, translate_errors("list", container="c"):
+        raise original
+    text = "".join(traceback.format_exception(caught.value))
+    assert "DEEPSECRET" not in text
+    assert caught.value.__cause__ is None
 
 
 def test_connection_errors_become_storage_errors() -> None:

@@ -69,9 +69,10 @@ def test_bad_permissions_exit_2_like_a_bad_expiry(azurite: StorageEndpoint) -> N
 
 def test_a_malformed_connection_string_names_no_python(tmp_path: Path) -> None:
     result = _run("list", "job1", "--connection-string", "nonsense")
-    line = _assert_one_error_line(result, 1)
+    line = _assert_one_error_line(result, 2)  # a bad option value: a usage error
     assert "ValueError" not in line
-    assert "--connection-string" in line
+    assert "connection string" in line
+    assert "AccountName" in line  # what it needs
 
 
 def test_a_missing_container_says_prepare_and_typo_once(azurite: StorageEndpoint) -> None:

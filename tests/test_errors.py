@@ -116,6 +116,7 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
             "InvalidPathError",
             "InvalidBlobNameError",
             "InvalidOutputFileError",
+            "InvalidSettingError",
         ),
         (_rule_error, ("value", "rule", "subject")),
     ),

@@ -9,8 +9,9 @@ import click
 from conventions.containers import container_name
 from conventions.kinds import JobOutputKind
 
-from ._app import emit, json_option, main, stderr
+from ._app import emit, job_id_argument, json_option, main, stderr
 from ._connect import Connection, connection_options, parse_kind
+from ._network import network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -19,7 +20,7 @@ _SHOWN = 20  # outputs listed before "... and N more"
 
 
 @main.command("delete")
-@click.argument("job_id")
+@job_id_argument
 @click.option("--kind", "kind_text", help="Only this kind (TaskLog, JobOutput, job:<custom>...).")
 @click.option("--task", "task_ids", multiple=True, help="Only this task (repeatable).")
 @click.option("--container", "whole_container", is_flag=True,
@@ -28,6 +29,7 @@ _SHOWN = 20  # outputs listed before "... and N more"
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Do not ask for confirmation.")
 @connection_options
+@network_options
 @json_option
 def delete_command(
     job_id: str,

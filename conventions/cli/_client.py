@@ -30,6 +30,7 @@ from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStor
 from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
 from ._empty_dirs import folders_under, remove_new_empty_folders
+from ._network import network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -38,6 +39,7 @@ __all__: list[str] = []
 @main.command("prepare")
 @job_id_argument
 @connection_options
+@network_options
 @json_option
 def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
     """Create the output container of JOB_ID if it is missing (idempotent)."""
@@ -65,6 +67,7 @@ def prepare_command(job_id: str, connection: Connection, as_json: bool) -> None:
     help="SAS permission letters; tasks need acw, and r too for `run` to stream logs.",
 )
 @connection_options
+@network_options
 @json_option
 def sas_command(
     job_id: str, expiry: timedelta, permissions: str, connection: Connection, as_json: bool
@@ -96,6 +99,7 @@ def _row(reference: OutputFileReference) -> dict[str, object]:
 @task_ids_option
 @click.option("--kind", "kind_text", help=f"Only this kind. {KIND_HELP}")
 @connection_options
+@network_options
 @json_option
 def list_command(
     job_id: str,
@@ -169,6 +173,7 @@ def list_command(
 )
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @connection_options
+@network_options
 @json_option
 def download_command(
     job_id: str,

@@ -16,6 +16,8 @@ from conventions.errors import InvalidKindError, MissingDependencyError
 from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.storage import JobOutputStorage
 
+from ._network import client_kwargs
+
 __all__ = [
     "KIND_HELP",
     "Connection",
@@ -113,7 +115,9 @@ class Connection:
     def service_client(self) -> BlobServiceClient:
         """A service client: what ``prepare`` and ``sas`` need (a SAS cannot do that)."""
         if self.connection_string:
-            return BlobServiceClient.from_connection_string(self.connection_string)
+            return BlobServiceClient.from_connection_string(
+                self.connection_string, **client_kwargs()
+            )
         if self.account_url:
             try:
                 from azure.identity import DefaultAzureCredential
@@ -122,7 +126,9 @@ class Connection:
                     "--account-url signs in with azure-identity: "
                     "pip install 'batch-file-conventions[identity]'"
                 ) from error
-            return BlobServiceClient(self.account_url, credential=DefaultAzureCredential())
+            return BlobServiceClient(
+                self.account_url, credential=DefaultAzureCredential(), **client_kwargs()
+            )
         raise click.UsageError(
             "this command needs --connection-string (or AZURE_STORAGE_CONNECTION_STRING) "
             "or --account-url"
@@ -131,9 +137,11 @@ class Connection:
     def job_storage(self, job_id: str) -> JobOutputStorage:
         """The job's output storage, from whichever option was given."""
         if self.container_url:
-            return JobOutputStorage.from_container_url(self.container_url)
+            return JobOutputStorage.from_container_url(self.container_url, **client_kwargs())
         if self.connection_string:
-            return JobOutputStorage.from_connection_string(self.connection_string, job_id)
+            return JobOutputStorage.from_connection_string(
+                self.connection_string, job_id, **client_kwargs()
+            )
         if self.account_url:
             return JobOutputStorage.from_service_client(self.service_client(), job_id)
         raise click.UsageError(

@@ -10,15 +10,16 @@ from conventions._azure_errors import translate_errors
 from conventions.follow import FollowRestart, marked_length
 from conventions.kinds import TaskOutputKind
 
-from ._app import main, stderr
+from ._app import job_id_argument, main, stderr
 from ._connect import Connection, connection_options
+from ._network import network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
 
 
 @main.command("logs")
-@click.argument("job_id")
+@job_id_argument
 @click.argument("task_id")
 @click.option("--stderr", "use_stderr", is_flag=True, help="The task's stderr.txt.")
 @click.option("--path", help="Another path under the task's TaskLog (default stdout.txt).")
@@ -27,6 +28,7 @@ __all__: list[str] = []
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.05),
               help="Seconds between reads of a log that did not grow (with --follow).")  # fmt: skip
 @connection_options
+@network_options
 def logs_command(
     job_id: str,
     task_id: str,

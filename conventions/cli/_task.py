@@ -16,6 +16,7 @@ from conventions.urls import redact_sas
 
 from ._app import emit, json_option, main, stderr
 from ._connect import parse_task_kind
+from ._network import client_kwargs, network_options
 from ._save import plan_saves, save_with_progress
 from ._tee import run_teed
 
@@ -50,6 +51,7 @@ __all__: list[str] = []
     help="How many files upload at once.",
 )
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@network_options
 @json_option
 def save_command(
     kind_text: str,
@@ -74,7 +76,7 @@ def save_command(
         else:
             stderr.print("nothing saved: no file matched (accepted by --allow-empty)")
         return
-    with TaskOutputStorage.from_environment() as storage:
+    with TaskOutputStorage.from_environment(**client_kwargs()) as storage:
         references = save_with_progress(
             storage, kind, items, max_concurrency=max_concurrency, show=not as_json
         )
@@ -105,6 +107,7 @@ def save_command(
     help="Where the local stdout.txt and stderr.txt copies go.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@network_options
 def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) -> None:
     """Run COMMAND, streaming its stdout and stderr live to TaskLog.
 
@@ -127,7 +130,7 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
         path.write_bytes(b"")
     code: int | None = None
     try:
-        with TaskOutputStorage.from_environment() as storage:
+        with TaskOutputStorage.from_environment(**client_kwargs()) as storage:
             # A retried task's new logs replace the old attempt's, as the Batch agent's
             # stdout.txt does (decision D-33 refuses that by default).
             out_tracker, err_tracker = (
