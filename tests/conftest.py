@@ -27,6 +27,7 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 from scripts.azurite import Azurite, StorageEndpoint, make_test_jwt  # noqa: E402
+from tests.tokenendpoint import TokenEndpoint  # noqa: E402
 
 CONNECTION_STRING_ENV = "CONVENTIONS_TEST_CONNECTION_STRING"
 
@@ -144,3 +145,41 @@ def blob_service_client(azurite: StorageEndpoint) -> Iterator[BlobServiceClient]
 def job_id() -> str:
     """A fresh job ID per test (``test-<8 hex>``); use it to keep containers apart."""
     return f"test-{uuid.uuid4().hex[:8]}"
+
+
+# -- a managed-identity token endpoint -----------------------------------------------------------
+
+#: Variables that would send azure-identity elsewhere than the test's token endpoint, or pick
+#: a configuration for the code under test; cleared for every test that uses the endpoint.
+_IDENTITY_ENV = (
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_USERNAME",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_TOKEN_CREDENTIALS",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "CONVENTIONS_CONTAINER_URL",
+    "CONVENTIONS_ACCOUNT_URL",
+)
+
+
+@pytest.fixture
+def token_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenEndpoint]:
+    """A real managed-identity (IMDS) token endpoint on 127.0.0.1 (tests/tokenendpoint.py),
+    with ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` pointing azure-identity at it, so that the real
+    ``ManagedIdentityCredential`` and ``DefaultAzureCredential`` get tokens ``azurite_oauth``
+    accepts. Other identity and connection variables are cleared."""
+    for name in _IDENTITY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with TokenEndpoint() as endpoint:
+        for name, value in endpoint.environment().items():
+            monkeypatch.setenv(name, value)
+        yield endpoint
