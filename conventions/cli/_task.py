@@ -9,10 +9,10 @@ import click
 
 from conventions.errors import ConventionsError
 from conventions.kinds import TaskOutputKind
-from conventions.storage import TaskOutputStorage
 from conventions.urls import redact_sas
 
 from ._app import emit, json_option, main, stderr
+from ._connect import Connection, connection_options
 from ._tee import run_teed
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -22,15 +22,19 @@ __all__: list[str] = []
 @main.command("save")
 @click.option("--kind", "kind_text", default="TaskOutput", show_default=True)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@connection_options
 @json_option
-def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
+def save_command(
+    kind_text: str, paths: tuple[str, ...], connection: Connection, as_json: bool
+) -> None:
     """Save files (or glob patterns) as outputs of the current Batch task.
 
-    The job, task and container come from AZ_BATCH_JOB_ID, AZ_BATCH_TASK_ID and
-    CONVENTIONS_CONTAINER_URL (or AZURE_STORAGE_CONNECTION_STRING).
+    The job and task come from AZ_BATCH_JOB_ID and AZ_BATCH_TASK_ID; the container from
+    the options, else as from_environment does: CONVENTIONS_CONTAINER_URL,
+    AZURE_STORAGE_CONNECTION_STRING or CONVENTIONS_ACCOUNT_URL (+ AZURE_CLIENT_ID).
     """
     kind = TaskOutputKind.custom(kind_text)
-    with TaskOutputStorage.from_environment() as storage:
+    with connection.task_storage() as storage:
         # Each argument may be a glob (quoted, so that the shell leaves it to us).
         references = [ref for path in paths for ref in storage.save_many(kind, path)]
     rows = [{"path": ref.path, "blob_name": ref.blob_name, "size": ref.size} for ref in references]
@@ -53,7 +57,10 @@ def save_command(kind_text: str, paths: tuple[str, ...], as_json: bool) -> None:
     help="Where the local stdout.txt and stderr.txt copies go.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) -> None:
+@connection_options
+def run_command(
+    flush_interval: float, log_dir: Path, command: tuple[str, ...], connection: Connection
+) -> None:
     """Run COMMAND, streaming its stdout and stderr live to TaskLog.
 
     The output is copied to this process's own streams (so the Batch agent's
@@ -68,7 +75,7 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
     code: int | None = None
     try:
-        with TaskOutputStorage.from_environment() as storage:
+        with connection.task_storage() as storage:
             # A retried task's new logs replace the old attempt's, as the Batch agent's
             # stdout.txt does (decision D-33 refuses that by default).
             out_tracker, err_tracker = (
