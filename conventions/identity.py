@@ -65,6 +65,7 @@ def storage_credential(client_id: str | None = None) -> TokenCredential:
     return _ExplainedCredential(
         DefaultAzureCredential(),
         "DefaultAzureCredential",
+        # Its first line says only that the chain failed; the reasons follow, one a line.
         f"inside a pool set {CLIENT_ID_ENV} (or --client-id) to the client id of the "
         "pool's managed identity; elsewhere sign in (az login) or use a SAS or connection "
         "string (--verbose shows every credential tried)",
@@ -73,7 +74,7 @@ def storage_credential(client_id: str | None = None) -> TokenCredential:
 
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "message", None) or error).strip()
-    return text.splitlines()[0].strip() if text else type(error).__name__
+    return text.splitlines()[0].strip().rstrip(".") if text else type(error).__name__
 
 
 class _ExplainedCredential:

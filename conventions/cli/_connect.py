@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -10,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import click
+from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
 from conventions.identity import CLIENT_ID_ENV, storage_credential
@@ -59,6 +61,21 @@ _MISSING = (
     f"or set {CONTAINER_URL_ENV}, {CONNECTION_STRING_ENV} or {ACCOUNT_URL_ENV} "
     f"[{CLIENT_ID_ENV}]"
 )
+
+
+def _quiet_identity_logs() -> None:
+    """Keep azure-identity's own logging off the terminal: when the chain fails it logs
+    every credential's reason as a warning, which Python's last-resort handler would print
+    (dozens of lines) before our one-line error. The error chains azure-identity's, which
+    ``--verbose`` shows."""
+    identity_log = logging.getLogger("azure.identity")
+    if not identity_log.handlers:
+        identity_log.addHandler(logging.NullHandler())
+
+
+def _credential(client_id: str | None) -> TokenCredential:
+    _quiet_identity_logs()
+    return storage_credential(client_id)
 
 
 class Connection:
@@ -131,7 +148,7 @@ class Connection:
         flag, value = self._service_source()
         if flag == "--connection-string":
             return BlobServiceClient.from_connection_string(value)
-        return BlobServiceClient(value, credential=storage_credential(self.client_id))
+        return BlobServiceClient(value, credential=_credential(self.client_id))
 
     def job_storage(self, job_id: str) -> JobOutputStorage:
         """The job's output storage, from whichever source is in use.
@@ -149,7 +166,7 @@ class Connection:
         if flag == "--connection-string":
             return JobOutputStorage.from_connection_string(value, job_id)
         return JobOutputStorage.from_account_url(
-            value, job_id, credential=storage_credential(self.client_id)
+            value, job_id, credential=_credential(self.client_id)
         )
 
     def task_storage(self) -> TaskOutputStorage:
@@ -165,6 +182,7 @@ class Connection:
         environ[dict(_SOURCES)[flag]] = value
         if self.client_id:
             environ[CLIENT_ID_ENV] = self.client_id
+        _quiet_identity_logs()
         return TaskOutputStorage.from_environment(
             environ, allow_other_container=self.allow_other_container
         )
