@@ -22,7 +22,11 @@ from .errors import InvalidSettingError
 from .network import with_default_timeouts
 from .urls import redact_sas
 
-__all__ = ["container_client_from_connection_string", "container_client_from_url"]
+__all__ = [
+    "container_client_from_account_url",
+    "container_client_from_connection_string",
+    "container_client_from_url",
+]
 
 _SCHEMES = ("http", "https")
 
@@ -107,4 +111,21 @@ def container_client_from_connection_string(
     except ValueError:
         raise InvalidSettingError(
             "<connection string>", "was refused by the Blob SDK", subject="connection string"
+        ) from None
+
+
+def container_client_from_account_url(
+    account_url: str, container: str, credential: Any, client_kwargs: Mapping[str, Any]
+) -> ContainerClient:
+    """``ContainerClient(account_url, container, credential=...)`` with a checked URL and
+    default timeouts."""
+    _check_endpoint(account_url, "account url", needs_container=False)
+    try:
+        return ContainerClient(
+            account_url, container, credential=credential, **with_default_timeouts(client_kwargs)
+        )
+    except ValueError as error:
+        detail = redact_sas(str(error).splitlines()[0] if str(error) else "")
+        raise InvalidSettingError(
+            redact_sas(account_url), f"was refused by the Blob SDK: {detail}", subject="account url"
         ) from None

@@ -17,8 +17,10 @@ __all__ = [
     "AccessDeniedError",
     "AppendBlobLimitError",
     "AppendConflictError",
+    "ContainerMismatchError",
     "ContainerNotFoundError",
     "ConventionsError",
+    "CredentialError",
     "DownloadError",
     "FollowTimeoutError",
     "IntegrityError",
@@ -238,6 +240,38 @@ def _rebuild_integrity(
     cls: type[IntegrityError], message: str, state: dict[str, str]
 ) -> IntegrityError:
     return cls(message, **state)
+class CredentialError(StorageError, PermissionError):
+    """No Entra ID token for storage: the managed identity or credential chain could not
+    sign in. One line naming the credential and what to set; the azure-identity error is
+    chained as ``__cause__``."""
+
+
+class ContainerMismatchError(ConventionsError, ValueError):
+    """A container URL names another container than the job's (one job, one container).
+
+    ``container`` is the URL's container, ``expected`` is ``container_name(job_id)``.
+    Pass ``allow_other_container=True`` (CLI: ``--allow-other-container``) to use it anyway.
+    """
+
+    def __init__(self, container: str, job_id: str, expected: str, *, source: str) -> None:
+        super().__init__(
+            f"{source} names container {container!r}, but the outputs of job {job_id!r} "
+            f"belong in container {expected!r}; give that job's container URL, or pass "
+            "allow_other_container=True (CLI: --allow-other-container) to use it anyway"
+        )
+        self.container = container
+        self.job_id = job_id
+        self.expected = expected
+        self.source = source
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_mismatch, (self.container, self.job_id, self.expected, self.source))
+
+
+def _rebuild_mismatch(
+    container: str, job_id: str, expected: str, source: str
+) -> ContainerMismatchError:
+    return ContainerMismatchError(container, job_id, expected, source=source)
 
 
 class SasError(ConventionsError, ValueError):

@@ -43,7 +43,11 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettin
 
 from . import _log_redaction
 from ._azure_errors import translate_errors
-from ._clients import container_client_from_connection_string, container_client_from_url
+from ._clients import (
+    container_client_from_account_url,
+    container_client_from_connection_string,
+    container_client_from_url,
+)
 from ._integrity import HashingReader
 from ._local_files import Destination, check_source, iter_glob, open_source
 from .blobs import (
@@ -58,6 +62,7 @@ from .blobs import (
 from .cleanup import DeleteSummary, delete_blobs
 from .containers import container_name
 from .errors import (
+    ContainerMismatchError,
     ContainerNotFoundError,
     ConventionsError,
     DownloadError,
@@ -69,6 +74,7 @@ from .errors import (
     MissingEnvironmentVariableError,
     StorageError,
 )
+from .identity import CLIENT_ID_ENV, storage_credential
 from .ids import check_job_id, check_task_id
 from .incremental import Action, LocalFile, RemoteFile, Verdict, compare, stamp_ns
 from .kinds import JobOutputKind, TaskOutputKind
@@ -79,6 +85,8 @@ from .tracked import TrackedFile
 from .urls import redact_sas
 
 __all__ = [
+    "ACCOUNT_URL_ENV",
+    "CLIENT_ID_ENV",
     "CONNECTION_STRING_ENV",
     "CONTAINER_URL_ENV",
     "JOB_ID_ENV",
@@ -106,6 +114,9 @@ TASK_ID_ENV = "AZ_BATCH_TASK_ID"
 CONTAINER_URL_ENV = "CONVENTIONS_CONTAINER_URL"
 #: The Azure SDKs' usual variable, used by ``from_environment`` when there is no container URL.
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+#: The account's blob endpoint, for ``from_environment`` with a managed identity (whose
+#: client id is in ``AZURE_CLIENT_ID``) or else ``DefaultAzureCredential``.
+ACCOUNT_URL_ENV = "CONVENTIONS_ACCOUNT_URL"
 
 #: ``progress(files_done, bytes_done)``, called from the calling thread after each file.
 ProgressCallback = Callable[[int, int], None]
@@ -212,30 +223,63 @@ def _env(environ: Mapping[str, str], name: str, hint: str) -> str:
     return value
 
 
-def _container_from_environment(
-    environ: Mapping[str, str], job_id: str, client_kwargs: dict[str, Any]
+def _check_container(
+    client: ContainerClient, job_id: str | None, *, source: str
 ) -> ContainerClient:
+    """One job, one container: *client* must be on ``container_name(job_id)``."""
+    if job_id is not None:
+        expected = container_name(job_id)
+        if client.container_name != expected:
+            client.close()
+            raise ContainerMismatchError(
+                str(client.container_name), job_id, expected, source=source
+            )
+    return client
+
+
+def _container_from_environment(
+    environ: Mapping[str, str],
+    job_id: str,
+    client_kwargs: dict[str, Any],
+    *,
+    allow_other_container: bool,
+) -> ContainerClient:
+    """The job's container from the first of the variables in the README's table."""
     url = environ.get(CONTAINER_URL_ENV)
     if url:
         client = container_client_from_url(url, client_kwargs)
-        expected = container_name(job_id)
-        if client.container_name != expected:
-            _log.warning(
-                "%s names container %r, but job %r's outputs belong in %r",
-                CONTAINER_URL_ENV,
-                client.container_name,
-                job_id,
-                expected,
-            )
-        return client
-    connection_string = _env(
-        environ,
-        CONNECTION_STRING_ENV,
-        f"set {CONTAINER_URL_ENV} to the job's container URL with SAS "
-        f"(conventions.sas.output_container_url), or {CONNECTION_STRING_ENV}",
+        checked_job = None if allow_other_container else job_id
+        return _check_container(client, checked_job, source=CONTAINER_URL_ENV)
+    connection_string = environ.get(CONNECTION_STRING_ENV)
+    if connection_string:
+        return container_client_from_connection_string(
+            connection_string, container_name(job_id), client_kwargs
+        )
+    account_url = environ.get(ACCOUNT_URL_ENV)
+    if account_url:
+        kwargs = dict(client_kwargs)
+        credential = kwargs.pop("credential", None)
+        if credential is None:
+            credential = storage_credential(environ.get(CLIENT_ID_ENV) or None)
+        return container_client_from_account_url(
+            account_url, container_name(job_id), credential, kwargs
+        )
+    raise MissingEnvironmentVariableError(
+        CONTAINER_URL_ENV,
+        f"set one of {CONTAINER_URL_ENV} (the job's container URL with SAS), "
+        f"{CONNECTION_STRING_ENV}, or {ACCOUNT_URL_ENV} (the account's blob endpoint, "
+        f"signing in with the managed identity whose client id is in {CLIENT_ID_ENV}, "
+        "else DefaultAzureCredential)",
     )
-    return container_client_from_connection_string(
-        connection_string, container_name(job_id), client_kwargs
+
+
+def _account_container(
+    account_url: str, job_id: str, credential: Any, client_kwargs: dict[str, Any]
+) -> ContainerClient:
+    if credential is None:
+        credential = storage_credential()
+    return container_client_from_account_url(
+        account_url, container_name(job_id), credential, client_kwargs
     )
 
 
@@ -649,13 +693,49 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
 
     @classmethod
     def from_container_url(
-        cls, container_url: str, task_id: str, **client_kwargs: Any
+        cls, container_url: str, task_id: str, *, job_id: str | None = None, **client_kwargs: Any
     ) -> TaskOutputStorage:
         """Storage on a container URL with SAS (``output_container_url``). A task needs ``acw``
         to save (``w`` to overwrite), ``l`` to list and ``r`` to read; tracked saves
-        (:meth:`save_tracked`) need ``racw`` (``r`` to reconcile a retried append)."""
+        (:meth:`save_tracked`) need ``racw`` (``r`` to reconcile a retried append).
+
+        Raises:
+            ContainerMismatchError: *job_id* is given and the URL's container is not
+                ``container_name(job_id)`` (one job, one container).
+        """
         check_task_id(task_id)
-        return cls(container_client_from_url(container_url, client_kwargs), task_id)
+        client = container_client_from_url(container_url, client_kwargs)
+        return cls(_check_container(client, job_id, source="the container URL"), task_id)
+
+    @classmethod
+    def from_account_url(
+        cls,
+        account_url: str,
+        job_id: str,
+        task_id: str,
+        *,
+        credential: Any = None,
+        **client_kwargs: Any,
+    ) -> TaskOutputStorage:
+        """Storage on the job's container of the account whose blob endpoint is *account_url*
+        (``https://<account>.blob.core.windows.net``), signed in with *credential*.
+
+        *credential* is anything azure-storage-blob accepts, typically an azure-identity
+        ``TokenCredential`` such as ``ManagedIdentityCredential(client_id=...)``; ``None``
+        means ``DefaultAzureCredential()`` (extra ``identity``). With Entra ID the identity
+        needs the role Storage Blob Data Contributor on the account or container::
+
+            storage = TaskOutputStorage.from_account_url(
+                "https://myaccount.blob.core.windows.net", "my-job", "task-1",
+                credential=ManagedIdentityCredential(client_id=pool_identity_client_id),
+            )
+
+        Raises:
+            MissingDependencyError: *credential* is None and azure-identity is missing.
+        """
+        check_job_id(job_id)
+        check_task_id(task_id)
+        return cls(_account_container(account_url, job_id, credential, client_kwargs), task_id)
 
     @classmethod
     def from_service_client(
@@ -679,13 +759,26 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
 
     @classmethod
     def from_environment(
-        cls, environ: Mapping[str, str] | None = None, **client_kwargs: Any
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        allow_other_container: bool = False,
+        **client_kwargs: Any,
     ) -> TaskOutputStorage:
         """Storage for the current Batch task.
 
         The job and task IDs come from ``AZ_BATCH_JOB_ID`` and ``AZ_BATCH_TASK_ID``; the
-        container from ``CONVENTIONS_CONTAINER_URL`` (a container URL with SAS) or else
-        ``AZURE_STORAGE_CONNECTION_STRING``. *environ* defaults to ``os.environ``.
+        container from the first that is set of:
+
+        1. ``CONVENTIONS_CONTAINER_URL``: a container URL with SAS. Its container must be
+           the job's (``container_name(job_id)``) unless *allow_other_container* is true;
+        2. ``AZURE_STORAGE_CONNECTION_STRING``;
+        3. ``CONVENTIONS_ACCOUNT_URL``: the account's blob endpoint, signed in with the
+           user-assigned managed identity whose client id is in ``AZURE_CLIENT_ID`` (the
+           pool's identity), or else with ``DefaultAzureCredential()`` (extra
+           ``identity``); a ``credential=`` keyword replaces either.
+
+        *environ* defaults to ``os.environ``.
 
         >>> TaskOutputStorage.from_environment({"AZ_BATCH_JOB_ID": "my-job"})
         Traceback (most recent call last):
@@ -693,13 +786,18 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         conventions.errors.MissingEnvironmentVariableError: ... AZ_BATCH_TASK_ID is not set: ...
 
         Raises:
-            MissingEnvironmentVariableError: a variable is missing; the message names it.
+            MissingEnvironmentVariableError: a variable is missing; the message names it
+                (for the container: all three).
+            ContainerMismatchError: ``CONVENTIONS_CONTAINER_URL`` is another job's container.
         """
         env = os.environ if environ is None else environ
         hint = "from_environment() runs inside a Batch task (not its start task)"
         job_id = check_job_id(_env(env, JOB_ID_ENV, hint))
         task_id = check_task_id(_env(env, TASK_ID_ENV, hint))
-        return cls(_container_from_environment(env, job_id, client_kwargs), task_id)
+        container = _container_from_environment(
+            env, job_id, client_kwargs, allow_other_container=allow_other_container
+        )
+        return cls(container, task_id)
 
     # -- names --------------------------------------------------------------------------------
 
@@ -767,9 +865,31 @@ class JobOutputStorage(_Storage[JobOutputKind]):
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def from_container_url(cls, container_url: str, **client_kwargs: Any) -> JobOutputStorage:
-        """Storage on a container URL with SAS (``output_container_url``)."""
-        return cls(container_client_from_url(container_url, client_kwargs))
+    def from_container_url(
+        cls, container_url: str, *, job_id: str | None = None, **client_kwargs: Any
+    ) -> JobOutputStorage:
+        """Storage on a container URL with SAS (``output_container_url``).
+
+        Raises:
+            ContainerMismatchError: *job_id* is given and the URL's container is not
+                ``container_name(job_id)`` (one job, one container).
+        """
+        client = container_client_from_url(container_url, client_kwargs)
+        return cls(_check_container(client, job_id, source="the container URL"))
+
+    @classmethod
+    def from_account_url(
+        cls, account_url: str, job_id: str, *, credential: Any = None, **client_kwargs: Any
+    ) -> JobOutputStorage:
+        """Storage on the job's container of the account whose blob endpoint is
+        *account_url*, signed in with *credential* (``None``: ``DefaultAzureCredential()``,
+        extra ``identity``); see :meth:`TaskOutputStorage.from_account_url`::
+
+            with JobOutputStorage.from_account_url(account_url, "my-job") as job:
+                job.download(TaskOutputKind.TASK_OUTPUT, "out/")
+        """
+        check_job_id(job_id)
+        return cls(_account_container(account_url, job_id, credential, client_kwargs))
 
     @classmethod
     def from_service_client(
@@ -791,13 +911,21 @@ class JobOutputStorage(_Storage[JobOutputKind]):
 
     @classmethod
     def from_environment(
-        cls, environ: Mapping[str, str] | None = None, **client_kwargs: Any
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        allow_other_container: bool = False,
+        **client_kwargs: Any,
     ) -> JobOutputStorage:
         """Storage for the current Batch job (``AZ_BATCH_JOB_ID``); the container as for
         :meth:`TaskOutputStorage.from_environment`."""
         env = os.environ if environ is None else environ
         job_id = check_job_id(_env(env, JOB_ID_ENV, "from_environment() runs inside a Batch task"))
-        return cls(_container_from_environment(env, job_id, client_kwargs))
+        return cls(
+            _container_from_environment(
+                env, job_id, client_kwargs, allow_other_container=allow_other_container
+            )
+        )
 
     # -- job outputs --------------------------------------------------------------------------
 

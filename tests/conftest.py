@@ -30,6 +30,7 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 from scripts.azurite import Azurite, StorageEndpoint, make_test_jwt  # noqa: E402
+from tests.tokenendpoint import TokenEndpoint  # noqa: E402
 
 from .faultproxy import FaultProxy  # noqa: E402
 from .leakcheck import leak_check  # noqa: E402, F401 - a fixture, used below
@@ -184,3 +185,41 @@ def proxied_endpoint(azurite: StorageEndpoint, fault_proxy: FaultProxy) -> Stora
         connection_string=fault_proxy.rewrite(azurite.connection_string),
         blob_endpoint=fault_proxy.rewrite(azurite.blob_endpoint),
     )
+
+
+# -- a managed-identity token endpoint -----------------------------------------------------------
+
+#: Variables that would send azure-identity elsewhere than the test's token endpoint, or pick
+#: a configuration for the code under test; cleared for every test that uses the endpoint.
+_IDENTITY_ENV = (
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_USERNAME",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_TOKEN_CREDENTIALS",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "CONVENTIONS_CONTAINER_URL",
+    "CONVENTIONS_ACCOUNT_URL",
+)
+
+
+@pytest.fixture
+def token_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenEndpoint]:
+    """A real managed-identity (IMDS) token endpoint on 127.0.0.1 (tests/tokenendpoint.py),
+    with ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` pointing azure-identity at it, so that the real
+    ``ManagedIdentityCredential`` and ``DefaultAzureCredential`` get tokens ``azurite_oauth``
+    accepts. Other identity and connection variables are cleared."""
+    for name in _IDENTITY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with TokenEndpoint() as endpoint:
+        for name, value in endpoint.environment().items():
+            monkeypatch.setenv(name, value)
+        yield endpoint

@@ -30,6 +30,8 @@ def test_every_error_is_a_conventions_error(name: str) -> None:
         (conventions.OutputNotFoundError, LookupError),
         (conventions.AccessDeniedError, PermissionError),
         (conventions.LocalPathError, OSError),
+        (conventions.CredentialError, PermissionError),
+        (conventions.ContainerMismatchError, ValueError),
     ],
 )
 def test_errors_subclass_the_builtin_they_resemble(
@@ -120,8 +122,18 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
         ),
         (_rule_error, ("value", "rule", "subject")),
     ),
+    "ContainerMismatchError": (
+        lambda cls: cls("job-a", "b", "job-b", source="--container-url"),
+        ("container", "job_id", "expected", "source"),
+    ),
     **dict.fromkeys(
-        ("StorageError", "ContainerNotFoundError", "OutputNotFoundError", "FollowTimeoutError"),
+        (
+            "StorageError",
+            "ContainerNotFoundError",
+            "OutputNotFoundError",
+            "FollowTimeoutError",
+            "CredentialError",
+        ),
         (_storage_error, ("container", "blob")),
     ),
     **dict.fromkeys(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import logging
 import pickle
 import re
 import urllib.parse
@@ -15,6 +14,7 @@ from azure.storage.blob import BlobServiceClient
 
 from conventions import (
     AccessDeniedError,
+    ContainerMismatchError,
     InvalidIdError,
     JobOutputKind,
     StorageError,
@@ -229,15 +229,16 @@ def test_from_environment_with_connection_string(
     [
         ({}, "AZ_BATCH_JOB_ID"),
         ({"AZ_BATCH_JOB_ID": "j"}, "AZ_BATCH_TASK_ID"),
-        ({"AZ_BATCH_JOB_ID": "j", "AZ_BATCH_TASK_ID": "t"}, "AZURE_STORAGE_CONNECTION_STRING"),
+        ({"AZ_BATCH_JOB_ID": "j", "AZ_BATCH_TASK_ID": "t"}, "CONVENTIONS_CONTAINER_URL"),
     ],
 )
 def test_from_environment_names_the_missing_variable(env: dict[str, str], missing: str) -> None:
     with pytest.raises(MissingEnvironmentVariableError, match=missing) as caught:
         TaskOutputStorage.from_environment(env)
     assert caught.value.name == missing
-    if missing.startswith("AZURE"):
-        assert "CONVENTIONS_CONTAINER_URL" in str(caught.value)
+    if missing.startswith("CONVENTIONS"):  # the container: all three options are named
+        for other in ("AZURE_STORAGE_CONNECTION_STRING", "CONVENTIONS_ACCOUNT_URL"):
+            assert other in str(caught.value)
     assert isinstance(caught.value, LookupError)
 
 
@@ -282,12 +283,12 @@ def test_environment_error_pickles() -> None:
     assert pickle.loads(pickle.dumps(SasError("x"))).args == ("x",)
 
 
-def test_from_environment_warns_when_the_url_is_for_another_job(
-    blob_service_client: BlobServiceClient, job_id: str, caplog: pytest.LogCaptureFixture
+def test_from_environment_refuses_a_url_for_another_job(
+    blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
+    # One job, one container: this used to be only a warning (see test_storage_identity.py).
     url = output_container_url(blob_service_client, job_id)
     env = {"AZ_BATCH_JOB_ID": "other-job", "CONVENTIONS_CONTAINER_URL": url}
-    with caplog.at_level(logging.WARNING, logger="conventions"):
-        JobOutputStorage.from_environment(env).close()
-    assert "job-other-job" in caplog.text
-    assert "sig=" not in caplog.text
+    with pytest.raises(ContainerMismatchError, match="job-other-job") as caught:
+        JobOutputStorage.from_environment(env)
+    assert "sig=" not in str(caught.value)

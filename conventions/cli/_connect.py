@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import click
+from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
-from conventions.errors import InvalidKindError, MissingDependencyError
+from conventions.errors import InvalidKindError
+from conventions.identity import CLIENT_ID_ENV, storage_credential
 from conventions.kinds import JobOutputKind, TaskOutputKind
-from conventions.storage import JobOutputStorage
+from conventions.storage import (
+    ACCOUNT_URL_ENV,
+    CONNECTION_STRING_ENV,
+    CONTAINER_URL_ENV,
+    JOB_ID_ENV,
+    TASK_ID_ENV,
+    JobOutputStorage,
+    TaskOutputStorage,
+)
 
 from ._network import client_kwargs
 
@@ -102,51 +114,143 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+#: Each option and its variable, in ``from_environment``'s order of precedence.
+_SOURCES = (
+    ("--container-url", CONTAINER_URL_ENV),
+    ("--connection-string", CONNECTION_STRING_ENV),
+    ("--account-url", ACCOUNT_URL_ENV),
+)
+_MISSING = (
+    "give one of --container-url, --connection-string or --account-url [--client-id], "
+    f"or set {CONTAINER_URL_ENV}, {CONNECTION_STRING_ENV} or {ACCOUNT_URL_ENV} "
+    f"[{CLIENT_ID_ENV}]"
+)
+
+
+def _quiet_identity_logs() -> None:
+    """Keep azure-identity's own logging off the terminal: when the chain fails it logs
+    every credential's reason as a warning, which Python's last-resort handler would print
+    (dozens of lines) before our one-line error. The error chains azure-identity's, which
+    ``--verbose`` shows."""
+    identity_log = logging.getLogger("azure.identity")
+    if not identity_log.handlers:
+        identity_log.addHandler(logging.NullHandler())
+
+
+def _credential(client_id: str | None) -> TokenCredential:
+    _quiet_identity_logs()
+    return storage_credential(client_id)
+
+
 class Connection:
-    """The storage options given on the command line (or by environment variables)."""
+    """How a command reaches storage: the explicit options, else the environment.
+
+    An explicit option beats every environment variable; two explicit sources are a usage
+    error. Without one, the variables are read in ``from_environment``'s order:
+    ``CONVENTIONS_CONTAINER_URL``, ``AZURE_STORAGE_CONNECTION_STRING``,
+    ``CONVENTIONS_ACCOUNT_URL``. An account URL signs in with the managed identity
+    ``--client-id`` (default ``$AZURE_CLIENT_ID``), else with ``DefaultAzureCredential``.
+    """
 
     def __init__(
-        self, connection_string: str | None, account_url: str | None, container_url: str | None
+        self,
+        connection_string: str | None,
+        account_url: str | None,
+        container_url: str | None,
+        client_id: str | None = None,
+        *,
+        allow_other_container: bool = False,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        self.connection_string = connection_string
-        self.account_url = account_url
-        self.container_url = container_url
+        self.environ = os.environ if environ is None else environ
+        self.allow_other_container = allow_other_container
+        given = {
+            "--container-url": container_url,
+            "--connection-string": connection_string,
+            "--account-url": account_url,
+        }
+        explicit = [(flag, value) for flag, value in given.items() if value]
+        if len(explicit) > 1:
+            names = " and ".join(flag for flag, _ in explicit)
+            raise click.UsageError(f"give one connection, not {names}")
+        #: The source in use: (flag, value), or None when nothing is configured.
+        self.source: tuple[str, str] | None = explicit[0] if explicit else None
+        self._from_environment = not explicit
+        if not explicit:
+            self.source = self._environment_source(skip_container_url=False)
+        if client_id and (self.source is None or self.source[0] != "--account-url"):
+            raise click.UsageError(
+                "--client-id goes with --account-url (or CONVENTIONS_ACCOUNT_URL): "
+                "it names the managed identity that signs in to the account"
+            )
+        self.client_id = client_id or self.environ.get(CLIENT_ID_ENV) or None
+
+    def _environment_source(self, *, skip_container_url: bool) -> tuple[str, str] | None:
+        for flag, variable in _SOURCES:
+            if skip_container_url and flag == "--container-url":
+                continue
+            value = self.environ.get(variable)
+            if value:
+                return flag, value
+        return None
+
+    def _service_source(self) -> tuple[str, str]:
+        source = self.source
+        if source is not None and source[0] == "--container-url" and self._from_environment:
+            # A SAS cannot create containers or sign: look further down the table.
+            source = self._environment_source(skip_container_url=True)
+        if source is None or source[0] == "--container-url":
+            raise click.UsageError(
+                "this command needs --connection-string or --account-url "
+                f"(or {CONNECTION_STRING_ENV} or {ACCOUNT_URL_ENV}): "
+                "a container URL cannot create containers or sign a SAS"
+            )
+        return source
 
     def service_client(self) -> BlobServiceClient:
         """A service client: what ``prepare`` and ``sas`` need (a SAS cannot do that)."""
-        if self.connection_string:
-            return BlobServiceClient.from_connection_string(
-                self.connection_string, **client_kwargs()
-            )
-        if self.account_url:
-            try:
-                from azure.identity import DefaultAzureCredential
-            except ImportError as error:
-                raise MissingDependencyError(
-                    "--account-url signs in with azure-identity: "
-                    "pip install 'batch-file-conventions[identity]'"
-                ) from error
-            return BlobServiceClient(
-                self.account_url, credential=DefaultAzureCredential(), **client_kwargs()
-            )
-        raise click.UsageError(
-            "this command needs --connection-string (or AZURE_STORAGE_CONNECTION_STRING) "
-            "or --account-url"
+        flag, value = self._service_source()
+        if flag == "--connection-string":
+            return BlobServiceClient.from_connection_string(value, **client_kwargs())
+        return BlobServiceClient(
+            value, credential=_credential(self.client_id), **client_kwargs()
         )
 
     def job_storage(self, job_id: str) -> JobOutputStorage:
-        """The job's output storage, from whichever option was given."""
-        if self.container_url:
-            return JobOutputStorage.from_container_url(self.container_url, **client_kwargs())
-        if self.connection_string:
-            return JobOutputStorage.from_connection_string(
-                self.connection_string, job_id, **client_kwargs()
-            )
-        if self.account_url:
-            return JobOutputStorage.from_service_client(self.service_client(), job_id)
-        raise click.UsageError(
-            "give --connection-string (or AZURE_STORAGE_CONNECTION_STRING), "
-            "--account-url or --container-url"
+        """The job's output storage, from whichever source is in use.
+
+        Raises:
+            ContainerMismatchError: a container URL of another container than the job's,
+                without ``--allow-other-container``.
+        """
+        if self.source is None:
+            raise click.UsageError(_MISSING)
+        flag, value = self.source
+        if flag == "--container-url":
+            checked = None if self.allow_other_container else job_id
+            return JobOutputStorage.from_container_url(value, job_id=checked, **client_kwargs())
+        if flag == "--connection-string":
+            return JobOutputStorage.from_connection_string(value, job_id, **client_kwargs())
+        return JobOutputStorage.from_account_url(
+            value, job_id, credential=_credential(self.client_id), **client_kwargs()
+        )
+
+    def task_storage(self) -> TaskOutputStorage:
+        """The current Batch task's storage (``AZ_BATCH_JOB_ID``, ``AZ_BATCH_TASK_ID``):
+        exactly ``TaskOutputStorage.from_environment``, with an explicit option in place of
+        the container variables."""
+        if self.source is None:
+            raise click.UsageError(_MISSING)
+        flag, value = self.source
+        environ = {
+            name: self.environ[name] for name in (JOB_ID_ENV, TASK_ID_ENV) if name in self.environ
+        }
+        environ[dict(_SOURCES)[flag]] = value
+        if self.client_id:
+            environ[CLIENT_ID_ENV] = self.client_id
+        _quiet_identity_logs()
+        return TaskOutputStorage.from_environment(
+            environ, allow_other_container=self.allow_other_container, **client_kwargs()
         )
 
 
@@ -159,24 +263,50 @@ def connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
         connection_string: str | None,
         account_url: str | None,
         container_url: str | None,
+        client_id: str | None,
+        allow_other_container: bool,
         **kwargs: Any,
     ) -> Any:
-        connection = Connection(connection_string, account_url, container_url)
+        connection = Connection(
+            connection_string,
+            account_url,
+            container_url,
+            client_id,
+            allow_other_container=allow_other_container,
+        )
         return function(*args, connection=connection, **kwargs)
 
     options = [
         click.option(
             "--connection-string",
-            envvar="AZURE_STORAGE_CONNECTION_STRING",
-            help="Storage connection string [env AZURE_STORAGE_CONNECTION_STRING].",
+            help=f"Storage connection string [env {CONNECTION_STRING_ENV}].",
         ),
         click.option(
             "--account-url",
-            help="Blob endpoint; signs in with DefaultAzureCredential (extra 'identity').",
+            help=(
+                "The account's blob endpoint, signing in with Entra ID: the managed "
+                "identity --client-id, else DefaultAzureCredential (extra 'identity') "
+                f"[env {ACCOUNT_URL_ENV}]."
+            ),
+        ),
+        click.option(
+            "--client-id",
+            help=(
+                "Client id of the user-assigned managed identity (e.g. the pool's) that signs "
+                f"in with --account-url [env {CLIENT_ID_ENV}]."
+            ),
         ),
         click.option(
             "--container-url",
-            help="The job's container URL with a SAS (listing and reading need 'rl').",
+            help=(
+                "The job's container URL with a SAS (listing and reading need 'rl') "
+                f"[env {CONTAINER_URL_ENV}]."
+            ),
+        ),
+        click.option(
+            "--allow-other-container",
+            is_flag=True,
+            help="Use a container URL even if its container is not the job's.",
         ),
     ]
     for option in reversed(options):

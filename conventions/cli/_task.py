@@ -11,12 +11,11 @@ import click
 
 from conventions.errors import ConventionsError
 from conventions.kinds import TaskOutputKind
-from conventions.storage import TaskOutputStorage
 from conventions.urls import redact_sas
 
 from ._app import emit, json_option, main, stderr
-from ._connect import parse_task_kind
-from ._network import client_kwargs, network_options
+from ._connect import Connection, connection_options, parse_task_kind
+from ._network import network_options
 from ._save import plan_saves, save_with_progress
 from ._tee import run_teed
 
@@ -51,6 +50,7 @@ __all__: list[str] = []
     help="How many files upload at once.",
 )
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@connection_options
 @network_options
 @json_option
 def save_command(
@@ -59,14 +59,16 @@ def save_command(
     allow_empty: bool,
     max_concurrency: int,
     paths: tuple[str, ...],
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Save files (or quoted glob patterns, ** recurses) as outputs of the current Batch task.
 
     Each PATH is relative to the current folder and is also its path under the kind,
     unless --destination is given. A pattern that matches no file exits 1 (see
-    --allow-empty). The job, task and container come from AZ_BATCH_JOB_ID,
-    AZ_BATCH_TASK_ID and CONVENTIONS_CONTAINER_URL (or AZURE_STORAGE_CONNECTION_STRING).
+    --allow-empty). The job and task come from AZ_BATCH_JOB_ID and AZ_BATCH_TASK_ID; the
+    container from the options, else as from_environment does: CONVENTIONS_CONTAINER_URL,
+    AZURE_STORAGE_CONNECTION_STRING or CONVENTIONS_ACCOUNT_URL (+ AZURE_CLIENT_ID).
     """
     kind = parse_task_kind(kind_text)
     items = plan_saves(paths, destination=destination, allow_empty=allow_empty, cwd=os.getcwd())
@@ -76,7 +78,7 @@ def save_command(
         else:
             stderr.print("nothing saved: no file matched (accepted by --allow-empty)")
         return
-    with TaskOutputStorage.from_environment(**client_kwargs()) as storage:
+    with connection.task_storage() as storage:
         references = save_with_progress(
             storage, kind, items, max_concurrency=max_concurrency, show=not as_json
         )
@@ -107,8 +109,11 @@ def save_command(
     help="Where the local stdout.txt and stderr.txt copies go.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@connection_options
 @network_options
-def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) -> None:
+def run_command(
+    flush_interval: float, log_dir: Path, command: tuple[str, ...], connection: Connection
+) -> None:
     """Run COMMAND, streaming its stdout and stderr live to TaskLog.
 
     The output is copied to this process's own streams (so the Batch agent's
@@ -130,7 +135,7 @@ def run_command(flush_interval: float, log_dir: Path, command: tuple[str, ...]) 
         path.write_bytes(b"")
     code: int | None = None
     try:
-        with TaskOutputStorage.from_environment(**client_kwargs()) as storage:
+        with connection.task_storage() as storage:
             # A retried task's new logs replace the old attempt's, as the Batch agent's
             # stdout.txt does (decision D-33 refuses that by default).
             out_tracker, err_tracker = (
