@@ -236,7 +236,8 @@ def _temp_name(name: str) -> str:
 
 def _write_in(directory: int, name: str, fill: Callable[[IO[bytes]], int]) -> int:
     temp = _temp_name(name)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC | _BINARY
+    # Read-write: a parallel download's MD5 reads back chunks written past a gap.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC | _BINARY
     # 0o666 under the umask: the mode a plain open() gives.
     handle = os.open(temp, flags, 0o666, dir_fd=directory)
     try:
@@ -252,7 +253,8 @@ def _write_in(directory: int, name: str, fill: Callable[[IO[bytes]], int]) -> in
 
 def _write_by_name(directory: str, name: str, fill: Callable[[IO[bytes]], int]) -> int:
     temp = os.path.join(directory, _temp_name(name))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _BINARY
+    # Read-write: a parallel download's MD5 reads back chunks written past a gap.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _BINARY
     handle = os.open(temp, flags, 0o666)
     try:
         with os.fdopen(handle, "wb") as file:
