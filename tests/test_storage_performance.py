@@ -107,8 +107,10 @@ def chunky(azurite: StorageEndpoint, job: JobOutputStorage) -> Iterator[JobOutpu
 
 
 def _stored_md5(storage: JobOutputStorage, blob: str) -> bytes:
-    settings_ = storage.container_client.get_blob_client(blob).get_blob_properties()
-    return bytes(settings_.content_settings.content_md5)
+    properties = storage.container_client.get_blob_client(blob).get_blob_properties()
+    md5 = properties.content_settings.content_md5
+    assert md5 is not None
+    return bytes(md5)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
