@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from collections.abc import Callable
 from typing import IO, Any
 
 from .errors import IntegrityError
 
-__all__ = ["HashingReader", "VerifyingWriter", "check_md5"]
+__all__ = ["BackgroundVerifyingWriter", "HashingReader", "VerifyingWriter", "check_md5"]
 
 
 class HashingReader(io.RawIOBase):
@@ -132,6 +133,74 @@ class VerifyingWriter:
         if self._ahead:
             raise ValueError(f"bytes at {sorted(self._ahead)} were never verified: a gap")
         check_md5(expected, self._md5.digest(), container=container, blob=blob)
+
+
+class BackgroundVerifyingWriter(VerifyingWriter):
+    """A :class:`VerifyingWriter` for a parallel download: chunks are only written and
+    noted here (the SDK calls ``write`` under its stream lock, so hashing there would hold
+    up every other chunk's write); a thread hashes the file's contiguous prefix as it
+    grows, reading it back from *file* (the page cache). Call :meth:`stop` when the
+    download ends either way; :meth:`verify` waits for the hash first."""
+
+    def __init__(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
+        super().__init__(file, on_bytes)
+        self._contiguous = 0  # bytes [0, _contiguous) are written
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._failure: OSError | None = None
+        self._thread = threading.Thread(target=self._hash, name="conventions-md5", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> int:
+        start = self._position
+        written = self._file.write(data)
+        self._position += len(data)
+        self._file.flush()  # the hashing thread reads the file itself
+        with self._changed:
+            if start == self._contiguous:
+                self._contiguous += len(data)
+                while (end := self._ahead.pop(self._contiguous, None)) is not None:
+                    self._contiguous = end
+                self._changed.notify()
+            elif start > self._contiguous:
+                self._ahead[start] = start + len(data)
+            else:  # pragma: no cover - the SDK never rewrites a range
+                raise ValueError(f"a download rewrote bytes at {start}")
+        if self._on_bytes is not None:
+            self._on_bytes(len(data))
+        return written
+
+    def _hash(self) -> None:
+        descriptor = self._file.fileno()
+        try:
+            while True:
+                with self._changed:
+                    while self._contiguous == self._hashed and not self._stopping:
+                        self._changed.wait()
+                    end = self._contiguous
+                    if end == self._hashed:
+                        return  # stopping, everything written is hashed
+                while self._hashed < end:
+                    piece = os.pread(descriptor, min(end - self._hashed, 1 << 22), self._hashed)
+                    if not piece:
+                        raise OSError(f"read back {self._hashed} of {end} bytes written")
+                    self._md5.update(piece)
+                    self._hashed += len(piece)
+        except OSError as error:  # reported by verify()
+            self._failure = error
+
+    def stop(self) -> None:
+        """Let the hashing thread finish what was written, and end."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+        self._thread.join()
+
+    def verify(self, expected: bytes | bytearray | None, *, container: str, blob: str) -> None:
+        self.stop()
+        if self._failure is not None:
+            raise self._failure
+        super().verify(expected, container=container, blob=blob)
 
 
 def check_md5(

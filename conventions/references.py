@@ -24,7 +24,7 @@ from azure.storage.blob import (
 )
 
 from ._azure_errors import translate_errors
-from ._integrity import VerifyingWriter, check_md5
+from ._integrity import BackgroundVerifyingWriter, VerifyingWriter, check_md5
 from ._local_files import Destination
 from ._transport import DEFAULT_CHUNK_CONCURRENCY
 from .blobs import BlobLocation, parse_blob_name
@@ -243,12 +243,19 @@ class OutputFileReference:
         if max_concurrency > 1 and not checked.seekable():
             max_concurrency = 1
         downloader = self._downloader(max_concurrency)
-        with self._translate("download", "r"):
-            written = downloader.readinto(cast(IO[bytes], checked))
-        self._check_complete(written, downloader.size)
-        checked.verify(
-            self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
-        )
+        if max_concurrency > 1 and downloader.size >= 1 << 20:
+            # Chunks may come in parallel: hash on a thread of its own (in file order).
+            checked = BackgroundVerifyingWriter(file, on_bytes)
+        try:
+            with self._translate("download", "r"):
+                written = downloader.readinto(cast(IO[bytes], checked))
+            self._check_complete(written, downloader.size)
+            checked.verify(
+                self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
+            )
+        finally:
+            if isinstance(checked, BackgroundVerifyingWriter):
+                checked.stop()
         return written
 
     @staticmethod

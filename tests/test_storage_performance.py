@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conventions import IntegrityError, TaskOutputKind
-from conventions._integrity import VerifyingWriter
+from conventions._integrity import BackgroundVerifyingWriter, VerifyingWriter
 from conventions._local_files import Destination
 from conventions._transport import chunks_per_file
 from conventions.containers import container_name
@@ -162,26 +162,27 @@ def test_parallel_download_of_a_damaged_blob_raises_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.parametrize("writer_class", [VerifyingWriter, BackgroundVerifyingWriter])
+@settings(max_examples=40, deadline=None)
 @given(
     sizes=st.lists(st.integers(min_value=1, max_value=5000), min_size=1, max_size=12),
     seed=st.integers(min_value=0, max_value=2**32 - 1),
 )
 def test_the_md5_is_of_the_file_whatever_order_the_chunks_arrive(
-    sizes: list[int], seed: int
+    writer_class: type[VerifyingWriter], sizes: list[int], seed: int
 ) -> None:
     data = os.urandom(sum(sizes))
     offsets = [sum(sizes[:i]) for i in range(len(sizes))]
     order = list(range(len(sizes)))
     random.Random(seed).shuffle(order)
     with open(os.memfd_create("chunks"), "w+b") as file:
-        writer = VerifyingWriter(file)
+        writer = writer_class(file)
         assert writer.seekable()
         for index in order:
             writer.seek(offsets[index])
             writer.write(data[offsets[index] : offsets[index] + sizes[index]])
-        assert writer.complete
         writer.verify(hashlib.md5(data).digest(), container="c", blob="b")
+        assert writer.complete
         with pytest.raises(IntegrityError):
             writer.verify(hashlib.md5(data + b"x").digest(), container="c", blob="b")
 
