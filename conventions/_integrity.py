@@ -181,7 +181,7 @@ class BackgroundVerifyingWriter(VerifyingWriter):
                     if end == self._hashed:
                         return  # stopping, everything written is hashed
                 while self._hashed < end:
-                    piece = os.pread(descriptor, min(end - self._hashed, 1 << 22), self._hashed)
+                    piece = os.pread(descriptor, min(end - self._hashed, 1 << 20), self._hashed)
                     if not piece:
                         raise OSError(f"read back {self._hashed} of {end} bytes written")
                     self._md5.update(piece)
