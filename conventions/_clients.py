@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from azure.storage.blob import ContainerClient
 
+from ._transport import pooled_client_kwargs
 from .errors import InvalidSettingError
 from .network import with_default_timeouts
 from .urls import redact_sas
@@ -91,7 +92,7 @@ def container_client_from_url(url: str, client_kwargs: Mapping[str, Any]) -> Con
     """``ContainerClient.from_container_url`` with a checked URL and default timeouts."""
     _check_endpoint(url, "container url", needs_container=True)
     try:
-        return ContainerClient.from_container_url(url, **with_default_timeouts(client_kwargs))
+        return ContainerClient.from_container_url(url, **_library_client_kwargs(client_kwargs))
     except ValueError as error:
         detail = redact_sas(str(error).splitlines()[0] if str(error) else "")
         raise InvalidSettingError(
@@ -106,7 +107,7 @@ def container_client_from_connection_string(
     _check_connection_string(connection_string)
     try:
         return ContainerClient.from_connection_string(
-            connection_string, container, **with_default_timeouts(client_kwargs)
+            connection_string, container, **_library_client_kwargs(client_kwargs)
         )
     except ValueError:
         raise InvalidSettingError(
@@ -122,10 +123,17 @@ def container_client_from_account_url(
     _check_endpoint(account_url, "account url", needs_container=False)
     try:
         return ContainerClient(
-            account_url, container, credential=credential, **with_default_timeouts(client_kwargs)
+            account_url, container, credential=credential, **_library_client_kwargs(client_kwargs)
         )
     except ValueError as error:
         detail = redact_sas(str(error).splitlines()[0] if str(error) else "")
         raise InvalidSettingError(
             redact_sas(account_url), f"was refused by the Blob SDK: {detail}", subject="account url"
         ) from None
+
+
+def _library_client_kwargs(client_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a client the library builds: the caller's, then the library's
+    per-request timeouts (``conventions.network``) and a connection pool sized for its
+    parallel transfers (``conventions._transport``)."""
+    return pooled_client_kwargs(with_default_timeouts(client_kwargs))

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import threading
 from collections.abc import Callable
 from typing import IO, Any
 
 from .errors import IntegrityError
 
-__all__ = ["HashingReader", "VerifyingWriter", "check_md5"]
+__all__ = ["BackgroundVerifyingWriter", "HashingReader", "VerifyingWriter", "check_md5"]
 
 
 class HashingReader(io.RawIOBase):
@@ -57,29 +59,148 @@ class HashingReader(io.RawIOBase):
 
 class VerifyingWriter:
     """Writes through to *file*, hashing as it goes; *on_bytes* (if given) hears each
-    chunk's length, for byte-level progress."""
+    chunk's length, for byte-level progress.
+
+    Seekable (when *file* is), for the SDK's parallel download, which writes chunks at
+    their offsets in the order they arrive: the MD5 must still be of the bytes in file
+    order. A chunk that continues the hashed prefix is hashed as it passes; one written
+    ahead of a gap is only noted, and once the gap fills its bytes are read back from
+    *file* (just written: the page cache) and hashed, so memory stays flat.
+    """
 
     def __init__(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
         self._file = file
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._on_bytes = on_bytes
+        self._position = 0
+        self._hashed = 0  # bytes [0, _hashed) are in the MD5
+        self._ahead: dict[int, int] = {}  # start -> end of ranges written past a gap
 
     def write(self, data: bytes) -> int:
+        start = self._position
         written = self._file.write(data)
-        self._md5.update(data)
+        self._position += len(data)
+        if start == self._hashed:
+            self._md5.update(data)
+            self._hashed += len(data)
+            if self._ahead:
+                self._catch_up()
+        elif start > self._hashed:
+            self._ahead[start] = start + len(data)
+        else:  # pragma: no cover - the SDK never rewrites a range
+            raise ValueError(f"a download rewrote bytes at {start}, already verified")
         if self._on_bytes is not None:
             self._on_bytes(len(data))
         return written
 
+    def _catch_up(self) -> None:
+        self._file.flush()
+        descriptor = self._file.fileno()
+        while (end := self._ahead.pop(self._hashed, None)) is not None:
+            while self._hashed < end:
+                piece = os.pread(descriptor, min(end - self._hashed, 1 << 20), self._hashed)
+                if not piece:
+                    raise OSError(f"read back {self._hashed} of {end} bytes written")
+                self._md5.update(piece)
+                self._hashed += len(piece)
+
     def writable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return bool(self._file.seekable()) and hasattr(self._file, "fileno")
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence != io.SEEK_SET:
+            raise ValueError("VerifyingWriter seeks from the start only")
+        self._file.seek(offset)
+        self._position = offset
+        return offset
 
     def flush(self) -> None:
         self._file.flush()
 
+    @property
+    def complete(self) -> bool:
+        """Whether every byte written so far is in the MD5 (no gap left)."""
+        return not self._ahead
+
     def verify(self, expected: bytes | bytearray | None, *, container: str, blob: str) -> None:
         """Raise ``IntegrityError`` if *expected* (the stored MD5) is set and differs."""
+        if self._ahead:
+            raise ValueError(f"bytes at {sorted(self._ahead)} were never verified: a gap")
         check_md5(expected, self._md5.digest(), container=container, blob=blob)
+
+
+class BackgroundVerifyingWriter(VerifyingWriter):
+    """A :class:`VerifyingWriter` for a parallel download: chunks are only written and
+    noted here (the SDK calls ``write`` under its stream lock, so hashing there would hold
+    up every other chunk's write); a thread hashes the file's contiguous prefix as it
+    grows, reading it back from *file* (the page cache). Call :meth:`stop` when the
+    download ends either way; :meth:`verify` waits for the hash first."""
+
+    def __init__(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
+        super().__init__(file, on_bytes)
+        self._contiguous = 0  # bytes [0, _contiguous) are written
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._failure: OSError | None = None
+        self._thread = threading.Thread(target=self._hash, name="conventions-md5", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> int:
+        start = self._position
+        written = self._file.write(data)
+        self._position += len(data)
+        self._file.flush()  # the hashing thread reads the file itself
+        with self._changed:
+            if start == self._contiguous:
+                self._contiguous += len(data)
+                while (end := self._ahead.pop(self._contiguous, None)) is not None:
+                    self._contiguous = end
+                self._changed.notify()
+            elif start > self._contiguous:
+                self._ahead[start] = start + len(data)
+            else:  # pragma: no cover - the SDK never rewrites a range
+                raise ValueError(f"a download rewrote bytes at {start}")
+        if self._on_bytes is not None:
+            self._on_bytes(len(data))
+        return written
+
+    def _hash(self) -> None:
+        descriptor = self._file.fileno()
+        try:
+            while True:
+                with self._changed:
+                    while self._contiguous == self._hashed and not self._stopping:
+                        self._changed.wait()
+                    end = self._contiguous
+                    if end == self._hashed:
+                        return  # stopping, everything written is hashed
+                while self._hashed < end:
+                    piece = os.pread(descriptor, min(end - self._hashed, 1 << 20), self._hashed)
+                    if not piece:
+                        raise OSError(f"read back {self._hashed} of {end} bytes written")
+                    self._md5.update(piece)
+                    self._hashed += len(piece)
+        except OSError as error:  # reported by verify()
+            self._failure = error
+
+    def stop(self) -> None:
+        """Let the hashing thread finish what was written, and end."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+        self._thread.join()
+
+    def verify(self, expected: bytes | bytearray | None, *, container: str, blob: str) -> None:
+        self.stop()
+        if self._failure is not None:
+            raise self._failure
+        super().verify(expected, container=container, blob=blob)
 
 
 def check_md5(

@@ -27,6 +27,7 @@ import hashlib
 import os
 import secrets
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -70,6 +71,9 @@ class Destination:
     def __init__(self, root: str | os.PathLike[str], *, dir_fd: bool = HAS_DIR_FD) -> None:
         self.path = os.fspath(root)
         self._fd: int | None = None
+        self._making = threading.Lock()
+        #: Directories this destination created below its root (each once).
+        self.directories_made = 0
         try:
             os.makedirs(self.path, exist_ok=True)
             if dir_fd:
@@ -179,6 +183,18 @@ class Destination:
         finally:
             os.close(current)
 
+    def _make_directory(self, name: str, parent: int, flags: int) -> int:
+        # One thread makes a missing directory; the others, waiting here, open it: each
+        # directory is made once, not once per file racing for it (issue 14).
+        with self._making:
+            try:
+                return os.open(name, flags, dir_fd=parent)
+            except FileNotFoundError:
+                with contextlib.suppress(FileExistsError):  # another process made it
+                    os.mkdir(name, dir_fd=parent)
+                    self.directories_made += 1
+                return os.open(name, flags, dir_fd=parent)
+
     def _open_directories(self, parts: tuple[str, ...], blob: str, where: str) -> int:
         assert self._fd is not None
         current = os.dup(self._fd)
@@ -188,9 +204,7 @@ class Destination:
                 try:
                     child = os.open(name, flags, dir_fd=current)
                 except FileNotFoundError:
-                    with contextlib.suppress(FileExistsError):  # made by another thread
-                        os.mkdir(name, dir_fd=current)
-                    child = os.open(name, flags, dir_fd=current)
+                    child = self._make_directory(name, current, flags)
             except OSError as error:
                 folder = os.path.join(self.path, *parts[: depth + 1])
                 if error.errno in (errno.ENOTDIR, errno.ELOOP):
@@ -220,8 +234,9 @@ class Destination:
             try:
                 mode = os.lstat(current).st_mode
             except FileNotFoundError:
-                with contextlib.suppress(FileExistsError):
+                with self._making, contextlib.suppress(FileExistsError):
                     os.mkdir(current)
+                    self.directories_made += 1
                 mode = os.lstat(current).st_mode
             if stat.S_ISLNK(mode):
                 raise OSError(errno.ELOOP, "symbolic link", current)
@@ -236,7 +251,8 @@ def _temp_name(name: str) -> str:
 
 def _write_in(directory: int, name: str, fill: Callable[[IO[bytes]], int]) -> int:
     temp = _temp_name(name)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC | _BINARY
+    # Read-write: a parallel download's MD5 reads back chunks written past a gap.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC | _BINARY
     # 0o666 under the umask: the mode a plain open() gives.
     handle = os.open(temp, flags, 0o666, dir_fd=directory)
     try:
@@ -252,7 +268,8 @@ def _write_in(directory: int, name: str, fill: Callable[[IO[bytes]], int]) -> in
 
 def _write_by_name(directory: str, name: str, fill: Callable[[IO[bytes]], int]) -> int:
     temp = os.path.join(directory, _temp_name(name))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _BINARY
+    # Read-write: a parallel download's MD5 reads back chunks written past a gap.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _BINARY
     handle = os.open(temp, flags, 0o666)
     try:
         with os.fdopen(handle, "wb") as file:

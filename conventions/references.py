@@ -6,6 +6,7 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import io
 import logging
@@ -15,11 +16,17 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import attrs
-from azure.storage.blob import BlobClient, BlobProperties, StorageStreamDownloader
+from azure.storage.blob import (
+    BlobClient,
+    BlobProperties,
+    ContainerClient,
+    StorageStreamDownloader,
+)
 
 from ._azure_errors import translate_errors
-from ._integrity import VerifyingWriter, check_md5
+from ._integrity import BackgroundVerifyingWriter, VerifyingWriter, check_md5
 from ._local_files import Destination
+from ._transport import DEFAULT_CHUNK_CONCURRENCY
 from .blobs import BlobLocation, parse_blob_name
 from .errors import StorageError
 from .follow import FollowEvent
@@ -42,6 +49,10 @@ class OutputFileReference:
     ``path`` comes from the blob name itself (decision D-10), so non-ASCII letters, ``+``,
     ``%``, ``#`` and spaces are exact. ``repr`` never shows the SAS signature of ``url``.
 
+    A listed or saved reference holds the container client and the blob name, not a
+    ``BlobClient``: :attr:`blob_client` builds one when asked (cheap; it shares the
+    container's pipeline), so a kept listing costs little memory (issue 14).
+
     Built by the storage classes (``save``, ``list_outputs``, ``get_output``); use it like::
 
         ref = storage.get_output(TaskOutputKind.TASK_OUTPUT, "results/summary.csv")
@@ -57,8 +68,8 @@ class OutputFileReference:
     path: str
     #: The blob name, e.g. ``t1/$TaskOutput/results/summary.csv``.
     blob_name: str
-    #: The azure-storage-blob client for the blob (shares the storage's pipeline).
-    blob_client: BlobClient
+    # The blob's client if given one (``from_blob``); else built from the container client.
+    _blob_client: BlobClient | None = attrs.field(default=None, alias="blob_client")
     #: Size in bytes, when known (listed or saved).
     size: int | None = None
     #: Last-modified time (UTC), when known.
@@ -67,6 +78,14 @@ class OutputFileReference:
     content_md5: bytes | None = attrs.field(default=None, converter=_optional_bytes)
     #: The blob's ETag, when known (listed or saved).
     etag: str | None = None
+    # Where a lazily built ``blob_client`` comes from (listing, saving).
+    _container_client: ContainerClient | None = attrs.field(
+        default=None, alias="container_client", kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self._blob_client is None and self._container_client is None:
+            raise TypeError("OutputFileReference needs a blob_client or a container_client")
 
     @classmethod
     def from_blob(
@@ -117,6 +136,33 @@ class OutputFileReference:
         )
 
     @classmethod
+    def in_container(
+        cls,
+        container_client: ContainerClient,
+        blob_name: str,
+        location: BlobLocation,
+        *,
+        size: int | None = None,
+        last_modified: datetime.datetime | None = None,
+        content_md5: bytes | bytearray | None = None,
+        etag: str | None = None,
+    ) -> OutputFileReference:
+        """Return the reference to *blob_name* (which *location* parsed) in
+        *container_client*, without building a ``BlobClient``: :attr:`blob_client` makes
+        one when it is used."""
+        return cls(
+            kind=location.kind,
+            task_id=location.task_id,
+            path=location.path,
+            blob_name=blob_name,
+            size=size,
+            last_modified=last_modified,
+            content_md5=content_md5,
+            etag=etag,
+            container_client=container_client,
+        )
+
+    @classmethod
     def from_properties(
         cls, blob_client: BlobClient, properties: BlobProperties
     ) -> OutputFileReference:
@@ -132,6 +178,17 @@ class OutputFileReference:
         )
 
     @property
+    def blob_client(self) -> BlobClient:
+        """The azure-storage-blob client for the blob (shares the storage's pipeline).
+
+        A listed or saved reference builds it on each access (not kept, so that a kept
+        listing stays small); keep it in a variable to reuse one."""
+        if self._blob_client is not None:
+            return self._blob_client
+        assert self._container_client is not None
+        return self._container_client.get_blob_client(self.blob_name)
+
+    @property
     def url(self) -> str:
         """The blob's full URL, with the SAS token if the storage was built from one.
 
@@ -142,6 +199,8 @@ class OutputFileReference:
     @property
     def container_name(self) -> str:
         """The name of the container that holds the output."""
+        if self._container_client is not None:
+            return str(self._container_client.container_name)
         return str(self.blob_client.container_name)
 
     def __repr__(self) -> str:
@@ -156,12 +215,14 @@ class OutputFileReference:
         )
 
     def _downloader(
-        self, deadline: TransferDeadline | None = None
+        self, deadline: TransferDeadline | None = None, max_concurrency: int = 1
     ) -> StorageStreamDownloader[bytes]:
         with self._translate("download", "r"):
             if deadline is None:
-                return self.blob_client.download_blob()
-            return self.blob_client.download_blob(raw_response_hook=deadline.hook)
+                return self.blob_client.download_blob(max_concurrency=max_concurrency)
+            return self.blob_client.download_blob(
+                max_concurrency=max_concurrency, raw_response_hook=deadline.hook
+            )
 
     def _deadline(self) -> TransferDeadline:
         """The bound on one whole download (``conventions.network``)."""
@@ -177,19 +238,36 @@ class OutputFileReference:
                 blob=self.blob_name,
             )
 
-    def _copy_to(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> int:
+    def _copy_to(
+        self,
+        file: IO[bytes],
+        on_bytes: Callable[[int], None] | None = None,
+        *,
+        max_concurrency: int = 1,
+    ) -> int:
         """Stream the whole blob into *file*; return the bytes written, checked complete
         and checked against the blob's stored Content-MD5 (``IntegrityError``, rule IG-2).
-        *on_bytes* hears the length of each chunk written (byte-level progress)."""
+        *on_bytes* hears the length of each chunk written (byte-level progress). A blob
+        larger than one request (32 MiB) comes in *max_concurrency* parallel chunks when
+        *file* is seekable, still hashed in file order."""
         checked = VerifyingWriter(file, on_bytes)
-        with self._deadline() as deadline:
-            downloader = self._downloader(deadline)
-            with self._translate("download", "r"):
-                written = downloader.readinto(cast(IO[bytes], checked))
-        self._check_complete(written, downloader.size)
-        checked.verify(
-            self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
-        )
+        if max_concurrency > 1 and not checked.seekable():
+            max_concurrency = 1
+        try:
+            with self._deadline() as deadline:
+                downloader = self._downloader(deadline, max_concurrency)
+                if max_concurrency > 1 and downloader.size >= 1 << 20:
+                    # Chunks may come in parallel: hash on a thread of its own (in file order).
+                    checked = BackgroundVerifyingWriter(file, on_bytes)
+                with self._translate("download", "r"):
+                    written = downloader.readinto(cast(IO[bytes], checked))
+            self._check_complete(written, downloader.size)
+            checked.verify(
+                self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
+            )
+        finally:
+            if isinstance(checked, BackgroundVerifyingWriter):
+                checked.stop()
         return written
 
     @staticmethod
@@ -198,8 +276,14 @@ class OutputFileReference:
         md5 = downloader.properties.content_settings.content_md5
         return None if md5 is None else bytes(md5)
 
-    def download_to_file(self, dest: str | os.PathLike[str]) -> Path:
+    def download_to_file(
+        self, dest: str | os.PathLike[str], *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
+    ) -> Path:
         """Stream the output into the file *dest* and return its path.
+
+        An output larger than the SDK's first request (32 MiB by default) comes in
+        chunks, *max_concurrency* of them at once (like plain
+        ``download_blob(max_concurrency=8)``), checked against its Content-MD5 all the same.
 
         Atomic: the bytes go to a temporary file in the same directory, renamed onto
         *dest* only once complete; on any failure the temporary file is removed and
@@ -218,7 +302,8 @@ class OutputFileReference:
         """
         target = Path(dest)
         with Destination(target.parent) as directory:
-            written = directory.write((target.name,), self._copy_to, blob=self.blob_name)
+            copy = functools.partial(self._copy_to, max_concurrency=max_concurrency)
+            written = directory.write((target.name,), copy, blob=self.blob_name)
         _log.debug("downloaded %s to %s (%d bytes)", self.blob_name, target, written)
         return target
 
