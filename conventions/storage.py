@@ -27,13 +27,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import logging
 import mimetypes
 import os
-import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Generic, TypeVar, cast
@@ -41,7 +38,7 @@ from typing import IO, Any, Generic, TypeVar, cast
 import attrs
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
-from . import _log_redaction
+from . import _log_redaction, transfer
 from ._azure_errors import translate_errors
 from ._clients import (
     container_client_from_account_url,
@@ -49,7 +46,7 @@ from ._clients import (
     container_client_from_url,
 )
 from ._integrity import HashingReader
-from ._local_files import Destination, check_source, iter_glob, open_source
+from ._local_files import check_source, iter_glob, open_source
 from ._transport import DEFAULT_CHUNK_CONCURRENCY, chunks_per_file
 from .blobs import (
     BlobLocation,
@@ -65,25 +62,28 @@ from .cleanup import DeleteSummary, delete_blobs
 from .containers import container_name
 from .errors import (
     ContainerMismatchError,
-    ContainerNotFoundError,
     ConventionsError,
-    DownloadError,
     InvalidBlobNameError,
     InvalidIdError,
     InvalidKindError,
     InvalidSettingError,
-    LocalPathError,
     MissingEnvironmentVariableError,
     StorageError,
 )
 from .identity import CLIENT_ID_ENV, storage_credential
 from .ids import check_job_id, check_task_id
-from .incremental import Action, LocalFile, RemoteFile, Verdict, compare, stamp_ns
 from .kinds import JobOutputKind, TaskOutputKind
-from .local_paths import LocalTarget, check_distinct_blobs, local_targets
+from .local_paths import check_distinct_blobs
 from .output_files import has_wildcard
 from .references import OutputFileReference
 from .tracked import TrackedFile
+from .transfer import (
+    BytesCallback,
+    DownloadedOutput,
+    DownloadFailure,
+    DownloadSummary,
+    ProgressCallback,
+)
 from .urls import redact_sas
 
 __all__ = [
@@ -120,102 +120,10 @@ CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 #: client id is in ``AZURE_CLIENT_ID``) or else ``DefaultAzureCredential``.
 ACCOUNT_URL_ENV = "CONVENTIONS_ACCOUNT_URL"
 
-#: ``progress(files_done, bytes_done)``, called from the calling thread after each file.
-ProgressCallback = Callable[[int, int], None]
-#: ``on_bytes(output, nbytes)``, called from a download thread as each chunk is written.
-BytesCallback = Callable[[OutputFileReference, int], None]
+_DEFAULT_CONCURRENCY = transfer.DEFAULT_CONCURRENCY
 
-_DEFAULT_CONCURRENCY = 8
-
-_T = TypeVar("_T")
-_S2 = TypeVar("_S2")
 _S = TypeVar("_S", bound="_Storage[Any]")
 K = TypeVar("K", JobOutputKind, TaskOutputKind)
-
-
-@attrs.frozen
-class DownloadSummary:
-    """What a download did: files and bytes transferred, how long it took, and the files
-    (and their bytes) skipped because the local copy was already identical.
-
-    >>> DownloadSummary(files=2, bytes=7, seconds=0.25, skipped=1, skipped_bytes=3)
-    DownloadSummary(files=2, bytes=7, seconds=0.25, skipped=1, skipped_bytes=3)
-    """
-
-    #: Files downloaded.
-    files: int
-    #: Bytes downloaded.
-    bytes: int
-    seconds: float
-    #: Files skipped: the local copy was already identical (rules IN-1 to IN-4).
-    skipped: int = 0
-    #: Their bytes, not transferred.
-    skipped_bytes: int = 0
-
-
-@attrs.frozen
-class DownloadedOutput:
-    """One output a download handled: fetched into ``local_path``, or ``skipped`` because
-    the local copy was already identical. ``size`` is the file's size in bytes (the bytes
-    transferred unless skipped)."""
-
-    output: OutputFileReference
-    local_path: str
-    size: int
-    skipped: bool = False
-
-    def __str__(self) -> str:
-        verb = "skipped (identical)" if self.skipped else "downloaded"
-        return f"{verb} blob {self.output.blob_name!r} -> {self.local_path!r} ({self.size} bytes)"
-
-
-@attrs.frozen
-class DownloadFailure:
-    """One output that a whole-job download did not write, and why.
-
-    ``error`` is the library's error: ``LocalPathError`` (the local path cannot be
-    written), ``OutputNotFoundError`` (deleted meanwhile), ``AccessDeniedError``,
-    ``StorageError``.
-    """
-
-    #: The output that was not downloaded.
-    output: OutputFileReference
-    #: Where it would have gone.
-    local_path: str
-    #: Why not.
-    error: ConventionsError
-
-    def __str__(self) -> str:
-        return f"blob {self.output.blob_name!r} -> {self.local_path!r}: {self.error}"
-
-
-def _cause(error: ConventionsError) -> tuple[str, object]:
-    return (
-        type(error).__name__,
-        getattr(error, "permission", None) or getattr(error, "errno", None),
-    )
-
-
-def _download_error(
-    root: str, total: int, failures: list[DownloadFailure], summary: DownloadSummary
-) -> DownloadError:
-    """One readable message for any number of failures: counted, grouped by cause."""
-    groups: dict[tuple[str, object], list[DownloadFailure]] = {}
-    for failure in failures:
-        groups.setdefault(_cause(failure.error), []).append(failure)
-    ranked = sorted(groups.values(), key=len, reverse=True)
-    shown = "; ".join(
-        f"{len(group)} x {type(group[0].error).__name__}, e.g. {group[0].error}"
-        for group in ranked[:3]
-    )
-    if len(ranked) > 3:
-        shown += f"; and {len(ranked) - 3} other causes (see .failures)"
-    return DownloadError(
-        f"{len(failures)} of {total} outputs were not downloaded into {root!r} "
-        f"({summary.files} were): {shown}",
-        failures=failures,
-        summary=summary,
-    )
 
 
 def _env(environ: Mapping[str, str], name: str, hint: str) -> str:
@@ -290,99 +198,6 @@ def _content_settings(name: str, *, charset: str | None = None) -> ContentSettin
     if charset and content_type.startswith("text/"):
         content_type += f"; charset={charset}"
     return ContentSettings(content_type=content_type)
-
-
-def _run_parallel(
-    work: Iterable[Callable[[], _T]],
-    max_concurrency: int,
-    on_done: Callable[[_T], None] | None = None,
-    *,
-    keep_results: bool = True,
-) -> list[_T]:
-    """Run the callables on a thread pool; results in input order; first error wins.
-
-    At most ``2 * max_concurrency`` callables are taken from *work* and in flight at once,
-    so that memory stays flat however many there are (*work* may be a lazy listing).
-    *on_done* is called on the calling thread as each callable finishes, in completion
-    order, so that progress moves while the work runs. After the first failure no new
-    work starts; the running callables finish, then the failure is raised. Without
-    *keep_results* the results are passed to *on_done* only and an empty list is returned.
-    """
-    results: dict[int, _T] = {}
-    _check_concurrency(max_concurrency)
-    for index, result in _iter_parallel(work, max_concurrency):
-        if keep_results:
-            results[index] = result
-        if on_done is not None:
-            on_done(result)
-    return [results[index] for index in range(len(results))]
-
-
-def _check_concurrency(max_concurrency: int) -> int:
-    if max_concurrency < 1:
-        raise InvalidSettingError(max_concurrency, "must be at least 1", subject="max_concurrency")
-    return max_concurrency
-
-
-def _iter_parallel(
-    work: Iterable[Callable[[], _T]], max_concurrency: int
-) -> Generator[tuple[int, _T], None, None]:
-    """Yield ``(input index, result)`` of each callable as it finishes, on the calling
-    thread, with the bounded window and first-error rule of :func:`_run_parallel`. Closing
-    the generator early (or Ctrl-C) starts nothing new and waits for the running ones."""
-    window = 2 * max_concurrency
-    items = iter(enumerate(work))
-    with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="conventions") as pool:
-        running: dict[Future[_T], int] = {}
-        try:
-            for index, job in itertools.islice(items, window):
-                running[pool.submit(job)] = index
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = running.pop(future)
-                    yield index, future.result()  # raises the first error
-                for index, job in itertools.islice(items, len(done)):
-                    running[pool.submit(job)] = index
-        except KeyboardInterrupt:
-            # Ctrl-C (raised here, or thrown in at a yield): start nothing new, let the
-            # running ones end, and still report those that succeeded, so that what the
-            # caller counts is what is on disk.
-            for future in running:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-            for future, index in sorted(running.items(), key=lambda item: item[1]):
-                if not future.cancelled() and future.exception() is None:
-                    yield index, future.result()
-            raise
-        except BaseException:
-            # The first failure or an early close: start nothing new, let the running
-            # ones end.
-            for future in running:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-
-
-def _relay(
-    source: Generator[_S2, None, None], transform: Callable[[_S2], _T]
-) -> Generator[_T, None, None]:
-    """Yield ``transform(item)`` for each item of *source*; a ``KeyboardInterrupt`` thrown
-    in at a yield is thrown into *source* (as ``yield from`` would), so that it can still
-    yield the work that finished before the interrupt goes on."""
-    try:
-        item = next(source)
-        while True:
-            try:
-                yield transform(item)
-            except KeyboardInterrupt as interrupt:
-                item = source.throw(interrupt)
-            else:
-                item = next(source)
-    except StopIteration:
-        return
-    finally:
-        source.close()
 
 
 @attrs.define(eq=False)
@@ -523,7 +338,7 @@ class _Storage(Generic[K]):
             functools.partial(self._save_file, name, path, base_dir, chunks)
             for name, path in zip(names, paths, strict=True)
         ]
-        return _run_parallel(work, max_concurrency)
+        return transfer.run_parallel(work, max_concurrency)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -1092,7 +907,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 blob, local path and error, its ``summary`` what was written.
             LocalPathError: *dest_dir* cannot be made or opened.
         """
-        _check_concurrency(max_concurrency)  # before the listing's first request
+        transfer.check_concurrency(max_concurrency)  # before the listing's first request
         return self.download_outputs(
             self.find_outputs(kind, task_ids),
             dest_dir,
@@ -1120,30 +935,15 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         :meth:`download`, which lists a kind and calls this; use it to avoid listing
         twice, or to download a filtered selection.
         """
-        started = time.monotonic()
-        references = list(outputs)
-        failures: list[DownloadFailure] = []
-        tally = _Tally()
-        for result in self.iter_download(
-            references,
+        return transfer.download_outputs(
+            outputs,
             dest_dir,
             overwrite=overwrite,
             max_concurrency=max_concurrency,
             chunk_concurrency=chunk_concurrency,
+            progress=progress,
             on_bytes=on_bytes,
-        ):
-            if isinstance(result, DownloadFailure):
-                failures.append(result)
-                continue
-            tally.add(result)
-            if progress is not None:
-                progress(tally.files + tally.skipped, tally.bytes + tally.skipped_bytes)
-        summary = tally.summary(time.monotonic() - started)
-        if failures:
-            order = {id(reference): index for index, reference in enumerate(references)}
-            failures.sort(key=lambda failure: order[id(failure.output)])
-            raise _download_error(os.fspath(dest_dir), len(references), failures, summary)
-        return summary
+        )
 
     def iter_download(
         self,
@@ -1163,23 +963,14 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         Raises (while iterating): ``ContainerNotFoundError`` at once; ``LocalPathError``
         when *dest_dir* cannot be made or opened.
         """
-        _check_concurrency(max_concurrency)
-        references = list(outputs)  # all targets are decided together (rule LP-3)
-        chunks = chunks_per_file(max_concurrency, chunk_concurrency)
-        with Destination(dest_dir) as root:
-            work: list[Callable[[], DownloadedOutput | DownloadFailure]] = []
-            for reference, target in zip(
-                references, local_targets(root.path, references), strict=True
-            ):
-                if isinstance(target, LocalPathError):
-                    yield DownloadFailure(reference, target.path, target)
-                else:
-                    work.append(
-                        functools.partial(
-                            _download_one, root, reference, target, overwrite, on_bytes, chunks
-                        )
-                    )
-            yield from _relay(_iter_parallel(work, max_concurrency), lambda item: item[1])
+        return transfer.iter_download(
+            outputs,
+            dest_dir,
+            overwrite=overwrite,
+            max_concurrency=max_concurrency,
+            chunk_concurrency=chunk_concurrency,
+            on_bytes=on_bytes,
+        )
 
     def watch(
         self,
@@ -1209,48 +1000,16 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         Raises (while iterating): as :meth:`download`'s listing (``ContainerNotFoundError``,
         ``AccessDeniedError``...); per-output failures are yielded, not raised.
         """
-        if interval <= 0:
-            raise ValueError(f"interval must be more than 0 seconds, not {interval}")
         chosen = None if task_ids is None else list(task_ids)
-        handled: dict[str, str | None] = {}  # blob name -> ETag downloaded or skipped
-        seen: dict[str, str | None] = {}  # blob name -> ETag last tried (failures too)
-        last_news = time.monotonic()
-        while True:
-            round_started = time.monotonic()
-            fresh = [
-                reference
-                for reference in self.find_outputs(kind, chosen)
-                if handled.get(reference.blob_name, "") != reference.etag
-            ]
-            # Only a new blob or a new version is news: a failure retried is not.
-            if any(seen.get(ref.blob_name, "") != ref.etag for ref in fresh):
-                last_news = time.monotonic()
-            seen.update((ref.blob_name, ref.etag) for ref in fresh)
-
-            def note(
-                result: DownloadedOutput | DownloadFailure,
-            ) -> DownloadedOutput | DownloadFailure:
-                if isinstance(result, DownloadedOutput):
-                    handled[result.output.blob_name] = result.output.etag
-                return result
-
-            downloads = self.iter_download(
-                fresh,
-                dest_dir,
-                overwrite=overwrite,
-                max_concurrency=max_concurrency,
-                on_bytes=on_bytes,
-            )
-            yield from _relay(downloads, note)
-            now = time.monotonic()
-            if idle_exit is not None and now - last_news >= idle_exit:
-                return
-            pause = interval - (now - round_started)
-            if idle_exit is not None:
-                pause = min(pause, last_news + idle_exit - now)
-            if pause > 0:
-                time.sleep(pause)
-
+        return transfer.watch(
+            lambda: self.find_outputs(kind, chosen),
+            dest_dir,
+            interval=interval,
+            idle_exit=idle_exit,
+            overwrite=overwrite,
+            max_concurrency=max_concurrency,
+            on_bytes=on_bytes,
+        )
 
     # -- clean-up -----------------------------------------------------------------------------
 
@@ -1320,64 +1079,6 @@ class JobOutputStorage(_Storage[JobOutputKind]):
 
 
 
-class _Tally:
-    """Counts for a ``DownloadSummary``, updated on the calling thread only."""
-
-    def __init__(self) -> None:
-        self.files = self.bytes = self.skipped = self.skipped_bytes = 0
-
-    def add(self, result: DownloadedOutput) -> None:
-        if result.skipped:
-            self.skipped += 1
-            self.skipped_bytes += result.size
-        else:
-            self.files += 1
-            self.bytes += result.size
-
-    def summary(self, seconds: float) -> DownloadSummary:
-        return DownloadSummary(
-            files=self.files,
-            bytes=self.bytes,
-            seconds=seconds,
-            skipped=self.skipped,
-            skipped_bytes=self.skipped_bytes,
-        )
-
-
-def _download_one(
-    root: Destination,
-    reference: OutputFileReference,
-    target: LocalTarget,
-    overwrite: bool,
-    on_bytes: BytesCallback | None,
-    chunks: int = 1,
-) -> DownloadedOutput | DownloadFailure:
-    """Download one output unless its local copy is identical (rules IN-1 to IN-4); its
-    own failure becomes a result, the whole job's is raised."""
-    try:
-        verdict = _fetch_verdict(root, reference, target, overwrite)
-        if verdict.action is Action.SKIP:
-            _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
-            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
-        _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
-
-        def fill(file: IO[bytes]) -> int:
-            hook = None if on_bytes is None else functools.partial(on_bytes, reference)
-            written = reference._copy_to(file, hook, max_concurrency=chunks)
-            if reference.last_modified is not None:  # the stamp of rule IN-4
-                file.flush()
-                stamp = stamp_ns(reference.last_modified)
-                os.utime(file.fileno(), ns=(stamp, stamp))
-            return written
-
-        written = root.write(target.parts, fill, blob=reference.blob_name)
-        return DownloadedOutput(reference, target.path, written, skipped=False)
-    except ContainerNotFoundError:
-        raise  # the whole job's container is gone: nothing else can succeed
-    except ConventionsError as error:
-        return DownloadFailure(reference, target.path, error)
-
-
 def _check_task_id_list(task_ids: object) -> None:
     # A str is an iterable of one-character "IDs": "t1" would list tasks "t" and "1".
     if isinstance(task_ids, (str, bytes)):
@@ -1386,19 +1087,3 @@ def _check_task_id_list(task_ids: object) -> None:
             f"must be an iterable of task IDs, not one string; write [{task_ids!r}]",
             subject="task_ids",
         )
-
-
-def _fetch_verdict(
-    root: Destination, reference: OutputFileReference, target: LocalTarget, overwrite: bool
-) -> Verdict:
-    remote = RemoteFile(reference.size, reference.content_md5, reference.last_modified)
-    if overwrite:
-        return compare(remote, None, overwrite=True)
-    info = root.existing_file(target.parts)
-    local = None if info is None else LocalFile(size=info.st_size, mtime_ns=info.st_mtime_ns)
-    verdict = compare(remote, local)
-    if verdict.action is Action.HASH_LOCAL:
-        verdict = compare(remote, local, local_md5=root.file_md5(target.parts))
-        if verdict.action is Action.HASH_LOCAL:  # the file vanished meanwhile
-            verdict = compare(remote, None)
-    return verdict

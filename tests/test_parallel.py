@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conventions.storage import _run_parallel
+from conventions.transfer import run_parallel as _run_parallel
 
 
 class _Tracked:
@@ -100,7 +100,7 @@ def test_a_bad_concurrency_raises() -> None:
 def test_ctrl_c_still_reports_the_work_that_was_running() -> None:
     # Thrown in at a yield, as the CLI does after Ctrl-C: nothing new starts, and the
     # items already running are still yielded before the interrupt goes on.
-    from conventions.storage import _iter_parallel
+    from conventions.transfer import iter_parallel as _iter_parallel
 
     started: list[int] = []
     lock = threading.Lock()
