@@ -23,7 +23,7 @@ import attrs
 from azure.core.exceptions import AzureError, HttpResponseError
 
 from ._azure_errors import storage_error
-from .errors import StorageError
+from .errors import InvalidSettingError, StorageError
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -113,7 +113,7 @@ def delete_blobs(
     ``AccessDeniedError`` saying so.
     """
     if max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+        raise InvalidSettingError(max_concurrency, "must be at least 1", subject="max_concurrency")
     started = time.monotonic()
     deleted = missing = 0
     failures: list[StorageError] = []

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 
 import attrs
 
+from .errors import InvalidSettingError
+
 __all__ = [
     "COMPLETE_METADATA_KEY",
     "TAIL_CHECK",
@@ -153,7 +155,7 @@ def next_range(state: FollowState, chunk_size: int) -> tuple[int, int]:
     """The ``(offset, length)`` to read next: the tail again, then up to *chunk_size* new
     bytes."""
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, not {chunk_size!r}")
+        raise InvalidSettingError(chunk_size, "must be at least 1", subject="chunk_size")
     start = state.offset - len(state.tail)
     return start, state.offset - start + chunk_size
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from azure.core.exceptions import AzureError, HttpResponseError
 
 from ._azure_errors import storage_error
-from .errors import FollowTimeoutError
+from .errors import FollowTimeoutError, InvalidSettingError
 from .follow import (
     BlobRead,
     FollowEvent,
@@ -135,11 +135,13 @@ def follow_blob(
     """Yield what the blob gains until its writer marks it complete; see
     :meth:`conventions.references.OutputFileReference.follow`."""
     if not interval > 0:
-        raise ValueError(f"interval must be > 0 seconds, not {interval!r}")
+        raise InvalidSettingError(interval, "must be more than 0 seconds", subject="interval")
     if timeout is not None and not timeout >= 0:
-        raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
+        raise InvalidSettingError(timeout, "must be 0 seconds or more, or None", subject="timeout")
     if not request_timeout > 0:
-        raise ValueError(f"request_timeout must be > 0 seconds, not {request_timeout!r}")
+        raise InvalidSettingError(
+            request_timeout, "must be more than 0 seconds", subject="request_timeout"
+        )
     deadline = None if timeout is None else time.monotonic() + timeout
     state = FollowState()
     while True:

@@ -907,7 +907,8 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 blob, local path and error, its ``summary`` what was written.
             LocalPathError: *dest_dir* cannot be made or opened.
         """
-        transfer.check_concurrency(max_concurrency)  # before the listing's first request
+        # Both settings are checked before the listing's first request.
+        chunks_per_file(transfer.check_concurrency(max_concurrency), chunk_concurrency)
         return self.download_outputs(
             self.find_outputs(kind, task_ids),
             dest_dir,

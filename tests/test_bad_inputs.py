@@ -178,6 +178,12 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
         yield f"save_many(max_concurrency={value})", lambda v=value: _task().save_many(T, [__file__], max_concurrency=v), False
         yield f"download(max_concurrency={value})", lambda v=value: _job().download(T, tmp / "d", max_concurrency=v), False
         yield f"download_outputs(max_concurrency={value})", lambda v=value: _job().download_outputs([], tmp / "d", max_concurrency=v), False
+        yield f"download(chunk_concurrency={value})", lambda v=value: _job().download(T, tmp / "d", chunk_concurrency=v), False
+        yield f"delete_outputs(max_concurrency={value})", lambda v=value: _job().delete_outputs([], max_concurrency=v), False
+        yield f"follow(interval={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(interval=v))), False
+        yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False
+        yield f"watch(interval={value})", lambda v=value: next(iter(_job().watch(T, tmp / "d", interval=v))), False
+    yield "follow(timeout=-1)", lambda: next(iter(_task().reference(T, "log.txt").follow(timeout=-1))), False
     for value in BAD_ENCODINGS:
         yield f"save_text(encoding={value!r})", lambda v=value: _task().save_text(T, "x", "a.txt", encoding=v), False
     for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
