@@ -170,6 +170,15 @@ RETRIED = {
     "landed_then_500": Fault.landed_then_status(500),
     "stall": Fault.stall(30),
 }
+
+#: Every scenario with every operation, but a request cut mid-body only where the request
+#: has a body (a GET has none to cut).
+CASES = [
+    (scenario, operation)
+    for scenario in sorted(RETRIED)
+    for operation in sorted(OPERATIONS)
+    if not (scenario == "reset_mid_request" and operation in READS)
+]
 FOR_WRITES = {"reset_mid_response": Fault.lost_response(), "stall": Fault.hang(30)}
 
 
@@ -195,8 +204,7 @@ def _outcome(
     return result if name in READS else _saved(blobs, job_id)
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
-@pytest.mark.parametrize("scenario", sorted(RETRIED))
+@pytest.mark.parametrize(("scenario", "operation"), CASES)
 def test_under_the_retry_budget_the_result_is_byte_identical(
     scenario: str,
     operation: str,
@@ -207,8 +215,6 @@ def test_under_the_retry_budget_the_result_is_byte_identical(
     blob_service_client: BlobServiceClient,
     tmp_path: Path,
 ) -> None:
-    if scenario == "reset_mid_request" and operation in READS:
-        pytest.skip("a GET has no body to cut")
     clean = _clean_result(operation, azurite, prepared, tmp_path, blob_service_client)
     _, when = OPERATIONS[operation]
     fault_proxy.inject(_fault(scenario, operation), times=UNDER_BUDGET, when=when)
@@ -238,8 +244,7 @@ def _storage_error(error: ConventionsError) -> StorageError:
     return error
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
-@pytest.mark.parametrize("scenario", sorted(RETRIED))
+@pytest.mark.parametrize(("scenario", "operation"), CASES)
 def test_over_the_retry_budget_the_librarys_error_and_nothing_partial(
     scenario: str,
     operation: str,
@@ -249,8 +254,6 @@ def test_over_the_retry_budget_the_librarys_error_and_nothing_partial(
     blob_service_client: BlobServiceClient,
     tmp_path: Path,
 ) -> None:
-    if scenario == "reset_mid_request" and operation in READS:
-        pytest.skip("a GET has no body to cut")
     _, when = OPERATIONS[operation]
     fault_proxy.inject(_fault(scenario, operation), times=None, when=when)
     started = time.monotonic()
