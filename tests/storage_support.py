@@ -9,7 +9,7 @@ from typing import Any
 
 from azure.core.pipeline.transport import HttpRequest, HttpResponse, RequestsTransport
 
-__all__ = ["CountingTransport", "put_raw", "tree"]
+__all__ = ["CountingTransport", "put_raw", "task_env", "tree"]
 
 
 class CountingTransport(RequestsTransport):  # type: ignore[misc]
@@ -57,4 +57,15 @@ def tree(root: Path) -> dict[str, bytes]:
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in root.rglob("*")
         if path.is_file()
+    }
+
+
+def task_env(endpoint: Any, job_id: str, task_id: str) -> dict[str, str]:
+    """The environment of a Batch task whose storage is *endpoint*'s connection string
+    (a ``StorageEndpoint``), for the task-side CLI commands."""
+    return {
+        "AZ_BATCH_JOB_ID": job_id,
+        "AZ_BATCH_TASK_ID": task_id,
+        "AZURE_STORAGE_CONNECTION_STRING": endpoint.connection_string,
+        "CONVENTIONS_CONTAINER_URL": "",
     }

@@ -20,6 +20,8 @@ from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .storage_support import task_env
+
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
@@ -161,15 +163,6 @@ def test_missing_connection_is_a_usage_error() -> None:
     assert "--connection-string" in result.stderr
 
 
-def _task_env(azurite: StorageEndpoint, job_id: str, task_id: str) -> dict[str, str]:
-    return {
-        "AZ_BATCH_JOB_ID": job_id,
-        "AZ_BATCH_TASK_ID": task_id,
-        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "CONVENTIONS_CONTAINER_URL": "",
-    }
-
-
 def test_save_from_the_batch_environment(
     azurite: StorageEndpoint,
     blob_service_client: BlobServiceClient,
@@ -181,7 +174,7 @@ def test_save_from_the_batch_environment(
     monkeypatch.chdir(tmp_path)
     Path("a.csv").write_text("1,2\n")
     Path("b.csv").write_text("3,4\n")
-    rows = _json(_invoke("save", "--json", "*.csv", env=_task_env(azurite, job_id, "t9")))
+    rows = _json(_invoke("save", "--json", "*.csv", env=task_env(azurite, job_id, "t9")))
     assert sorted(row["blob_name"] for row in rows) == [
         "t9/$TaskOutput/a.csv",
         "t9/$TaskOutput/b.csv",
@@ -206,7 +199,7 @@ def test_run_streams_logs_and_keeps_the_exit_code(
         sys.executable,
         "-c",
         program,
-        env=_task_env(azurite, job_id, "t3"),
+        env=task_env(azurite, job_id, "t3"),
     )
     assert result.exit_code == 4
     storage = TaskOutputStorage.from_service_client(blob_service_client, job_id, "t3")
@@ -229,7 +222,7 @@ def test_run_of_a_retried_task_replaces_the_earlier_logs(
         result = _invoke(
             "run", "--log-dir", str(log_dir), "--",
             sys.executable, "-c", f"print('{attempt} attempt')",
-            env=_task_env(azurite, job_id, "t5"),
+            env=task_env(azurite, job_id, "t5"),
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         log = storage.get_output(TaskOutputKind.TASK_LOG, "stdout.txt").download_text()
@@ -243,7 +236,7 @@ def test_run_streams_while_the_command_runs(
     tmp_path: Path,
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
-    env = {**os.environ, **_task_env(azurite, job_id, "t6")}
+    env = {**os.environ, **task_env(azurite, job_id, "t6")}
     env.pop("CONVENTIONS_CONTAINER_URL")
     program = "import time\nfor i in range(40):\n    print(i, flush=True); time.sleep(0.05)"
     command = [
@@ -273,7 +266,7 @@ def test_run_of_a_missing_command_exits_127(
     result = CliRunner().invoke(
         main,
         ["run", "--log-dir", str(tmp_path), "--", "no-such-program-xyz"],
-        env=_task_env(azurite, job_id, "t4"),
+        env=task_env(azurite, job_id, "t4"),
     )
     assert result.exit_code == 127
     assert "command not found: no-such-program-xyz" in result.stderr

@@ -24,6 +24,8 @@ from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .storage_support import task_env
+
 _ERROR_LINE = re.compile(r"error: [^\n]+\n\Z")
 _CLASS_NAME = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)*Error\b")
 
@@ -169,20 +171,11 @@ def test_download_of_nothing_says_so_and_exits_0(
     assert "MB/s" not in result.stderr
 
 
-def _task_env(azurite: StorageEndpoint, job_id: str) -> dict[str, str]:
-    return {
-        "AZ_BATCH_JOB_ID": job_id,
-        "AZ_BATCH_TASK_ID": "t7",
-        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "CONVENTIONS_CONTAINER_URL": "",
-    }
-
-
 def test_save_that_matches_nothing_exits_1_unless_allow_empty(
     azurite: StorageEndpoint, job_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    env = _task_env(azurite, job_id)
+    env = task_env(azurite, job_id, "t7")
     line = _assert_one_error_line(_run("save", "nomatch/*.x", env=env), 1)
     assert "'nomatch/*.x'" in line
     assert "--allow-empty" in line
@@ -200,7 +193,7 @@ def test_save_destination_stores_one_absolute_file_under_a_name(
     source = tmp_path / "deep" / "result.csv"
     source.parent.mkdir()
     source.write_text("1,2\n")
-    env = _task_env(azurite, job_id)
+    env = task_env(azurite, job_id, "t7")
     result = _run("save", "--destination", "final/r.csv", "--json", str(source), env=env)
     assert result.exit_code == 0, result.stderr
     assert [row["blob_name"] for row in json.loads(result.stdout)] == ["t7/$TaskOutput/final/r.csv"]
@@ -219,7 +212,7 @@ def test_save_many_files_shows_progress_and_a_total(
     monkeypatch.chdir(tmp_path)
     for index in range(12):
         (tmp_path / f"f{index:02}.dat").write_bytes(b"z" * 1000)
-    result = _run("save", "*.dat", env=_task_env(azurite, job_id))
+    result = _run("save", "*.dat", env=task_env(azurite, job_id, "t7"))
     assert result.exit_code == 0, result.stderr
     assert "12/12 files" in result.stderr  # the progress bar's last state
     assert "total: 12 files" in result.stdout
@@ -231,7 +224,7 @@ def test_a_missing_container_on_the_task_side_says_prepare(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     Path("a.txt").write_text("a")
-    result = _run("save", "a.txt", env=_task_env(azurite, "nojob-15"))
+    result = _run("save", "a.txt", env=task_env(azurite, "nojob-15", "t7"))
     assert result.exit_code == 1
     # The progress bar's last state (0/1 files) comes first, then the one error line.
     line = result.stderr.splitlines()[-1]

@@ -126,14 +126,14 @@ def test_blob_without_md5_uses_the_mtime_stamp(
 
 
 def test_an_interrupted_download_resumed_fetches_only_the_rest(
-    azurite: StorageEndpoint,
+    proxied_endpoint: StorageEndpoint,
+    fault_proxy: FaultProxy,
     blob_service_client: BlobServiceClient,
     job_id: str,
     tmp_path: Path,
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     files = _seed(JobOutputStorage.from_service_client(blob_service_client, job_id), 20)
-    host, port = azurite.blob_endpoint.split("//")[1].split("/")[0].split(":")
     gets = 0
     lock = threading.Lock()
 
@@ -145,18 +145,18 @@ def test_an_interrupted_download_resumed_fetches_only_the_rest(
             gets += 1
             return gets > 6
 
-    with FaultProxy(host, int(port)) as proxy:
-        proxy.inject(Fault.refuse(403), times=None, when=after_six)  # the network goes away
-        with JobOutputStorage.from_connection_string(
-            proxy.rewrite(azurite.connection_string), job_id, **azurite.client_kwargs
-        ) as job:
-            with pytest.raises(DownloadError) as interrupted:
-                job.download(KIND, tmp_path, max_concurrency=2)
-            assert interrupted.value.summary.files == 6
-            assert len(tree(tmp_path)) == 6  # complete files only, no .part left
-            proxy.clear()
-            proxy.log.clear()
-            resumed = job.download(KIND, tmp_path)
+    proxy = fault_proxy
+    proxy.inject(Fault.refuse(403), times=None, when=after_six)  # the network goes away
+    with JobOutputStorage.from_connection_string(
+        proxied_endpoint.connection_string, job_id, **proxied_endpoint.client_kwargs
+    ) as job:
+        with pytest.raises(DownloadError) as interrupted:
+            job.download(KIND, tmp_path, max_concurrency=2)
+        assert interrupted.value.summary.files == 6
+        assert len(tree(tmp_path)) == 6  # complete files only, no .part left
+        proxy.clear()
+        proxy.log.clear()
+        resumed = job.download(KIND, tmp_path)
     # A blob's path has a segment after the container's: /<account>/<container>/<blob>.
     fetched = [path for method, path, _ in proxy.log if method == "GET" and path.count("/") > 2]
     assert len(fetched) == 14
@@ -165,30 +165,27 @@ def test_an_interrupted_download_resumed_fetches_only_the_rest(
 
 
 def test_progress_moves_during_the_download(
-    azurite: StorageEndpoint,
+    proxied_endpoint: StorageEndpoint,
+    fault_proxy: FaultProxy,
     blob_service_client: BlobServiceClient,
     job_id: str,
     tmp_path: Path,
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     _seed(JobOutputStorage.from_service_client(blob_service_client, job_id), 12)
-    host, port = azurite.blob_endpoint.split("//")[1].split("/")[0].split(":")
     stamps: list[float] = []
-    proxy = FaultProxy(host, int(port), latency=0.05).start()
-    try:
-        with JobOutputStorage.from_connection_string(
-            proxy.rewrite(azurite.connection_string), job_id, **azurite.client_kwargs
-        ) as job:
-            started = time.monotonic()
-            job.download(
-                KIND,
-                tmp_path,
-                max_concurrency=2,
-                progress=lambda f, b: stamps.append(time.monotonic()),
-            )
-            ended = time.monotonic()
-    finally:
-        proxy.stop()
+    fault_proxy.latency = 0.05
+    with JobOutputStorage.from_connection_string(
+        proxied_endpoint.connection_string, job_id, **proxied_endpoint.client_kwargs
+    ) as job:
+        started = time.monotonic()
+        job.download(
+            KIND,
+            tmp_path,
+            max_concurrency=2,
+            progress=lambda f, b: stamps.append(time.monotonic()),
+        )
+        ended = time.monotonic()
     assert len(stamps) == 12
     # Calls spread over the download, not bunched at its end.
     assert stamps[0] - started < (ended - started) / 2
