@@ -169,11 +169,8 @@ def _container_from_environment(
     if account_url:
         kwargs = dict(client_kwargs)
         credential = kwargs.pop("credential", None)
-        if credential is None:
-            credential = storage_credential(environ.get(CLIENT_ID_ENV) or None)
-        return container_client_from_account_url(
-            account_url, container_name(job_id), credential, kwargs
-        )
+        client_id = environ.get(CLIENT_ID_ENV) or None
+        return _account_container(account_url, job_id, credential, kwargs, client_id=client_id)
     raise MissingEnvironmentVariableError(
         CONTAINER_URL_ENV,
         f"set one of {CONTAINER_URL_ENV} (the job's container URL with SAS), "
@@ -184,10 +181,17 @@ def _container_from_environment(
 
 
 def _account_container(
-    account_url: str, job_id: str, credential: Any, client_kwargs: dict[str, Any]
+    account_url: str,
+    job_id: str,
+    credential: Any,
+    client_kwargs: dict[str, Any],
+    *,
+    client_id: str | None = None,
 ) -> ContainerClient:
+    """The job's container on *account_url*; without *credential*, the managed identity
+    *client_id*, else ``DefaultAzureCredential`` (``conventions.identity``)."""
     if credential is None:
-        credential = storage_credential()
+        credential = storage_credential(client_id)
     return container_client_from_account_url(
         account_url, container_name(job_id), credential, client_kwargs
     )
