@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from azure.storage.blob import ContainerClient
 
-from ._transport import pooled_client_kwargs
+from ._transport import library_client_kwargs
 from .errors import InvalidSettingError
 from .network import with_default_timeouts
 from .urls import redact_sas
@@ -134,6 +134,6 @@ def container_client_from_account_url(
 
 def _library_client_kwargs(client_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The options of a client the library builds: the caller's, then the library's
-    per-request timeouts (``conventions.network``) and a connection pool sized for its
-    parallel transfers (``conventions._transport``)."""
-    return pooled_client_kwargs(with_default_timeouts(client_kwargs))
+    per-request timeouts (``conventions.network``), a connection pool sized for its
+    parallel transfers and a 4 MiB first download request (``conventions._transport``)."""
+    return library_client_kwargs(with_default_timeouts(client_kwargs))

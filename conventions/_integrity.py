@@ -6,6 +6,8 @@ stream, never by a second read.
 - :class:`VerifyingWriter` wraps the file a download writes: it hashes what passes and
   :meth:`VerifyingWriter.verify` raises :class:`~conventions.errors.IntegrityError` when
   the blob's stored MD5 disagrees; the download's temporary file is then removed.
+  :func:`download_writer` picks it once the first response tells the stored MD5; a blob
+  without one gets a :class:`CountingWriter`, which hashes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from typing import IO, Any
 
 from .errors import IntegrityError
 
-__all__ = ["BackgroundVerifyingWriter", "HashingReader", "VerifyingWriter", "check_md5"]
+__all__ = [
+    "BackgroundVerifyingWriter",
+    "CountingWriter",
+    "HashingReader",
+    "VerifyingWriter",
+    "check_md5",
+    "download_writer",
+    "supports_parallel_writes",
+]
 
 
 class HashingReader(io.RawIOBase):
@@ -57,7 +67,76 @@ class HashingReader(io.RawIOBase):
         return self._md5.digest()
 
 
-class VerifyingWriter:
+def supports_parallel_writes(file: IO[bytes]) -> bool:
+    """Whether the SDK may write chunks of a parallel download into *file* at their
+    offsets (it seeks), and a hashing thread may read them back (by descriptor)."""
+    return bool(file.seekable()) and hasattr(file, "fileno")
+
+
+def download_writer(
+    file: IO[bytes],
+    on_bytes: Callable[[int], None] | None,
+    *,
+    stored_md5: bytes | None,
+    parallel: bool,
+) -> CountingWriter:
+    """The writer a download streams into, once its first response told the version's
+    stored MD5: hashing in line, hashing on a thread of its own (chunks may arrive out of
+    order: *parallel*), or not hashing at all when there is nothing to compare with
+    (rule IG-3: hashing would only cost CPU)."""
+    if stored_md5 is None:
+        return CountingWriter(file, on_bytes)
+    if parallel:
+        return BackgroundVerifyingWriter(file, on_bytes)
+    return VerifyingWriter(file, on_bytes)
+
+
+class CountingWriter:
+    """Writes through to *file*; *on_bytes* (if given) hears each chunk's length, for
+    byte-level progress. Seekable (when *file* is), for the SDK's parallel download.
+    Verifies nothing: the writer for a blob without a stored MD5 (rule IG-3)."""
+
+    def __init__(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
+        self._file = file
+        self._on_bytes = on_bytes
+        self._position = 0
+
+    def write(self, data: bytes) -> int:
+        written = self._file.write(data)
+        self._position += len(data)
+        if self._on_bytes is not None:
+            self._on_bytes(len(data))
+        return written
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return supports_parallel_writes(self._file)
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence != io.SEEK_SET:
+            raise ValueError(f"{type(self).__name__} seeks from the start only")
+        self._file.seek(offset)
+        self._position = offset
+        return offset
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def verify(self, expected: bytes | bytearray | None, *, container: str, blob: str) -> None:
+        """Nothing to check (rule IG-3); a stored MD5 here is a misuse."""
+        if expected is not None:
+            raise ValueError("a CountingWriter cannot verify a stored MD5")
+
+    def stop(self) -> None:
+        """Nothing runs in the background."""
+
+
+class VerifyingWriter(CountingWriter):
     """Writes through to *file*, hashing as it goes; *on_bytes* (if given) hears each
     chunk's length, for byte-level progress.
 
@@ -69,10 +148,8 @@ class VerifyingWriter:
     """
 
     def __init__(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
-        self._file = file
+        super().__init__(file, on_bytes)
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._on_bytes = on_bytes
-        self._position = 0
         self._hashed = 0  # bytes [0, _hashed) are in the MD5
         self._ahead: dict[int, int] = {}  # start -> end of ranges written past a gap
 
@@ -103,25 +180,6 @@ class VerifyingWriter:
                     raise OSError(f"read back {self._hashed} of {end} bytes written")
                 self._md5.update(piece)
                 self._hashed += len(piece)
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return bool(self._file.seekable()) and hasattr(self._file, "fileno")
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence != io.SEEK_SET:
-            raise ValueError("VerifyingWriter seeks from the start only")
-        self._file.seek(offset)
-        self._position = offset
-        return offset
-
-    def flush(self) -> None:
-        self._file.flush()
 
     @property
     def complete(self) -> bool:

@@ -31,10 +31,12 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import IO
 
+import attrs
+
 from .errors import ConventionsError, LocalPathError
 from .local_paths import not_a_regular_file
 
-__all__ = ["Destination", "iter_glob", "open_source"]
+__all__ = ["Destination", "ExistingFile", "iter_glob", "open_source"]
 
 #: True where every call containment needs takes ``dir_fd`` (Linux, macOS, the BSDs).
 HAS_DIR_FD = (
@@ -109,12 +111,32 @@ class Destination:
                 in the way, a name too long...); nothing is left behind.
             whatever *fill* raises, after the temporary file is removed.
         """
+        written = self.write_unless(parts, fill, blob=blob, keep=lambda _existing: False)
+        assert written is not None  # keep never answers True
+        return written
+
+    def write_unless(
+        self,
+        parts: tuple[str, ...],
+        fill: Callable[[IO[bytes]], int],
+        *,
+        blob: str,
+        keep: Callable[[ExistingFile | None], bool],
+    ) -> int | None:
+        """:meth:`write`, unless *keep* answers ``True``: it is asked first, in the
+        target's own directory (one walk for both), with the regular file already there
+        (``None`` if there is none, or it is not a regular file); then nothing is
+        written and ``None`` is returned. Missing directories are made before it is
+        asked. Raises as :meth:`write`.
+        """
         where = os.path.join(self.path, *parts)
         try:
             if self._fd is None:
-                return self._write_by_path(parts, fill, where)
+                return self._write_by_path(parts, fill, where, keep)
             directory = self._open_directories(parts[:-1], blob, where)
             try:
+                if keep(_existing(parts[-1], directory)):
+                    return None
                 return _write_in(directory, parts[-1], fill)
             finally:
                 os.close(directory)
@@ -128,60 +150,6 @@ class Destination:
                 blob=blob,
                 errno=error.errno,
             ) from error
-
-    def existing_file(self, parts: tuple[str, ...]) -> os.stat_result | None:
-        """``lstat`` of the regular file ``root/parts...``; ``None`` if it is missing, is
-        not a regular file, or a directory on the way is missing or a symlink. Creates
-        nothing."""
-        try:
-            with self._existing_directory(parts[:-1]) as (directory, prefix):
-                info = os.stat(
-                    os.path.join(prefix, parts[-1]), dir_fd=directory, follow_symlinks=False
-                )
-        except OSError:
-            return None
-        return info if stat.S_ISREG(info.st_mode) else None
-
-    def file_md5(self, parts: tuple[str, ...]) -> bytes | None:
-        """The MD5 of the regular file ``root/parts...`` (one full read), or ``None`` if it
-        cannot be read as such (never through a symlink)."""
-        flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | _BINARY | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            with self._existing_directory(parts[:-1]) as (directory, prefix):
-                handle = os.open(os.path.join(prefix, parts[-1]), flags, dir_fd=directory)
-        except OSError:
-            return None
-        with os.fdopen(handle, "rb") as file:
-            if not stat.S_ISREG(os.fstat(handle).st_mode):
-                return None
-            md5 = hashlib.md5(usedforsecurity=False)
-            while chunk := file.read(1 << 20):
-                md5.update(chunk)
-            return md5.digest()
-
-    @contextlib.contextmanager
-    def _existing_directory(self, parts: tuple[str, ...]) -> Iterator[tuple[int | None, str]]:
-        """The existing directory ``root/parts...`` as ``(dir_fd, "")``, or without
-        ``dir_fd`` support as ``(None, its path)``; raises ``OSError`` if it is missing or
-        a level is a symlink (without ``dir_fd``: checked with ``lstat``, not race-free)."""
-        if self._fd is None:
-            folder = self.path
-            for name in parts:
-                folder = os.path.join(folder, name)
-                if not stat.S_ISDIR(os.lstat(folder).st_mode):
-                    raise NotADirectoryError(errno.ENOTDIR, "not a directory", folder)
-            yield None, folder
-            return
-        current = os.dup(self._fd)
-        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
-        try:
-            for name in parts:
-                child = os.open(name, flags, dir_fd=current)
-                os.close(current)
-                current = child
-            yield current, ""
-        finally:
-            os.close(current)
 
     def _make_directory(self, name: str, parent: int, flags: int) -> int:
         # One thread makes a missing directory; the others, waiting here, open it: each
@@ -225,8 +193,12 @@ class Destination:
         return current
 
     def _write_by_path(
-        self, parts: tuple[str, ...], fill: Callable[[IO[bytes]], int], where: str
-    ) -> int:
+        self,
+        parts: tuple[str, ...],
+        fill: Callable[[IO[bytes]], int],
+        where: str,
+        keep: Callable[[ExistingFile | None], bool],
+    ) -> int | None:
         # Fallback without dir_fd: check each level with lstat, then use it (not race-free).
         current = self.path
         for name in parts[:-1]:
@@ -242,7 +214,43 @@ class Destination:
                 raise OSError(errno.ELOOP, "symbolic link", current)
             if not stat.S_ISDIR(mode):
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", current)
+        if keep(_existing(os.path.join(current, parts[-1]), None)):
+            return None
         return _write_by_name(current, parts[-1], fill)
+
+
+@attrs.frozen
+class ExistingFile:
+    """The regular file already at a download's target: its ``lstat``, and its MD5 on
+    demand (one full read, never through a symlink; ``None`` if it cannot be read)."""
+
+    info: os.stat_result
+    _name: str
+    _directory: int | None
+
+    def md5(self) -> bytes | None:
+        flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | _BINARY | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            handle = os.open(self._name, flags, dir_fd=self._directory)
+        except OSError:
+            return None
+        with os.fdopen(handle, "rb") as file:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return None
+            md5 = hashlib.md5(usedforsecurity=False)
+            while chunk := file.read(1 << 20):
+                md5.update(chunk)
+            return md5.digest()
+
+
+def _existing(name: str, directory: int | None) -> ExistingFile | None:
+    """The regular file *name* (in the directory *directory*, or a path without
+    ``dir_fd``), or ``None``; a symlink is not followed."""
+    try:
+        info = os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except OSError:
+        return None
+    return ExistingFile(info, name, directory) if stat.S_ISREG(info.st_mode) else None
 
 
 def _temp_name(name: str) -> str:

@@ -1,19 +1,21 @@
-"""How many connections a storage uses: the client's connection pool, and the bound on
-files x chunks in flight (issue 14).
+"""How a storage moves bytes: the client's connection pool, its socket read size and
+first download request, and the bound on files x chunks in flight (issue 14).
 
 azure-core's ``RequestsTransport`` keeps at most 10 idle connections per host (requests'
 default ``HTTPAdapter`` pool); a save or download running 32 files, or 8 files of 4
 chunks, would open and throw away connections all the time (urllib3 then logs "Connection
 pool is full, discarding connection"). When the library builds the client itself (the
-named constructors, through ``conventions._clients``), :func:`pooled_client_kwargs` gives
-it a transport whose pool keeps :data:`POOL_SIZE` connections. A client you build yourself
-(``from_service_client``, or ``transport=``/``session=`` in the keyword arguments) is used
-as it is.
+named constructors, through ``conventions._clients``), :func:`library_client_kwargs`
+gives it a transport whose pool keeps :data:`POOL_SIZE` connections and reads the socket
+256 KiB at a time (as the SDK's own transport does; azure-core's default is 4 KiB), and a
+first download request of :data:`FIRST_GET_SIZE`. A client you build yourself
+(``from_service_client``) is used as it is; so is a ``transport``/``session`` among the
+keyword arguments, and any option you set there.
 
 Two levels of concurrency meet in a save or download of many files: *max_concurrency*
 files at once, each moved in up to *chunk_concurrency* parallel chunks (only files larger
-than the SDK's single-request size, 64 MiB up and 32 MiB down by default, have several
-chunks). :func:`chunks_per_file` bounds the product: by default a file gets
+than one request have several chunks: 64 MiB up; 4 MiB down, 32 MiB on your own client).
+:func:`chunks_per_file` bounds the product: by default a file gets
 ``max(1, CONNECTION_BUDGET // max_concurrency)`` chunk threads, so files x chunks stays
 within ``max(CONNECTION_BUDGET, max_concurrency)``; an explicit *chunk_concurrency* is
 taken as given (then up to ``max_concurrency * chunk_concurrency`` requests run at once).
@@ -21,16 +23,21 @@ taken as given (then up to ``max_concurrency * chunk_concurrency`` requests run 
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import InvalidSettingError
 
 __all__ = [
     "CONNECTION_BUDGET",
     "DEFAULT_CHUNK_CONCURRENCY",
+    "FIRST_GET_SIZE",
     "POOL_SIZE",
     "chunks_per_file",
+    "library_client_kwargs",
     "pooled_client_kwargs",
 ]
 
@@ -41,11 +48,18 @@ DEFAULT_CHUNK_CONCURRENCY = 8
 CONNECTION_BUDGET = 32
 #: Idle connections the library's own client keeps (azure-core's default is 10).
 POOL_SIZE = 64
+#: The first request of a download, in bytes (``max_single_get_size``) when the library
+#: builds the client: one 4 MiB chunk, like every later one, instead of the SDK's 32 MiB.
+#: A large download goes parallel after 4 MiB instead of after 32 MiB fetched on one
+#: connection, and never holds a 32 MiB response in memory.
+FIRST_GET_SIZE = 4 * 1024 * 1024
 
-# azure-storage-blob's own transport timeouts (seconds), applied when it builds the
-# transport; ours must carry them too.
+# What azure-storage-blob sets when it builds the transport itself; ours must carry them
+# too: its timeouts (seconds) and its socket read size (azure-core's default is 4 KiB,
+# which makes a download loop through urllib3 and azure-core once per 4 KiB).
 _CONNECTION_TIMEOUT = 20
 _READ_TIMEOUT = 60
+_DATA_BLOCK_SIZE = 256 * 1024
 
 
 def chunks_per_file(max_concurrency: int, chunk_concurrency: int | None) -> int:
@@ -67,20 +81,29 @@ def chunks_per_file(max_concurrency: int, chunk_concurrency: int | None) -> int:
     return max(1, CONNECTION_BUDGET // max_concurrency)
 
 
+def library_client_kwargs(client_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """*client_kwargs* for a client the library builds: the caller's, then the first
+    download request of :data:`FIRST_GET_SIZE` and the pooled transport of
+    :func:`pooled_client_kwargs`. What the caller set is kept."""
+    options = dict(client_kwargs)
+    options.setdefault("max_single_get_size", FIRST_GET_SIZE)
+    return pooled_client_kwargs(options)
+
+
 def pooled_client_kwargs(client_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """*client_kwargs* for a client the library builds, with a requests transport whose
     connection pool keeps :data:`POOL_SIZE` connections; unchanged if the caller passed
     their own ``transport`` or ``session``."""
     if "transport" in client_kwargs or "session" in client_kwargs:
         return dict(client_kwargs)
-    import requests
     from azure.core.pipeline.transport import RequestsTransport
     from urllib3.util.retry import Retry
 
     options = dict(client_kwargs)
     options.setdefault("connection_timeout", _CONNECTION_TIMEOUT)
     options.setdefault("read_timeout", _READ_TIMEOUT)
-    session = requests.Session()
+    options.setdefault("connection_data_block_size", _DATA_BLOCK_SIZE)
+    session = _environment_once_session_class()()
     # As azure-core sets up its own session: environment settings (proxies) unless told
     # otherwise, and no urllib3 retries (azure-core's retry policy retries).
     session.trust_env = options.get("use_env_settings", True)
@@ -94,6 +117,55 @@ def pooled_client_kwargs(client_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     # session_owner=True: closing the client closes the session and its connections.
     options["transport"] = RequestsTransport(session=session, session_owner=True, **options)
     return options
+
+
+@functools.cache
+def _environment_once_session_class() -> type[Any]:
+    import requests
+    from requests.sessions import merge_setting
+    from requests.utils import get_environ_proxies
+
+    class EnvironmentOnceSession(requests.Session):
+        """A ``requests.Session`` that reads the proxy settings of the environment
+        (``HTTPS_PROXY``, ``NO_PROXY``...) once per scheme and host instead of on every
+        request: requests scans the whole environment twice per request (~70 µs with 35
+        variables), a few per cent of a small file's save or download. Otherwise what
+        ``requests.Session.merge_environment_settings`` returns (tests compare the two).
+        A change to those variables after a client's first request to a host is not
+        seen by that client."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._environ_proxies: dict[tuple[str, str, str | None], dict[str, str]] = {}
+
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> Any:
+            if not self.trust_env:
+                return super().merge_environment_settings(url, proxies, stream, verify, cert)
+            no_proxy = proxies.get("no_proxy") if proxies is not None else None
+            parts = urlsplit(str(url))
+            key = (parts.scheme, parts.netloc, no_proxy)
+            found = self._environ_proxies.get(key)
+            if found is None:  # a race computes it twice: harmless
+                found = self._environ_proxies[key] = dict(get_environ_proxies(url, no_proxy))
+            if proxies is not None:
+                for name, value in found.items():
+                    proxies.setdefault(name, value)
+            if verify is True or verify is None:
+                verify = (
+                    os.environ.get("REQUESTS_CA_BUNDLE")
+                    or os.environ.get("CURL_CA_BUNDLE")
+                    or verify
+                )
+            return {
+                "proxies": merge_setting(proxies, self.proxies),
+                "stream": merge_setting(stream, self.stream),
+                "verify": merge_setting(verify, self.verify),
+                "cert": merge_setting(cert, self.cert),
+            }
+
+    return EnvironmentOnceSession
 
 
 def _adapter_class() -> Any:

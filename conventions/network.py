@@ -196,7 +196,10 @@ class _Watchdog:
                     target=self._run, name="conventions-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._condition.notify()
+            if self._heap[0][1] == key:
+                # Only a new earliest deadline changes what the thread waits for; waking it
+                # for every download would cost a thread switch per file.
+                self._condition.notify()
             return key
 
     def cancel(self, key: int) -> None:

@@ -24,7 +24,7 @@ from azure.storage.blob import (
 )
 
 from ._azure_errors import translate_errors
-from ._integrity import BackgroundVerifyingWriter, VerifyingWriter, check_md5
+from ._integrity import CountingWriter, check_md5, download_writer, supports_parallel_writes
 from ._local_files import Destination
 from ._transport import DEFAULT_CHUNK_CONCURRENCY
 from .blobs import BlobLocation, parse_blob_name
@@ -250,15 +250,19 @@ class OutputFileReference:
         *on_bytes* hears the length of each chunk written (byte-level progress). A blob
         larger than one request (32 MiB) comes in *max_concurrency* parallel chunks when
         *file* is seekable, still hashed in file order."""
-        checked = VerifyingWriter(file, on_bytes)
-        if max_concurrency > 1 and not checked.seekable():
+        if max_concurrency > 1 and not supports_parallel_writes(file):
             max_concurrency = 1
+        checked: CountingWriter | None = None
         try:
             with self._deadline() as deadline:
                 downloader = self._downloader(deadline, max_concurrency)
-                if max_concurrency > 1 and downloader.size >= 1 << 20:
-                    # Chunks may come in parallel: hash on a thread of its own (in file order).
-                    checked = BackgroundVerifyingWriter(file, on_bytes)
+                # Chunks may come in parallel (and out of order) only past the first request.
+                checked = download_writer(
+                    file,
+                    on_bytes,
+                    stored_md5=self._stored_md5(downloader),
+                    parallel=max_concurrency > 1 and downloader.size >= 1 << 20,
+                )
                 with self._translate("download", "r"):
                     written = downloader.readinto(cast(IO[bytes], checked))
             self._check_complete(written, downloader.size)
@@ -266,7 +270,7 @@ class OutputFileReference:
                 self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
             )
         finally:
-            if isinstance(checked, BackgroundVerifyingWriter):
+            if checked is not None:
                 checked.stop()
         return written
 

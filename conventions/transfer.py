@@ -24,7 +24,7 @@ from typing import IO, TypeVar
 
 import attrs
 
-from ._local_files import Destination
+from ._local_files import Destination, ExistingFile
 from ._transport import chunks_per_file
 from .errors import (
     ContainerNotFoundError,
@@ -398,23 +398,28 @@ def _download_one(
 ) -> DownloadedOutput | DownloadFailure:
     """Download one output unless its local copy is identical (rules IN-1 to IN-4); its
     own failure becomes a result, the whole job's is raised."""
-    try:
-        verdict = _fetch_verdict(root, reference, target, overwrite)
+    def keep(existing: ExistingFile | None) -> bool:
+        verdict = _verdict(reference, existing, overwrite)
         if verdict.action is Action.SKIP:
             _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
-            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
+            return True
         _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
+        return False
 
-        def fill(file: IO[bytes]) -> int:
-            hook = None if on_bytes is None else functools.partial(on_bytes, reference)
-            written = reference._copy_to(file, hook, max_concurrency=chunks)
-            if reference.last_modified is not None:  # the stamp of rule IN-4
-                file.flush()
-                stamp = stamp_ns(reference.last_modified)
-                os.utime(file.fileno(), ns=(stamp, stamp))
-            return written
+    def fill(file: IO[bytes]) -> int:
+        hook = None if on_bytes is None else functools.partial(on_bytes, reference)
+        written = reference._copy_to(file, hook, max_concurrency=chunks)
+        if reference.last_modified is not None:  # the stamp of rule IN-4
+            file.flush()
+            stamp = stamp_ns(reference.last_modified)
+            os.utime(file.fileno(), ns=(stamp, stamp))
+        return written
 
-        written = root.write(target.parts, fill, blob=reference.blob_name)
+    try:
+        # One walk to the target's directory, for the verdict and the write.
+        written = root.write_unless(target.parts, fill, blob=reference.blob_name, keep=keep)
+        if written is None:
+            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
         return DownloadedOutput(reference, target.path, written, skipped=False)
     except ContainerNotFoundError:
         raise  # the whole job's container is gone: nothing else can succeed
@@ -422,17 +427,22 @@ def _download_one(
         return DownloadFailure(reference, target.path, error)
 
 
-def _fetch_verdict(
-    root: Destination, reference: OutputFileReference, target: LocalTarget, overwrite: bool
+def _verdict(
+    reference: OutputFileReference, existing: ExistingFile | None, overwrite: bool
 ) -> Verdict:
+    """Rules IN-1 to IN-4 for *reference* against the file already at its target."""
     remote = RemoteFile(reference.size, reference.content_md5, reference.last_modified)
     if overwrite:
         return compare(remote, None, overwrite=True)
-    info = root.existing_file(target.parts)
-    local = None if info is None else LocalFile(size=info.st_size, mtime_ns=info.st_mtime_ns)
+    local = (
+        None
+        if existing is None
+        else LocalFile(size=existing.info.st_size, mtime_ns=existing.info.st_mtime_ns)
+    )
     verdict = compare(remote, local)
     if verdict.action is Action.HASH_LOCAL:
-        verdict = compare(remote, local, local_md5=root.file_md5(target.parts))
+        assert existing is not None
+        verdict = compare(remote, local, local_md5=existing.md5())
         if verdict.action is Action.HASH_LOCAL:  # the file vanished meanwhile
             verdict = compare(remote, None)
     return verdict

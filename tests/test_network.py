@@ -301,3 +301,25 @@ def test_redaction_helpers() -> None:
     assert redact_sas(inner + "abc") == inner + "REDACTED"
     assert redact_value(bytearray(b"?sig=abc")) == b"?sig=REDACTED"
     assert find_secrets("sig=REDACTED sig=%3D") == ["sig=%3D..."]
+
+
+# -- the transfer watchdog ----------------------------------------------------------------------
+
+
+def test_the_watchdog_fires_an_earlier_deadline_scheduled_after_a_later_one() -> None:
+    # schedule() wakes the thread only for a new earliest deadline; this is that case.
+    from conventions.network import _Watchdog
+
+    watchdog = _Watchdog()
+    fired: list[str] = []
+    now = time.monotonic()
+    watchdog.schedule(now + 60, lambda: fired.append("late"))
+    watchdog.schedule(now + 0.2, lambda: fired.append("early"))
+    cancelled = watchdog.schedule(now + 0.1, lambda: fired.append("cancelled"))
+    watchdog.schedule(now + 0.3, lambda: fired.append("after"))  # not the earliest
+    watchdog.cancel(cancelled)
+    deadline = time.monotonic() + 5
+    while len(fired) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fired == ["early", "after"]
+    assert time.monotonic() - now < 2

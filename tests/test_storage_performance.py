@@ -11,14 +11,14 @@ import random
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conventions import IntegrityError, TaskOutputKind
+from conventions import ContainerNotFoundError, IntegrityError, StorageError, TaskOutputKind
 from conventions._integrity import BackgroundVerifyingWriter, VerifyingWriter
 from conventions._local_files import Destination
 from conventions._transport import chunks_per_file
@@ -228,3 +228,161 @@ def test_the_library_client_keeps_a_connection_per_download_thread(
     assert summary.files == 96
     full = [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
     assert full == []  # azure-core's pool of 10 would discard connections at 32 threads
+
+
+# -- the library's client: read size and first request -------------------------------------------
+
+
+def test_the_library_client_reads_256_kib_and_asks_4_mib_first(azurite: StorageEndpoint) -> None:
+    # azure-core's RequestsTransport reads 4 KiB at a time unless told (the SDK tells it
+    # 256 KiB only when it builds the transport itself); a 32 MiB first request would
+    # hold 32 MiB and fetch it on one connection before any chunk goes parallel.
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string, "j-read-size", **azurite.client_kwargs
+    ) as job:
+        client = job.container_client
+        assert client._config.max_single_get_size == 4 * 1024 * 1024
+        assert cast(Any, client._config).transport.connection_config.data_block_size == 256 * 1024
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string,
+        "j-read-size",
+        max_single_get_size=1024 * 1024,
+        connection_data_block_size=65536,
+        **azurite.client_kwargs,
+    ) as job:
+        client = job.container_client
+        assert client._config.max_single_get_size == 1024 * 1024
+        assert cast(Any, client._config).transport.connection_config.data_block_size == 65536
+
+
+def test_a_download_of_a_blob_without_md5_hashes_nothing(
+    azurite: StorageEndpoint,
+    job: JobOutputStorage,
+    job_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Rule IG-3: nothing to compare with, so no CPU spent hashing (chunked or not).
+    import conventions._integrity as integrity
+
+    data = os.urandom(5 * 1024 * 1024 + 17)  # past the 4 MiB first request: chunks
+    with ContainerClient.from_connection_string(
+        azurite.connection_string,
+        container_name(job_id),
+        max_single_put_size=1024 * 1024,
+        max_block_size=1024 * 1024,
+        **azurite.client_kwargs,
+    ) as container:
+        blob = container.get_blob_client("t1/$TaskOutput/plain.bin")
+        blob.upload_blob(data, overwrite=True)  # committed from blocks: no MD5
+        assert blob.get_blob_properties().content_settings.content_md5 is None
+    hashed: list[int] = []
+    real = integrity.VerifyingWriter.__init__
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
+        hashed.append(1)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(integrity.VerifyingWriter, "__init__", spy)
+    reference = job.task("t1").get_output(KIND, "plain.bin")
+    reference.download_to_file(tmp_path / "a.bin", max_concurrency=4)
+    assert (tmp_path / "a.bin").read_bytes() == data
+    assert hashed == []
+    job.task("t1").save_bytes(KIND, data, "md5.bin")  # with an MD5: verified
+    job.task("t1").get_output(KIND, "md5.bin").download_to_file(tmp_path / "b.bin")
+    assert (tmp_path / "b.bin").read_bytes() == data
+    assert hashed == [1]
+
+
+_PROXY_ENV = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    env=st.fixed_dictionaries(
+        {},
+        optional={
+            "HTTP_PROXY": st.sampled_from(["http://127.0.0.1:3128", "http://proxy.example:8080"]),
+            "HTTPS_PROXY": st.sampled_from(["http://127.0.0.1:3129"]),
+            "NO_PROXY": st.sampled_from(
+                ["127.0.0.1", "localhost,.example", "*", "blob.core.windows.net"]
+            ),
+            "REQUESTS_CA_BUNDLE": st.sampled_from(["/etc/ca.pem"]),
+            "CURL_CA_BUNDLE": st.sampled_from(["/etc/curl.pem"]),
+        },
+    ),
+    url=st.sampled_from(
+        [
+            "http://127.0.0.1:10000/devstoreaccount1/job-x/t1/%24TaskOutput/a",
+            "https://acct.blob.core.windows.net/job-x/b?sv=1",
+            "https://other.example/c",
+        ]
+    ),
+    proxies=st.sampled_from([{}, {"no_proxy": "127.0.0.1"}, {"http": "http://explicit:1"}]),
+    verify=st.sampled_from([True, None, False, "/my/ca.pem"]),
+    trust_env=st.booleans(),
+)
+def test_the_library_session_merges_environment_settings_as_requests_does(
+    env: dict[str, str],
+    url: str,
+    proxies: dict[str, str],
+    verify: Any,
+    trust_env: bool,
+) -> None:
+    # The library's session reads the proxy environment once per host (a few % of a small
+    # transfer's CPU); what it returns must equal requests' own answer, twice in a row.
+    import requests
+
+    from conventions._transport import _environment_once_session_class
+
+    saved = {name: os.environ.pop(name, None) for name in _PROXY_ENV}
+    saved.update({name.lower(): os.environ.pop(name.lower(), None) for name in _PROXY_ENV})
+    try:
+        os.environ.update(env)
+        plain_session, ours = requests.Session(), _environment_once_session_class()()
+        plain_session.trust_env = ours.trust_env = trust_env
+        expected = plain_session.merge_environment_settings(url, dict(proxies), None, verify, None)
+        for _ in range(2):  # the second answer comes from the memo
+            got = ours.merge_environment_settings(url, dict(proxies), None, verify, None)
+            assert got == expected
+    finally:
+        for name in env:
+            os.environ.pop(name, None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+
+
+def test_the_library_client_still_goes_through_a_proxy_from_the_environment(
+    azurite: StorageEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: the "proxy" refuses
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    for name in _PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{dead}")
+    with (
+        JobOutputStorage.from_connection_string(
+            azurite.connection_string, "j-proxy", retry_total=0, **azurite.client_kwargs
+        ) as job,
+        pytest.raises(StorageError),
+    ):
+        list(job.task_ids())  # went to the dead proxy, not to Azurite
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with (
+        JobOutputStorage.from_connection_string(
+            azurite.connection_string, "j-proxy", retry_total=0, **azurite.client_kwargs
+        ) as job,
+        pytest.raises(ContainerNotFoundError),
+    ):
+        list(job.task_ids())  # reached Azurite: the job has no container
