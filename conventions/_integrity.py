@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import queue
 import threading
 from collections.abc import Callable
 from typing import IO, Any
@@ -22,6 +23,7 @@ from typing import IO, Any
 from .errors import IntegrityError
 
 __all__ = [
+    "BackgroundHashingReader",
     "BackgroundVerifyingWriter",
     "CountingWriter",
     "HashingReader",
@@ -29,6 +31,7 @@ __all__ = [
     "check_md5",
     "download_writer",
     "supports_parallel_writes",
+    "upload_reader",
 ]
 
 
@@ -65,6 +68,60 @@ class HashingReader(io.RawIOBase):
     def digest(self) -> bytes:
         """The MD5 of everything read so far."""
         return self._md5.digest()
+
+    def stop(self) -> None:
+        """Nothing runs in the background."""
+
+
+#: From this size up, an upload is hashed on a thread of its own (one 4 MiB block: below
+#: it, a thread costs more than the hashing it moves).
+BACKGROUND_HASH_SIZE = 4 * 1024 * 1024
+
+
+def upload_reader(source: IO[bytes], size: int) -> HashingReader:
+    """The hashing reader an upload of *size* bytes from *source* streams through."""
+    if size >= BACKGROUND_HASH_SIZE:
+        return BackgroundHashingReader(source)
+    return HashingReader(source)
+
+
+class BackgroundHashingReader(HashingReader):
+    """A :class:`HashingReader` that hashes on a thread of its own, in read order, so
+    that hashing a large upload overlaps sending it (``hashlib`` releases the GIL): the
+    SDK reads a non-seekable upload on one thread, and hashing there held up every
+    block. At most *depth* pieces wait to be hashed (memory stays bounded). Call
+    :meth:`stop` when the upload ends either way; :meth:`digest` waits for the hash.
+    """
+
+    def __init__(self, source: IO[bytes], depth: int = 4) -> None:
+        super().__init__(source)
+        self._pieces: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._stopped = False
+        self._thread = threading.Thread(target=self._hash, name="conventions-md5", daemon=True)
+        self._thread.start()
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._stopped:
+            raise ValueError("read after the hash was taken")
+        data = self._source.read(-1 if size is None else size)
+        self.read_bytes += len(data)
+        if data:
+            self._pieces.put(data)
+        return data
+
+    def _hash(self) -> None:
+        while (piece := self._pieces.get()) is not None:
+            self._md5.update(piece)
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._pieces.put(None)
+            self._thread.join()
+
+    def digest(self) -> bytes:
+        self.stop()
+        return super().digest()
 
 
 def supports_parallel_writes(file: IO[bytes]) -> bool:

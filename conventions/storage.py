@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import IO, Any, Generic, TypeVar, cast
 
 import attrs
-from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
 
 from . import _log_redaction, transfer
 from ._azure_errors import translate_errors
@@ -45,7 +45,7 @@ from ._clients import (
     container_client_from_connection_string,
     container_client_from_url,
 )
-from ._integrity import HashingReader
+from ._integrity import HashingReader, upload_reader
 from ._local_files import check_source, iter_glob, open_source
 from ._transport import DEFAULT_CHUNK_CONCURRENCY, chunks_per_file
 from .blobs import (
@@ -247,7 +247,6 @@ class _Storage(Generic[K]):
         )
         return f"{type(self).__name__}(container_url={url!r}{extra})"
 
-
     # -- names (the subclasses' part) ---------------------------------------------------------
 
     def output_prefix(self, kind: K) -> str:
@@ -258,9 +257,7 @@ class _Storage(Generic[K]):
         """The blob name for *path* under *kind* (rule BN-1); raises for a bad path."""
         raise NotImplementedError
 
-    def _stored_name(
-        self, kind: K, path: str | os.PathLike[str], destination: str | None
-    ) -> str:
+    def _stored_name(self, kind: K, path: str | os.PathLike[str], destination: str | None) -> str:
         return self.blob_name(kind, destination if destination is not None else os.fspath(path))
 
     # -- saving -------------------------------------------------------------------------------
@@ -390,9 +387,7 @@ class _Storage(Generic[K]):
             pages = container_client.list_blobs(name_starts_with=prefix)
             iterator = iter(pages)
         while True:
-            with translate_errors(
-                "list outputs in", container=self.container_name, permission="l"
-            ):
+            with translate_errors("list outputs in", container=self.container_name, permission="l"):
                 properties = next(iterator, None)
             if properties is None:
                 return
@@ -450,8 +445,28 @@ class _Storage(Generic[K]):
             settings.content_md5 = bytearray(md5)
             body: bytes | IO[bytes] = data
         else:
-            reader = HashingReader(data)
+            reader = upload_reader(data, size)  # a large file: hashed on its own thread
             body = cast(IO[bytes], reader)
+        try:
+            return self._send(
+                blob_client, blob_name, body, reader, md5, size, settings, max_concurrency
+            )
+        finally:
+            if reader is not None:
+                reader.stop()
+
+    def _send(
+        self,
+        blob_client: BlobClient,
+        blob_name: str,
+        body: bytes | IO[bytes],
+        reader: HashingReader | None,
+        md5: bytes | None,
+        size: int,
+        settings: ContentSettings,
+        max_concurrency: int,
+    ) -> OutputFileReference:
+        """:meth:`_upload`'s request(s): the upload, then the MD5 settled (rule IG-1)."""
         with translate_errors(
             "save output", container=self.container_name, blob=blob_name, permission="w"
         ):
@@ -704,6 +719,7 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
             overwrite=overwrite,
         )
 
+
 @attrs.define(eq=False, repr=False)
 class JobOutputStorage(_Storage[JobOutputKind]):
     """A job's container: job-level outputs by ``JobOutputKind``, and every task's outputs.
@@ -846,6 +862,7 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         if task_ids is not None:
             prefixes = [task_prefix(task_id, kind) + "/" for task_id in task_ids]
             return (ref for prefix in prefixes for _, ref in self._list(prefix))
+
         def wanted(location: BlobLocation) -> bool:
             return location.task_id is not None and location.kind == kind
 
@@ -1081,7 +1098,6 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         with translate_errors("delete", container=self.container_name):
             self.container_client.delete_container()
         _log.info("deleted container %s", self.container_name)
-
 
 
 def _check_task_id_list(task_ids: object) -> None:

@@ -386,3 +386,42 @@ def test_the_library_client_still_goes_through_a_proxy_from_the_environment(
         pytest.raises(ContainerNotFoundError),
     ):
         list(job.task_ids())  # reached Azurite: the job has no container
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.binary(max_size=2000),
+    reads=st.lists(st.integers(min_value=-1, max_value=700), min_size=1, max_size=12),
+    depth=st.integers(min_value=1, max_value=3),
+)
+def test_the_background_hashing_reader_hashes_exactly_what_was_read(
+    data: bytes, reads: list[int], depth: int
+) -> None:
+    # Hashing moves to a thread for large uploads; the MD5 must still be of the bytes
+    # read, in order, however the SDK sizes its reads.
+    import io
+
+    from conventions._integrity import BackgroundHashingReader
+
+    reader = BackgroundHashingReader(io.BytesIO(data), depth=depth)
+    taken = b"".join(reader.read(size) for size in reads)
+    assert reader.read_bytes == len(taken)
+    assert reader.digest() == hashlib.md5(taken).digest()
+    with pytest.raises(ValueError, match="after the hash"):
+        reader.read(1)
+    reader.stop()  # idempotent
+
+
+def test_a_large_save_is_hashed_on_its_own_thread_and_keeps_its_md5(
+    job: JobOutputStorage, tmp_path: Path
+) -> None:
+    from conventions._integrity import BACKGROUND_HASH_SIZE
+
+    data = os.urandom(BACKGROUND_HASH_SIZE + 12345)
+    (tmp_path / "big.bin").write_bytes(data)
+    reference = job.task("t1").save(KIND, "big.bin", base_dir=tmp_path, max_concurrency=4)
+    assert reference.content_md5 == hashlib.md5(data).digest()
+    stored = reference.blob_client.get_blob_properties().content_settings.content_md5
+    assert stored is not None
+    assert bytes(stored) == hashlib.md5(data).digest()
+    assert reference.download_bytes() == data
