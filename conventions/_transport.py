@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_CHUNK_CONCURRENCY",
     "FIRST_GET_SIZE",
     "POOL_SIZE",
+    "check_chunk_concurrency",
     "chunks_per_file",
     "library_client_kwargs",
     "pooled_client_kwargs",
@@ -60,6 +61,15 @@ FIRST_GET_SIZE = 4 * 1024 * 1024
 _CONNECTION_TIMEOUT = 20
 _READ_TIMEOUT = 60
 _DATA_BLOCK_SIZE = 256 * 1024
+
+
+def check_chunk_concurrency(value: int, subject: str = "max_concurrency") -> int:
+    """*value*, if it is a usable number of parallel chunks (at least 1)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{subject} must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise InvalidSettingError(value, "must be at least 1", subject=subject)
+    return value
 
 
 def chunks_per_file(max_concurrency: int, chunk_concurrency: int | None) -> int:

@@ -179,6 +179,9 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
         yield f"download(max_concurrency={value})", lambda v=value: _job().download(T, tmp / "d", max_concurrency=v), False
         yield f"download_outputs(max_concurrency={value})", lambda v=value: _job().download_outputs([], tmp / "d", max_concurrency=v), False
         yield f"download(chunk_concurrency={value})", lambda v=value: _job().download(T, tmp / "d", chunk_concurrency=v), False
+        yield f"save(max_concurrency={value})", lambda v=value: _task().save(T, __file__, max_concurrency=v), False
+        yield f"download_to_file(max_concurrency={value})", lambda v=value: _task().reference(T, "a").download_to_file(tmp / "f", max_concurrency=v), False
+        yield f"download_bytes(max_concurrency={value})", lambda v=value: _task().reference(T, "a").download_bytes(max_concurrency=v), False
         yield f"delete_outputs(max_concurrency={value})", lambda v=value: _job().delete_outputs([], max_concurrency=v), False
         yield f"follow(interval={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(interval=v))), False
         yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False

@@ -425,3 +425,17 @@ def test_a_large_save_is_hashed_on_its_own_thread_and_keeps_its_md5(
     assert stored is not None
     assert bytes(stored) == hashlib.md5(data).digest()
     assert reference.download_bytes() == data
+
+
+def test_download_bytes_comes_in_parallel_chunks_checked_against_the_md5(
+    azurite: StorageEndpoint, job: JobOutputStorage, job_id: str
+) -> None:
+    # Past the library client's 4 MiB first request, download_bytes goes in chunks too.
+    data = os.urandom(9 * 1024 * 1024 + 5)
+    job.task("t1").save_bytes(KIND, data, "nine.bin")
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string, job_id, **azurite.client_kwargs
+    ) as library_job:
+        reference = library_job.task("t1").get_output(KIND, "nine.bin")
+        assert reference.download_bytes(max_concurrency=4) == data
+        assert reference.download_bytes(max_concurrency=1) == data
