@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from azure.core.exceptions import AzureError, HttpResponseError
 
 from ._azure_errors import storage_error
+from ._transport import FIRST_GET_SIZE
 from .errors import FollowTimeoutError, InvalidSettingError
 from .follow import (
+    TAIL_CHECK,
     BlobRead,
     FollowEvent,
     FollowRestart,
@@ -40,8 +42,10 @@ _log = logging.getLogger("conventions")
 DEFAULT_FOLLOW_INTERVAL = 2.0
 #: Seconds one read may take (connect, and each wait for data), so no wait is unbounded.
 DEFAULT_REQUEST_TIMEOUT = 30.0
-#: The most new bytes one read asks for.
-DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
+#: The most new bytes one read asks for: with the tail it re-reads, one read fits in the
+#: first request of the library's client (4 MiB), so it is one GET. Two would race the
+#: writer: the SDK pins the second to the first one's ETag, which an append changes.
+DEFAULT_CHUNK_SIZE = FIRST_GET_SIZE - TAIL_CHECK
 
 _BLOB_MISSING_CODES = ("BlobNotFound",)
 

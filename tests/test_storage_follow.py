@@ -9,11 +9,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 
 from conventions import TaskOutputKind
+from conventions.containers import container_name
 from conventions.errors import FollowTimeoutError
 from conventions.follow import COMPLETE_METADATA_KEY, FollowEvent, FollowRestart
 from conventions.sas import prepare_output_storage
@@ -189,3 +191,42 @@ def test_follow_of_a_block_blob_reads_it_once(
     job.task("t6").save_text(LOG, "uploaded at the end\n", "stdout.txt")
     events = list(job.task("t6").reference(LOG, "stdout.txt").follow(timeout=10))
     assert events == [b"uploaded at the end\n"]
+
+
+def test_each_follow_read_is_one_request_on_the_librarys_client(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, monkeypatch: Any
+) -> None:
+    # The library's client asks 4 MiB in a download's first request; a read of more would
+    # be two GETs, the second pinned to the first one's ETag, which a writer's append
+    # changes in between (a 412 while following a busy log). Each read must be one GET.
+    import conventions.live as live
+    from conventions.follow import completion_metadata
+    from tests.storage_support import CountingTransport
+
+    _job(blob_service_client, job_id)
+    data = os.urandom(9 * 1024 * 1024 + 3)
+    writer = blob_service_client.get_blob_client(container_name(job_id), "t1/$TaskLog/big.txt")
+    writer.create_append_blob()
+    for offset in range(0, len(data), 4 * 1024 * 1024):
+        writer.append_block(data[offset : offset + 4 * 1024 * 1024])
+    writer.set_blob_metadata(completion_metadata(len(data)))
+    transport = CountingTransport(**azurite.client_kwargs)
+    reads: list[int] = []
+    real_read = live._read
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(live, "_read", counted)
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string, job_id, transport=transport, **azurite.client_kwargs
+    ) as job:
+        log = job.task("t1").reference(LOG, "big.txt")
+        events = list(log.follow(interval=0.05, timeout=60))
+    assert not any(isinstance(event, FollowRestart) for event in events)
+    received = b"".join(event for event in events if isinstance(event, bytes))
+    assert received == data
+    gets = [request for request in transport.requests if request.startswith("GET ")]
+    assert len(reads) >= 3  # 9 MiB in reads of at most 4 MiB
+    assert len(gets) == len(reads)
