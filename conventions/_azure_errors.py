@@ -173,4 +173,13 @@ def _translate(
             blob=blob,
             permission=permission,
         )
+    if status == 412 and code == "ConditionNotMet" and operation in ("download", "read"):
+        # azure-storage-blob pins every request after a download's first to its ETag.
+        return StorageError(
+            f"could not {operation} {where}: the blob changed while it was read (a log still "
+            f"being written?); read it again, or follow it with follow() or "
+            f"`batch-conventions logs` {suffix}",
+            container=container,
+            blob=blob,
+        )
     return StorageError(f"could not {operation} {where} {suffix}", container=container, blob=blob)

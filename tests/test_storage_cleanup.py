@@ -4,6 +4,9 @@ and logs commands."""
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -172,3 +175,40 @@ def test_cli_logs_prints_raw_bytes_and_follow_exits_at_completion(
     missing = _invoke("logs", job_id, "t1", "--stderr", env=env)
     assert missing.exit_code == 1
     assert "no such output" in missing.stderr
+
+
+def test_cli_logs_reads_a_log_that_grows_while_it_is_read(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    # Past the library client's 4 MiB first request, a plain download would pin its next
+    # GET to the first one's ETag, which every append changes (412): `logs` reads as
+    # follow does instead, one GET per read.
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    start = os.urandom(9 * 1024 * 1024)
+    blob = job.container_client.get_blob_client("t1/$TaskLog/stdout.txt")
+    blob.create_append_blob()
+    for offset in range(0, len(start), 4 * 1024 * 1024):
+        blob.append_block(start[offset : offset + 4 * 1024 * 1024])
+    stop = threading.Event()
+    appended: list[bytes] = []
+
+    def keep_appending() -> None:
+        while not stop.is_set():
+            piece = os.urandom(100)
+            blob.append_block(piece)
+            appended.append(piece)
+            time.sleep(0.002)
+
+    writer = threading.Thread(target=keep_appending)
+    writer.start()
+    try:
+        shown = _invoke("logs", job_id, "t1", env=_env(azurite))
+    finally:
+        stop.set()
+        writer.join(30)
+    assert shown.exit_code == 0, shown.stderr
+    whole = start + b"".join(appended)
+    assert len(shown.stdout_bytes) >= len(start)
+    assert whole.startswith(shown.stdout_bytes)  # a prefix of the log, nothing else
+    assert "not marked complete" in shown.stderr

@@ -230,3 +230,25 @@ def test_each_follow_read_is_one_request_on_the_librarys_client(
     gets = [request for request in transport.requests if request.startswith("GET ")]
     assert len(reads) >= 3  # 9 MiB in reads of at most 4 MiB
     assert len(gets) == len(reads)
+
+
+def test_a_download_of_a_log_that_grows_meanwhile_says_to_follow_it(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    # Past a download's first request the SDK pins each GET to the first one's ETag; an
+    # append in between fails it (412). Not silent, and the message says what to do.
+    from conventions.errors import StorageError
+
+    _job(blob_service_client, job_id)
+    writer = blob_service_client.get_blob_client(container_name(job_id), "t1/$TaskLog/grow.txt")
+    writer.create_append_blob()
+    for _ in range(3):
+        writer.append_block(os.urandom(4 * 1024 * 1024))
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string, job_id, **azurite.client_kwargs
+    ) as job:
+        stream = job.task("t1").reference(LOG, "grow.txt").open()  # first 4 MiB fetched
+        writer.append_block(b"more")
+        with pytest.raises(StorageError, match="changed while it was read") as raised:
+            stream.read()
+    assert "follow()" in str(raised.value)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from typing import BinaryIO
 
 import click
 
 from conventions._azure_errors import translate_errors
-from conventions.follow import FollowRestart, marked_length
+from conventions.errors import FollowTimeoutError
+from conventions.follow import FollowRestart
 from conventions.kinds import TaskOutputKind
 
 from ._app import job_id_argument, main, stderr
@@ -54,27 +57,30 @@ def logs_command(
             with translate_errors(
                 "read", container=log.container_name, blob=log.blob_name, permission="r"
             ):
-                downloader = log.blob_client.download_blob()
-                data = downloader.readall()
-            out.write(data)
-            out.flush()
-            properties = downloader.properties
-            appendable = getattr(properties.blob_type, "value", properties.blob_type)
-            if appendable == "AppendBlob" and marked_length(properties.metadata) is None:
+                log.blob_client.get_blob_properties()  # a missing log: OutputNotFoundError
+            # Read what is there now as follow does: one GET per read, no read pinned to
+            # an earlier one's ETag (a writer's append would fail it), a replaced log
+            # noticed. timeout=0: stop once caught up.
+            try:
+                _print_follow(log.follow(interval=interval, timeout=0), out)
+            except FollowTimeoutError:
                 stderr.print("(the log is still being written: not marked complete)", style="dim")
             return
         stderr.print(f"following {log.blob_name} (Ctrl-C to stop)", style="dim")
         try:
-            for item in log.follow(interval=interval):
-                if isinstance(item, FollowRestart):
-                    out.flush()
-                    stderr.print(
-                        f"--- the log was replaced ({item.reason}); from its start: ---",
-                        markup=False,
-                    )
-                    continue
-                out.write(item)
-                out.flush()
+            _print_follow(log.follow(interval=interval), out)
         except KeyboardInterrupt:
             stderr.print("stopped", style="dim")
             sys.exit(130)
+
+
+def _print_follow(events: Iterable[bytes | FollowRestart], out: BinaryIO) -> None:
+    for item in events:
+        if isinstance(item, FollowRestart):
+            out.flush()
+            stderr.print(
+                f"--- the log was replaced ({item.reason}); from its start: ---", markup=False
+            )
+            continue
+        out.write(item)
+        out.flush()
