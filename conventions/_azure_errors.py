@@ -23,7 +23,13 @@ from collections.abc import Iterator
 
 from azure.core.exceptions import AzureError, HttpResponseError
 
-from .errors import AccessDeniedError, ContainerNotFoundError, OutputNotFoundError, StorageError
+from .errors import (
+    AccessDeniedError,
+    BlobChangedError,
+    ContainerNotFoundError,
+    OutputNotFoundError,
+    StorageError,
+)
 from .urls import redact_sas
 
 __all__ = ["http_detail", "shows_secret", "storage_error", "translate_errors"]
@@ -175,7 +181,7 @@ def _translate(
         )
     if status == 412 and code == "ConditionNotMet" and operation in ("download", "read"):
         # azure-storage-blob pins every request after a download's first to its ETag.
-        return StorageError(
+        return BlobChangedError(
             f"could not {operation} {where}: the blob changed while it was read (a log still "
             f"being written?); read it again, or follow it with follow() or "
             f"`batch-conventions logs` {suffix}",

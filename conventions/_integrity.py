@@ -1,4 +1,4 @@
-"""Content-MD5 end to end (spec "Integrity", rules IG-1 to IG-3): hashed while the bytes
+"""Content-MD5 end to end (spec "Integrity", rules IG-1 to IG-4): hashed while the bytes
 stream, never by a second read.
 
 - :class:`HashingReader` wraps a file being uploaded: the SDK reads through it (in order,
@@ -23,6 +23,7 @@ from typing import IO, Any
 from .errors import IntegrityError
 
 __all__ = [
+    "CHANGED_ATTEMPTS",
     "BackgroundHashingReader",
     "BackgroundVerifyingWriter",
     "CountingWriter",
@@ -30,6 +31,7 @@ __all__ = [
     "VerifyingWriter",
     "check_md5",
     "download_writer",
+    "read_again_after_change",
     "supports_parallel_writes",
     "upload_reader",
 ]
@@ -71,6 +73,20 @@ class HashingReader(io.RawIOBase):
 
     def stop(self) -> None:
         """Nothing runs in the background."""
+
+
+#: Reads of a blob that changed between a download's requests, in all (rule IG-4).
+CHANGED_ATTEMPTS = 3
+
+
+def read_again_after_change(attempt: int) -> bool:
+    """Whether a download whose *attempt*-th read (from 1) found the blob changed
+    reads it again from its start (rule IG-4).
+
+    >>> [read_again_after_change(n) for n in (1, 2, 3)]
+    [True, True, False]
+    """
+    return attempt < CHANGED_ATTEMPTS
 
 
 #: From this size up, an upload is hashed on a thread of its own (one 4 MiB block: below

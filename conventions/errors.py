@@ -17,6 +17,7 @@ __all__ = [
     "AccessDeniedError",
     "AppendBlobLimitError",
     "AppendConflictError",
+    "BlobChangedError",
     "ContainerMismatchError",
     "ContainerNotFoundError",
     "ConventionsError",
@@ -144,6 +145,16 @@ class ContainerNotFoundError(StorageError, LookupError):
 
 class OutputNotFoundError(StorageError, LookupError):
     """No stored output at that kind and path."""
+
+
+class BlobChangedError(StorageError):
+    """The blob changed (was appended to, or replaced) while it was being read.
+
+    azure-storage-blob pins every request after a download's first to that response's
+    ETag, so a download never returns a mix of two versions; downloads to a file and to
+    bytes read the new version again a few times before raising this. To read a log that
+    is still being written, use ``OutputFileReference.follow()``.
+    """
 
 
 class AccessDeniedError(StorageError, PermissionError):

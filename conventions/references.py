@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, TypeVar, cast
 
 import attrs
 from azure.storage.blob import (
@@ -24,11 +24,17 @@ from azure.storage.blob import (
 )
 
 from ._azure_errors import translate_errors
-from ._integrity import CountingWriter, check_md5, download_writer, supports_parallel_writes
+from ._integrity import (
+    CountingWriter,
+    check_md5,
+    download_writer,
+    read_again_after_change,
+    supports_parallel_writes,
+)
 from ._local_files import Destination
 from ._transport import DEFAULT_CHUNK_CONCURRENCY, check_chunk_concurrency
 from .blobs import BlobLocation, parse_blob_name
-from .errors import StorageError
+from .errors import BlobChangedError, StorageError
 from .follow import FollowEvent
 from .kinds import JobOutputKind, TaskOutputKind
 from .network import TransferDeadline
@@ -37,6 +43,24 @@ from .urls import redact_sas
 __all__ = ["OutputFileReference"]
 
 _log = logging.getLogger("conventions")
+
+_R = TypeVar("_R")
+
+
+def again_if_changed(read: Callable[[], _R]) -> _R:
+    """``read()``, again while it raises ``BlobChangedError`` (a log appended to between
+    the requests of one download) and rule IG-4 says to read again; each attempt reads
+    one whole version; the last one's error is raised."""
+    attempt = 1
+    while True:
+        try:
+            return read()
+        except BlobChangedError as error:
+            if not read_again_after_change(attempt):
+                raise
+            attempt += 1
+            _log.info("%s; reading it again (attempt %d)", error, attempt)
+
 
 def _optional_bytes(value: bytes | bytearray | None) -> bytes | None:
     return None if value is None else bytes(value)
@@ -311,7 +335,9 @@ class OutputFileReference:
         target = Path(dest)
         with Destination(target.parent) as directory:
             copy = functools.partial(self._copy_to, max_concurrency=max_concurrency)
-            written = directory.write((target.name,), copy, blob=self.blob_name)
+            written = again_if_changed(
+                lambda: directory.write((target.name,), copy, blob=self.blob_name)
+            )
         _log.debug("downloaded %s to %s (%d bytes)", self.blob_name, target, written)
         return target
 
@@ -321,16 +347,21 @@ class OutputFileReference:
         output larger than the first request (4 MiB on the library's own client) comes in
         chunks, *max_concurrency* of them at once."""
         check_chunk_concurrency(max_concurrency)
-        with self._deadline() as deadline:
-            downloader = self._downloader(deadline, max_concurrency)
-            with self._translate("download", "r"):
-                data = downloader.readall()
+        downloader, data = again_if_changed(lambda: self._read_all(max_concurrency))
         self._check_complete(len(data), downloader.size)
         stored = self._stored_md5(downloader)
         if stored is not None:  # rule IG-3: without one, nothing to hash for
             actual = hashlib.md5(data, usedforsecurity=False).digest()
             check_md5(stored, actual, container=self.container_name, blob=self.blob_name)
         return data
+
+    def _read_all(
+        self, max_concurrency: int
+    ) -> tuple[StorageStreamDownloader[bytes], bytes]:
+        with self._deadline() as deadline:
+            downloader = self._downloader(deadline, max_concurrency)
+            with self._translate("download", "r"):
+                return downloader, downloader.readall()
 
     def download_text(
         self, encoding: str = "utf-8", *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY

@@ -36,7 +36,7 @@ from .errors import (
 )
 from .incremental import Action, LocalFile, RemoteFile, Verdict, compare, stamp_ns
 from .local_paths import LocalTarget, local_targets
-from .references import OutputFileReference
+from .references import OutputFileReference, again_if_changed
 
 __all__ = [
     "BytesCallback",
@@ -431,7 +431,9 @@ def _download_one(
 
     try:
         # One walk to the target's directory, for the verdict and the write.
-        written = root.write_unless(target.parts, fill, blob=reference.blob_name, keep=keep)
+        written = again_if_changed(
+            lambda: root.write_unless(target.parts, fill, blob=reference.blob_name, keep=keep)
+        )
         if written is None:
             return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
         return DownloadedOutput(reference, target.path, written, skipped=False)

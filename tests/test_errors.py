@@ -131,6 +131,7 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
             "StorageError",
             "ContainerNotFoundError",
             "OutputNotFoundError",
+            "BlobChangedError",
             "FollowTimeoutError",
             "CredentialError",
         ),

@@ -1,5 +1,6 @@
-"""The pure skip-or-download decision (rules IN-1 to IN-4) and the MD5 check (IG-2, IG-3):
-spec vectors and properties, no I/O."""
+"""The pure skip-or-download decision (rules IN-1 to IN-4), the MD5 check and the download
+writer's choice (IG-2, IG-3), and reading a changed blob again (IG-4): spec vectors and
+properties, no I/O (a local temporary file for the writers)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conventions import IntegrityError
-from conventions._integrity import check_md5
+from conventions._integrity import check_md5, download_writer, read_again_after_change
 from conventions.incremental import Action, LocalFile, RemoteFile, compare, stamp_ns
 
 from .vectors import cases, load
@@ -33,12 +34,32 @@ def _remote(data: dict[str, Any]) -> RemoteFile:
 
 COMPARE = [case for case in cases("incremental.json") if "remote" in case.values[0]]
 CHECKS = [case for case in cases("incremental.json") if "check_md5" in case.values[0]]
+WRITERS = [case for case in cases("incremental.json") if "writer_for" in case.values[0]]
+CHANGED = [case for case in cases("incremental.json") if "changed_on_attempt" in case.values[0]]
 
 
-def test_the_vector_file_has_both_kinds() -> None:
-    assert len(COMPARE) + len(CHECKS) == len(load("incremental.json")["cases"])
-    assert COMPARE
-    assert CHECKS
+def test_the_vector_file_has_every_kind() -> None:
+    kinds = (COMPARE, CHECKS, WRITERS, CHANGED)
+    assert sum(map(len, kinds)) == len(load("incremental.json")["cases"])
+    assert all(kinds)
+
+
+@pytest.mark.parametrize("case", WRITERS)
+def test_download_writer_vectors(case: dict[str, Any], tmp_path: Any) -> None:
+    given = case["writer_for"]
+    with open(tmp_path / "f", "w+b") as file:
+        writer = download_writer(
+            file, None, stored_md5=_hex(given["stored_md5"]), parallel=given["parallel"]
+        )
+        try:
+            assert type(writer).__name__ == case["expected"]
+        finally:
+            writer.stop()
+
+
+@pytest.mark.parametrize("case", CHANGED)
+def test_read_again_after_change_vectors(case: dict[str, Any]) -> None:
+    assert read_again_after_change(case["changed_on_attempt"]) is case["read_again"]
 
 
 @pytest.mark.parametrize("case", COMPARE)

@@ -252,3 +252,87 @@ def test_a_download_of_a_log_that_grows_meanwhile_says_to_follow_it(
         with pytest.raises(StorageError, match="changed while it was read") as raised:
             stream.read()
     assert "follow()" in str(raised.value)
+
+
+def _growing_log(
+    blob_service_client: BlobServiceClient, job_id: str, name: str
+) -> tuple[Any, bytearray]:
+    _job(blob_service_client, job_id)
+    writer = blob_service_client.get_blob_client(container_name(job_id), f"t1/$TaskLog/{name}")
+    writer.create_append_blob()
+    content = bytearray()
+    for _ in range(3):  # 12 MiB: past the library client's 4 MiB first request
+        piece = os.urandom(4 * 1024 * 1024)
+        writer.append_block(piece)
+        content += piece
+    return writer, content
+
+
+def _append_on_responses(
+    monkeypatch: pytest.MonkeyPatch, writer: Any, content: bytearray, times: int
+) -> list[int]:
+    """Append to the blob when a download's response arrives, the first *times* times:
+    between a download's first request and the next, deterministically."""
+    from conventions.network import TransferDeadline
+
+    real = TransferDeadline.hook
+    done: list[int] = []
+
+    def hook(self: TransferDeadline, response: Any) -> None:
+        real(self, response)
+        if len(done) < times:
+            piece = os.urandom(1000)
+            writer.append_block(piece)
+            content.extend(piece)
+            done.append(1)
+
+    monkeypatch.setattr(TransferDeadline, "hook", hook)
+    return done
+
+
+@pytest.mark.parametrize("how", ["download_to_file", "download_bytes", "download"])
+def test_a_log_that_grows_during_a_download_is_read_again_whole(
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    writer, content = _growing_log(blob_service_client, job_id, "live.txt")
+    appended = _append_on_responses(monkeypatch, writer, content, times=1)
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string, job_id, **azurite.client_kwargs
+    ) as job:
+        log = job.task("t1").get_output(LOG, "live.txt")
+        if how == "download_to_file":
+            got = log.download_to_file(tmp_path / "live.txt").read_bytes()
+        elif how == "download_bytes":
+            got = log.download_bytes()
+        else:
+            summary = job.download(LOG, tmp_path / "all")
+            assert summary.files == 1
+            got = (tmp_path / "all" / "t1" / "live.txt").read_bytes()
+    assert appended == [1]  # the first attempt was refused (412), the second read it all
+    assert got == bytes(content)
+    assert [p.name for p in tmp_path.rglob("*.part")] == []
+
+
+def test_a_log_that_keeps_changing_raises_blob_changed_after_three_reads(
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conventions.errors import BlobChangedError
+
+    writer, content = _growing_log(blob_service_client, job_id, "busy.txt")
+    _append_on_responses(monkeypatch, writer, content, times=1000)
+    with JobOutputStorage.from_connection_string(
+        azurite.connection_string, job_id, **azurite.client_kwargs
+    ) as job:
+        log = job.task("t1").get_output(LOG, "busy.txt")
+        with pytest.raises(BlobChangedError, match="changed while it was read"):
+            log.download_to_file(tmp_path / "busy.txt")
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
