@@ -108,6 +108,7 @@ class DownloadFailure:
 
     ``error`` is the library's error: ``LocalPathError`` (the local path cannot be
     written), ``OutputNotFoundError`` (deleted meanwhile), ``AccessDeniedError``,
+    ``BlobChangedError`` (it changed during each of its reads, rule IG-4),
     ``StorageError``.
     """
 
