@@ -513,8 +513,8 @@ class _Storage(Generic[K]):
         base_dir: str | os.PathLike[str] | None,
         max_concurrency: int = 1,
     ) -> OutputFileReference:
-        with open_source(_source_path(path, base_dir), blob_name) as file:
-            size = os.fstat(file.fileno()).st_size
+        file, size = open_source(_source_path(path, base_dir), blob_name)
+        with file:
             settings = _content_settings(blob_name)
             return self._upload(blob_name, file, size, settings, max_concurrency)
 
