@@ -175,11 +175,16 @@ class CountingWriter:
         self._position = 0
 
     def write(self, data: bytes) -> int:
+        start = self._position
         written = self._file.write(data)
         self._position += len(data)
+        self._wrote(start, data)
         if self._on_bytes is not None:
             self._on_bytes(len(data))
         return written
+
+    def _wrote(self, start: int, data: bytes) -> None:
+        """*data* was just written at *start*: the subclasses hash it, or note it."""
 
     def writable(self) -> bool:
         return True
@@ -226,10 +231,7 @@ class VerifyingWriter(CountingWriter):
         self._hashed = 0  # bytes [0, _hashed) are in the MD5
         self._ahead: dict[int, int] = {}  # start -> end of ranges written past a gap
 
-    def write(self, data: bytes) -> int:
-        start = self._position
-        written = self._file.write(data)
-        self._position += len(data)
+    def _wrote(self, start: int, data: bytes) -> None:
         if start == self._hashed:
             self._md5.update(data)
             self._hashed += len(data)
@@ -239,20 +241,21 @@ class VerifyingWriter(CountingWriter):
             self._ahead[start] = start + len(data)
         else:  # pragma: no cover - the SDK never rewrites a range
             raise ValueError(f"a download rewrote bytes at {start}, already verified")
-        if self._on_bytes is not None:
-            self._on_bytes(len(data))
-        return written
 
     def _catch_up(self) -> None:
         self._file.flush()
-        descriptor = self._file.fileno()
         while (end := self._ahead.pop(self._hashed, None)) is not None:
-            while self._hashed < end:
-                piece = os.pread(descriptor, min(end - self._hashed, 1 << 20), self._hashed)
-                if not piece:
-                    raise OSError(f"read back {self._hashed} of {end} bytes written")
-                self._md5.update(piece)
-                self._hashed += len(piece)
+            self._hash_written(end)
+
+    def _hash_written(self, end: int) -> None:
+        """Read back bytes ``[_hashed, end)`` from the file (the page cache) and hash them."""
+        descriptor = self._file.fileno()
+        while self._hashed < end:
+            piece = os.pread(descriptor, min(end - self._hashed, 1 << 20), self._hashed)
+            if not piece:
+                raise OSError(f"read back {self._hashed} of {end} bytes written")
+            self._md5.update(piece)
+            self._hashed += len(piece)
 
     @property
     def complete(self) -> bool:
@@ -282,10 +285,7 @@ class BackgroundVerifyingWriter(VerifyingWriter):
         self._thread = threading.Thread(target=self._hash, name="conventions-md5", daemon=True)
         self._thread.start()
 
-    def write(self, data: bytes) -> int:
-        start = self._position
-        written = self._file.write(data)
-        self._position += len(data)
+    def _wrote(self, start: int, data: bytes) -> None:
         self._file.flush()  # the hashing thread reads the file itself
         with self._changed:
             if start == self._contiguous:
@@ -297,12 +297,8 @@ class BackgroundVerifyingWriter(VerifyingWriter):
                 self._ahead[start] = start + len(data)
             else:  # pragma: no cover - the SDK never rewrites a range
                 raise ValueError(f"a download rewrote bytes at {start}")
-        if self._on_bytes is not None:
-            self._on_bytes(len(data))
-        return written
 
     def _hash(self) -> None:
-        descriptor = self._file.fileno()
         try:
             while True:
                 with self._changed:
@@ -311,12 +307,7 @@ class BackgroundVerifyingWriter(VerifyingWriter):
                     end = self._contiguous
                     if end == self._hashed:
                         return  # stopping, everything written is hashed
-                while self._hashed < end:
-                    piece = os.pread(descriptor, min(end - self._hashed, 1 << 20), self._hashed)
-                    if not piece:
-                        raise OSError(f"read back {self._hashed} of {end} bytes written")
-                    self._md5.update(piece)
-                    self._hashed += len(piece)
+                self._hash_written(end)
         except OSError as error:  # reported by verify()
             self._failure = error
 

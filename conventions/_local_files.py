@@ -113,8 +113,8 @@ class Destination:
                 in the way, a name too long...); nothing is left behind.
             whatever *fill* raises, after the temporary file is removed.
         """
-        written = self.write_unless(parts, fill, blob=blob, keep=lambda _existing: False)
-        assert written is not None  # keep never answers True
+        written = self._write(parts, fill, blob, None)
+        assert written is not None  # nothing to keep without *keep*
         return written
 
     def write_unless(
@@ -131,13 +131,23 @@ class Destination:
         written and ``None`` is returned. Missing directories are made before it is
         asked. Raises as :meth:`write`.
         """
+        return self._write(parts, fill, blob, keep)
+
+    def _write(
+        self,
+        parts: tuple[str, ...],
+        fill: Callable[[IO[bytes]], int],
+        blob: str,
+        keep: Callable[[ExistingFile | None], bool] | None,
+    ) -> int | None:
+        # Without *keep*, no lstat of the target: nothing would read it.
         where = os.path.join(self.path, *parts)
         try:
             if self._fd is None:
                 return self._write_by_path(parts, fill, where, keep)
             directory = self._open_directories(parts[:-1], blob, where)
             try:
-                if keep(_existing(parts[-1], directory)):
+                if keep is not None and keep(_existing(parts[-1], directory)):
                     return None
                 return _write_in(directory, parts[-1], fill)
             finally:
@@ -205,7 +215,7 @@ class Destination:
         parts: tuple[str, ...],
         fill: Callable[[IO[bytes]], int],
         where: str,
-        keep: Callable[[ExistingFile | None], bool],
+        keep: Callable[[ExistingFile | None], bool] | None,
     ) -> int | None:
         # Fallback without dir_fd: check each level with lstat, then use it (not race-free).
         current = self.path
@@ -222,7 +232,7 @@ class Destination:
                 raise OSError(errno.ELOOP, "symbolic link", current)
             if not stat.S_ISDIR(mode):
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", current)
-        if keep(_existing(os.path.join(current, parts[-1]), None)):
+        if keep is not None and keep(_existing(os.path.join(current, parts[-1]), None)):
             return None
         return _write_by_name(current, parts[-1], fill)
 

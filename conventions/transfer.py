@@ -411,7 +411,7 @@ def _download_one(
     # A blob that the first request brings whole needs no chunk threads (the SDK would
     # still seek the file for them).
     small = reference.size is not None and reference.size <= FIRST_GET_SIZE
-    parallel = 1 if small else chunks
+    chunk_threads = 1 if small else chunks
 
     def keep(existing: ExistingFile | None) -> bool:
         verdict = _verdict(reference, existing, overwrite)
@@ -423,7 +423,7 @@ def _download_one(
 
     def fill(file: IO[bytes]) -> int:
         hook = None if on_bytes is None else functools.partial(on_bytes, reference)
-        written = reference._copy_to(file, hook, max_concurrency=parallel)
+        written = reference._copy_to(file, hook, max_concurrency=chunk_threads)
         if reference.last_modified is not None:  # the stamp of rule IN-4
             file.flush()
             stamp = stamp_ns(reference.last_modified)
