@@ -20,19 +20,61 @@ import contextlib
 import re
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError, HttpResponseError, ServiceResponseError
 
 from .errors import (
     AccessDeniedError,
     BlobChangedError,
     ContainerNotFoundError,
+    ConventionsError,
     OutputNotFoundError,
     StorageError,
 )
+from .received import range_problem
 from .urls import redact_sas
 
-__all__ = ["http_detail", "shows_secret", "storage_error", "translate_errors"]
+__all__ = [
+    "UnusableAnswerError",
+    "check_download_answer",
+    "http_detail",
+    "shows_secret",
+    "storage_error",
+    "translate_errors",
+]
+
+
+class UnusableAnswerError(ServiceResponseError):
+    """An answer whose head is cut or does not match its request (rule IG-5).
+
+    An azure-core ``ServiceResponseError``, so the client's retry policy retries it as it
+    retries a dropped connection; after the last retry :func:`translate_errors` makes it
+    a :class:`~conventions.errors.StorageError` naming container and blob.
+    """
+
+
+def check_download_answer(pipeline_response: Any, *, hook: Any = None) -> None:
+    """A ``raw_response_hook`` for blob GETs: refuse an answer that does not hold exactly
+    the range asked (:func:`conventions.received.range_problem`), before the SDK reads it.
+
+    *hook* is the hook being run (this function, unless it runs inside another one): it
+    is kept for the retries. azure-storage-blob takes a call's hook out of the request's
+    options at the first attempt and keeps it for the next only once it returned, so a
+    hook that raised would not see the retried answers.
+    """
+    request = pipeline_response.http_request
+    response = pipeline_response.http_response
+    requested = request.headers.get("x-ms-range") or request.headers.get("Range")
+    problem = range_problem(requested, response.status_code, response.headers)
+    if problem is not None:
+        pipeline_response.context["response_callback"] = hook or check_download_answer
+        # Its connection is no use any more; do not leave it to the garbage collector.
+        internal = getattr(response, "internal_response", None)
+        close = getattr(internal, "close", None)
+        if callable(close):
+            close()
+        raise UnusableAnswerError(f"unusable answer to a blob download: {problem}")
 
 _HOST_PORT = re.compile(r"host='([^']+)', port=(\d+)")
 _DENIED_STATUS = (401, 403)
@@ -40,6 +82,17 @@ _CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
 # The signature or token itself was refused, as opposed to lacking a permission
 # (AuthorizationPermissionMismatch) or being refused by policy (AuthorizationFailure).
 _REJECTED_CODES = ("AuthenticationFailed", "InvalidAuthenticationInfo")
+
+
+#: What azure-storage-blob raises when it parses an answer cut inside its head (an
+#: ``xml.etree.ElementTree.ParseError`` is a ``SyntaxError``; azure-core's
+#: ``DeserializationError`` a ``ValueError``).
+_UNREADABLE_ANSWER = (ValueError, AttributeError, KeyError, IndexError, TypeError, SyntaxError)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return redact_sas(text.splitlines()[0]) if text else type(error).__name__
 
 
 def _azure_detail(error: AzureError) -> str:
@@ -83,6 +136,22 @@ def translate_errors(
     except AzureError as error:
         translated = storage_error(
             error, operation, container=container, blob=blob, permission=permission
+        )
+        if shows_secret(error):
+            raise translated from None
+        raise translated from error
+    except ConventionsError:
+        raise
+    except _UNREADABLE_ANSWER as error:
+        # azure-storage-blob parses what it was given: an answer cut inside its head (no
+        # headers, an empty body) fails there with ValueError, AttributeError,
+        # DeserializationError... after the retries. Still a storage failure.
+        translated = StorageError(
+            f"could not {operation} {_where(container, blob)}: the service's answer could "
+            f"not be read, a connection cut inside a response? ({type(error).__name__}: "
+            f"{_first_line(error)})",
+            container=container,
+            blob=blob,
         )
         if shows_secret(error):
             raise translated from None

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from .errors import IntegrityError
+from .received import Coverage
 
 __all__ = [
     "CHANGED_ATTEMPTS",
@@ -167,17 +168,22 @@ def download_writer(
 class CountingWriter:
     """Writes through to *file*; *on_bytes* (if given) hears each chunk's length, for
     byte-level progress. Seekable (when *file* is), for the SDK's parallel download.
-    Verifies nothing: the writer for a blob without a stored MD5 (rule IG-3)."""
+    Verifies nothing: the writer for a blob without a stored MD5 (rule IG-3). Every
+    writer notes which bytes it wrote (:attr:`coverage`), so that a download is judged
+    complete by what arrived, not by what the SDK expected (rule IG-5)."""
 
     def __init__(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
         self._file = file
         self._on_bytes = on_bytes
         self._position = 0
+        #: The byte ranges written (rule IG-5).
+        self.coverage = Coverage()
 
     def write(self, data: bytes) -> int:
         start = self._position
         written = self._file.write(data)
         self._position += len(data)
+        self.coverage.add(start, len(data))
         self._wrote(start, data)
         if self._on_bytes is not None:
             self._on_bytes(len(data))
@@ -190,7 +196,7 @@ class CountingWriter:
         return True
 
     def seekable(self) -> bool:
-        return supports_parallel_writes(self._file)
+        return bool(self._file.seekable())
 
     def tell(self) -> int:
         return self._position

@@ -178,14 +178,115 @@ def _environment_once_session_class() -> type[Any]:
     return EnvironmentOnceSession
 
 
+@functools.cache
 def _adapter_class() -> Any:
     # azure-core's adapter reads responses in bigger blocks; plain requests' if it moves.
+    base: type[Any]
     try:
         from azure.core.pipeline.transport._bigger_block_size_http_adapters import (
             BiggerBlockSizeHTTPAdapter,
         )
+
+        base = BiggerBlockSizeHTTPAdapter
     except ImportError:  # pragma: no cover - depends on the azure-core version
         from requests.adapters import HTTPAdapter
 
-        return HTTPAdapter
-    return BiggerBlockSizeHTTPAdapter
+        base = HTTPAdapter
+
+    pools = _pool_classes()
+
+    class CheckedHeadAdapter(base):  # type: ignore[misc]
+        """An adapter whose connections refuse a cut response head and obey the
+        operation's deadline (:func:`_pool_classes`), direct or through a proxy."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(*args, **kwargs)
+            if getattr(manager, "pool_classes_by_scheme", None) is not None:
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return CheckedHeadAdapter
+
+
+class _LastLine:
+    """A response's file, seen by ``http.client`` while it reads the head: notes the
+    last line read, to tell a head that ended (an empty line) from one cut off (EOF)."""
+
+    def __init__(self, fp: Any) -> None:
+        self._fp = fp
+        self.last: bytes | None = None
+
+    def readline(self, *args: Any) -> bytes:
+        line: bytes = self._fp.readline(*args)
+        self.last = line
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fp, name)
+
+
+@functools.cache
+def _pool_classes() -> dict[str, Any]:
+    """urllib3 pools whose connections (1) refuse a response head that the connection
+    cut before its end: ``http.client`` takes EOF inside the head as its end, and
+    azure-storage-blob then reads a ``206`` without headers or body as an empty chunk
+    (rule IG-5); refused as a dropped connection, azure-core retries it; (2) hand their
+    socket to the deadline of the operation running on their thread
+    (``conventions.network.current_deadline``) before they connect and before they read a
+    head, so that a stalled or trickled head cannot outlast it."""
+    import http.client
+
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    from .network import current_deadline
+
+    class WholeHeadResponse(http.client.HTTPResponse):
+        def begin(self) -> None:
+            fp = self.fp
+            seen = _LastLine(fp)
+            self.fp = seen  # type: ignore[assignment]
+            try:
+                super().begin()
+            finally:
+                if self.fp is not None:  # begin() sets None when it closes the connection
+                    self.fp = fp
+            if seen.last not in (b"\r\n", b"\n"):
+                raise http.client.RemoteDisconnected(
+                    "the connection closed inside the response head"
+                )
+
+    class DeadlineMixin:
+        sock: Any
+
+        def connect(self) -> None:
+            deadline = current_deadline()
+            if deadline is not None:
+                deadline.check()
+            super().connect()  # type: ignore[misc]
+            if deadline is not None:
+                deadline.watch(self.sock)
+
+        def getresponse(self) -> Any:
+            deadline = current_deadline()
+            if deadline is not None:
+                deadline.watch(self.sock)
+            return super().getresponse()  # type: ignore[misc]
+
+    class CheckedConnection(DeadlineMixin, HTTPConnection):
+        response_class = WholeHeadResponse
+
+    class CheckedHTTPSConnection(DeadlineMixin, HTTPSConnection):
+        response_class = WholeHeadResponse
+
+    class CheckedPool(HTTPConnectionPool):
+        ConnectionCls = CheckedConnection
+
+    class CheckedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = CheckedHTTPSConnection
+
+    return {"http": CheckedPool, "https": CheckedHTTPSPool}

@@ -44,6 +44,7 @@ import attrs
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ExponentialRetry
 
+from ._azure_errors import check_download_answer
 from .errors import InvalidSettingError, StorageError
 
 __all__ = [
@@ -243,42 +244,98 @@ def _socket_of(pipeline_response: Any) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-class TransferDeadline:
-    """The bound on one download; pass :meth:`hook` as ``raw_response_hook``.
+#: The deadline of the operation running on each thread, for the connections of the
+#: library's own transport (``conventions._transport``): they hand it their socket before
+#: they connect and before they read an answer's head, so that a stalled or trickled head
+#: is cut at the deadline too, not only a body.
+_current = threading.local()
 
-    A context manager: leaving it cancels the deadline. When the deadline passes
-    first, the socket of the response being read is shut down, later responses are
-    refused, and an error raised by the body (of any type) becomes
-    :meth:`error` when it leaves the ``with`` block.
+
+def current_deadline() -> TransferDeadline | None:
+    """The deadline of the operation running on this thread, if any."""
+    return getattr(_current, "deadline", None)
+
+
+class TransferDeadline:
+    """The bound on one operation (a download, by default); a context manager on the
+    thread that runs it.
+
+    Pass :meth:`checked_hook` (or :meth:`hook`) as ``raw_response_hook`` and
+    :meth:`request_hook` as ``raw_request_hook``: every thread that sends one of its
+    requests (the SDK's chunk threads too) then makes it the current deadline, and the
+    library's transport hands it each connection's socket before the answer's head is
+    read. When the deadline passes first, every socket still in its use is shut down,
+    later connections and responses are refused, and an error raised by the body (of any
+    type) becomes :meth:`error` when it leaves the ``with`` block.
     """
 
     def __init__(
-        self, container: str, blob: str, size: int | None, limits: TransferLimits | None = None
+        self,
+        container: str | None,
+        blob: str | None,
+        size: int | None,
+        limits: TransferLimits | None = None,
+        *,
+        operation: str = "download",
     ) -> None:
         self.container = container
         self.blob = blob
+        self.operation = operation
         self.limits = limits or get_transfer_limits()
         self.started = time.monotonic()
         self.seconds = self.limits.bound(size)
-        self._sized = size is not None
+        self._sized = size is not None or operation != "download"
         self._lock = threading.Lock()
-        self._socket: socket.socket | None = None
+        self._sockets: dict[int, socket.socket] = {}
         self._expired = False
+        self._done = False
         self._key: int | None = None
+        self._previous: TransferDeadline | None = None
 
     @property
     def expired(self) -> bool:
         return self._expired
 
     def error(self) -> StorageError:
+        where = (
+            f"blob {self.blob!r} in container {self.container!r}"
+            if self.blob is not None
+            else f"container {self.container!r}"
+        )
+        if self.operation == "download":
+            within = (
+                f"{self.seconds:.1f} s ({self.limits.grace:g} s plus the size at "
+                f"{self.limits.minimum_rate:g} bytes/s)"
+            )
+        else:
+            within = f"{self.seconds:.1f} s"
         return StorageError(
-            f"download of blob {self.blob!r} in container {self.container!r} did not finish "
-            f"within {self.seconds:.1f} s ({self.limits.grace:g} s plus the size at "
-            f"{self.limits.minimum_rate:g} bytes/s): the connection was abandoned; "
-            "the service is stalled or too slow (see conventions.network.set_transfer_limits)",
+            f"{self.operation} of {where} did not finish within {within}: the connection "
+            "was abandoned; the service is stalled or too slow "
+            "(see conventions.network.set_transfer_limits, or the CLI's --timeout)",
             container=self.container,
             blob=self.blob,
         )
+
+    def check(self) -> None:
+        """Raise :meth:`error` if the deadline has passed (before a new connection)."""
+        if self._expired:
+            raise self.error()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        """Shut *sock* down if the deadline passes while this operation uses it."""
+        if sock is None:
+            return
+        with self._lock:
+            if self._expired:
+                raise self.error()
+            if not self._done:
+                self._sockets[id(sock)] = sock
+
+    def request_hook(self, _pipeline_request: Any) -> None:
+        """Called by azure-storage-blob before each request is sent, on the sending thread."""
+        _current.deadline = self
+        self.check()
 
     def hook(self, pipeline_response: Any) -> None:
         """Called by azure-storage-blob with each response head, before its body is read."""
@@ -289,10 +346,12 @@ class TransferDeadline:
             if match:
                 self._sized = True
                 self._reschedule(self.limits.bound(int(match.group(1))))
-        with self._lock:
-            if self._expired:
-                raise self.error()
-            self._socket = _socket_of(pipeline_response)
+        self.watch(_socket_of(pipeline_response))
+
+    def checked_hook(self, pipeline_response: Any) -> None:
+        """:meth:`hook`, after the answer was checked to hold the range asked (IG-5)."""
+        check_download_answer(pipeline_response, hook=self.checked_hook)
+        self.hook(pipeline_response)
 
     def _reschedule(self, seconds: float) -> None:
         with self._lock:
@@ -305,13 +364,17 @@ class TransferDeadline:
 
     def _expire(self) -> None:
         with self._lock:
+            if self._done:
+                return
             self._expired = True
-            sock, self._socket = self._socket, None
-        if sock is not None:
+            sockets, self._sockets = list(self._sockets.values()), {}
+        for sock in sockets:
             with contextlib.suppress(OSError):  # already closed: nothing to wake
                 sock.shutdown(socket.SHUT_RDWR)  # wakes the reading thread at once
 
     def __enter__(self) -> TransferDeadline:
+        self._previous = current_deadline()
+        _current.deadline = self
         self._reschedule(self.seconds)
         return self
 
@@ -321,9 +384,20 @@ class TransferDeadline:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        _current.deadline = self._previous
         with self._lock:
             if self._key is not None:
                 _watchdog.cancel(self._key)
+            self._done = True
+            self._sockets.clear()
             expired = self._expired
         if expired and isinstance(exc, Exception):
             raise self.error() from None
+
+
+def bounded(
+    operation: str, *, container: str | None, blob: str | None = None
+) -> TransferDeadline:
+    """The deadline for one request-sized *operation* (a listing page, a property read, a
+    token): the transfer limits' grace, the time a download of nothing may take."""
+    return TransferDeadline(container, blob, None, operation=operation)

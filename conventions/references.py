@@ -23,7 +23,7 @@ from azure.storage.blob import (
     StorageStreamDownloader,
 )
 
-from ._azure_errors import translate_errors
+from ._azure_errors import check_download_answer, translate_errors
 from ._integrity import (
     CountingWriter,
     check_md5,
@@ -38,6 +38,7 @@ from .errors import BlobChangedError, StorageError
 from .follow import FollowEvent
 from .kinds import JobOutputKind, TaskOutputKind
 from .network import TransferDeadline
+from .received import Coverage
 from .urls import redact_sas
 
 __all__ = ["OutputFileReference"]
@@ -241,26 +242,39 @@ class OutputFileReference:
     def _downloader(
         self, deadline: TransferDeadline | None = None, max_concurrency: int = 1
     ) -> StorageStreamDownloader[bytes]:
+        # Every answer, the first and each chunk's, is checked before the SDK reads it
+        # (rule IG-5); a download with a deadline also hands it each answer's socket.
         with self._translate("download", "r"):
             if deadline is None:
-                return self.blob_client.download_blob(max_concurrency=max_concurrency)
+                return self.blob_client.download_blob(
+                    max_concurrency=max_concurrency, raw_response_hook=check_download_answer
+                )
             return self.blob_client.download_blob(
-                max_concurrency=max_concurrency, raw_response_hook=deadline.hook
+                max_concurrency=max_concurrency,
+                raw_response_hook=deadline.checked_hook,
+                raw_request_hook=deadline.request_hook,
             )
 
     def _deadline(self) -> TransferDeadline:
         """The bound on one whole download (``conventions.network``)."""
         return TransferDeadline(self.container_name, self.blob_name, self.size)
 
-    def _check_complete(self, received: int, expected: int) -> None:
-        # .NET reads once and returns whatever arrived (hazard 5); never here.
-        if received != expected:
-            raise StorageError(
-                f"download of blob {self.blob_name!r} in container {self.container_name!r} "
-                f"was short: {received} of {expected} bytes",
-                container=self.container_name,
-                blob=self.blob_name,
-            )
+    def _check_complete(self, coverage: Coverage, expected: int) -> None:
+        # .NET reads once and returns whatever arrived (hazard 5); never here. What
+        # counts is what was written, not what the SDK reports (rule IG-5).
+        if coverage.is_whole(expected):
+            return
+        if coverage.gaps or coverage.contiguous != coverage.written:
+            what = f"bytes are missing after byte {coverage.contiguous}"
+        else:
+            what = "it was short"
+        raise StorageError(
+            f"download of blob {self.blob_name!r} in container {self.container_name!r} "
+            f"was incomplete: {what} ({coverage.written} of {expected} bytes arrived); "
+            "nothing was written, download it again",
+            container=self.container_name,
+            blob=self.blob_name,
+        )
 
     def _copy_to(
         self,
@@ -289,8 +303,9 @@ class OutputFileReference:
                     parallel=max_concurrency > 1 and downloader.size >= 1 << 20,
                 )
                 with self._translate("download", "r"):
-                    written = downloader.readinto(cast(IO[bytes], checked))
-            self._check_complete(written, downloader.size)
+                    downloader.readinto(cast(IO[bytes], checked))
+            self._check_complete(checked.coverage, downloader.size)
+            written = checked.coverage.written
             checked.verify(
                 self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
             )
@@ -348,7 +363,6 @@ class OutputFileReference:
         chunks, *max_concurrency* of them at once."""
         check_chunk_concurrency(max_concurrency)
         downloader, data = again_if_changed(lambda: self._read_all(max_concurrency))
-        self._check_complete(len(data), downloader.size)
         stored = self._stored_md5(downloader)
         if stored is not None:  # rule IG-3: without one, nothing to hash for
             actual = hashlib.md5(data, usedforsecurity=False).digest()
@@ -358,10 +372,15 @@ class OutputFileReference:
     def _read_all(
         self, max_concurrency: int
     ) -> tuple[StorageStreamDownloader[bytes], bytes]:
+        buffer = io.BytesIO()
+        # Counted like a file's download (rule IG-5): a hole would read back as zeros.
+        counted = CountingWriter(buffer)
         with self._deadline() as deadline:
             downloader = self._downloader(deadline, max_concurrency)
             with self._translate("download", "r"):
-                return downloader, downloader.readall()
+                downloader.readinto(cast(IO[bytes], counted))
+        self._check_complete(counted.coverage, downloader.size)
+        return downloader, buffer.getvalue()
 
     def download_text(
         self, encoding: str = "utf-8", *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
