@@ -273,9 +273,16 @@ def _pool_classes() -> dict[str, Any]:
 
         def getresponse(self) -> Any:
             deadline = current_deadline()
-            if deadline is not None:
-                deadline.watch(self.sock)
-            return super().getresponse()  # type: ignore[misc]
+            if deadline is None:
+                return super().getresponse()  # type: ignore[misc]
+            deadline.watch(self.sock)
+            try:
+                return super().getresponse()  # type: ignore[misc]
+            except Exception:
+                # The deadline shut the socket down: say so, and let no retry (and its
+                # back-off) follow; the library's error is not one azure-core retries.
+                deadline.check()
+                raise
 
     class CheckedConnection(DeadlineMixin, HTTPConnection):
         response_class = WholeHeadResponse

@@ -55,15 +55,21 @@ def storage_credential(client_id: str | None = None) -> TokenCredential:
         raise MissingDependencyError(
             f"signing in with a managed identity or Entra ID needs azure-identity: {_INSTALL}"
         ) from error
+    # The library's transport: its connections obey the deadline that bounds each token
+    # request (a stalled or trickled token endpoint cannot hang a command), and refuse a
+    # cut response head.
+    from ._transport import pooled_client_kwargs
+
+    transport = pooled_client_kwargs({})["transport"]
     if client_id:
         return _ExplainedCredential(
-            ManagedIdentityCredential(client_id=client_id),
+            ManagedIdentityCredential(client_id=client_id, transport=transport),
             f"the managed identity with client id {client_id!r}",
             "check that this user-assigned identity is assigned to the pool (or VM) and "
             f"that {CLIENT_ID_ENV} / --client-id is its client id",
         )
     return _ExplainedCredential(
-        DefaultAzureCredential(),
+        DefaultAzureCredential(transport=transport),
         "DefaultAzureCredential",
         # Its first line says only that the chain failed; the reasons follow, one a line.
         f"inside a pool set {CLIENT_ID_ENV} (or --client-id) to the client id of the "
@@ -103,18 +109,25 @@ class _ExplainedCredential:
         **kwargs: Any,
     ) -> AccessToken:
         try:
-            token: AccessToken = self._credential.get_token(
-                *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs
-            )
+            with self._bounded():
+                token: AccessToken = self._credential.get_token(
+                    *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs
+                )
         except ClientAuthenticationError as error:
             raise self._error(error) from error
         return token
+
+    def _bounded(self) -> Any:
+        from .network import bounded
+
+        return bounded(f"get a storage token from {self._what}", container=None)
 
     def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         try:
-            info: AccessTokenInfo = self._credential.get_token_info(*scopes, options=options)
+            with self._bounded():
+                info: AccessTokenInfo = self._credential.get_token_info(*scopes, options=options)
         except ClientAuthenticationError as error:
             raise self._error(error) from error
         return info

@@ -297,11 +297,12 @@ class TransferDeadline:
         return self._expired
 
     def error(self) -> StorageError:
-        where = (
-            f"blob {self.blob!r} in container {self.container!r}"
-            if self.blob is not None
-            else f"container {self.container!r}"
-        )
+        if self.blob is not None:
+            where = f" blob {self.blob!r} in container {self.container!r}"
+        elif self.container is not None:
+            where = f" container {self.container!r}"
+        else:
+            where = ""  # a token request
         if self.operation == "download":
             within = (
                 f"{self.seconds:.1f} s ({self.limits.grace:g} s plus the size at "
@@ -310,7 +311,7 @@ class TransferDeadline:
         else:
             within = f"{self.seconds:.1f} s"
         return StorageError(
-            f"{self.operation} of {where} did not finish within {within}: the connection "
+            f"{self.operation}{where} did not finish within {within}: the connection "
             "was abandoned; the service is stalled or too slow "
             "(see conventions.network.set_transfer_limits, or the CLI's --timeout)",
             container=self.container,

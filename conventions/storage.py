@@ -74,6 +74,7 @@ from .identity import CLIENT_ID_ENV, storage_credential
 from .ids import check_job_id, check_task_id
 from .kinds import JobOutputKind, TaskOutputKind
 from .local_paths import check_distinct_blobs
+from .network import bounded
 from .output_files import has_wildcard
 from .references import OutputFileReference
 from .tracked import TrackedFile
@@ -203,6 +204,22 @@ def _content_settings(name: str, *, charset: str | None = None) -> ContentSettin
         content_type += f"; charset={charset}"
     return ContentSettings(content_type=content_type)
 
+
+
+def _bounded_pages(pages: Iterator[Any], operation: str, container: str) -> Iterator[Any]:
+    """The items of a listing's *pages*; each page's request is bounded in time
+    (``conventions.network.bounded``), not only each read of its answer."""
+    while True:
+        with (
+            translate_errors(operation, container=container, permission="l"),
+            bounded(operation, container=container),
+        ):
+            page = next(pages, None)
+            # The page's items are in memory once its answer is parsed: no more requests.
+            items = None if page is None else list(page)
+        if items is None:
+            return
+        yield from items
 
 @attrs.define(eq=False)
 class _Storage(Generic[K]):
@@ -383,14 +400,10 @@ class _Storage(Generic[K]):
         """List blobs under *prefix*, lazily, skipping (with a warning) unconventional names
         and, before building anything, the locations *wanted* rejects."""
         container_client = self.container_client
-        with translate_errors("list outputs in", container=self.container_name, permission="l"):
-            pages = container_client.list_blobs(name_starts_with=prefix)
-            iterator = iter(pages)
-        while True:
-            with translate_errors("list outputs in", container=self.container_name, permission="l"):
-                properties = next(iterator, None)
-            if properties is None:
-                return
+        operation = "list outputs in"
+        with translate_errors(operation, container=self.container_name, permission="l"):
+            pages = container_client.list_blobs(name_starts_with=prefix).by_page()
+        for properties in _bounded_pages(pages, operation, self.container_name):
             name = properties.name
             try:
                 # Lenient (rule RB-1): names .NET writes are read too.
@@ -415,8 +428,11 @@ class _Storage(Generic[K]):
 
     def _get(self, blob_name: str) -> OutputFileReference:
         blob_client = self.container_client.get_blob_client(blob_name)
-        with translate_errors(
-            "get output", container=self.container_name, blob=blob_name, permission="r"
+        with (
+            translate_errors(
+                "get output", container=self.container_name, blob=blob_name, permission="r"
+            ),
+            bounded("get output", container=self.container_name, blob=blob_name),
         ):
             properties = blob_client.get_blob_properties()
         return OutputFileReference.from_properties(blob_client, properties)
@@ -813,13 +829,10 @@ class JobOutputStorage(_Storage[JobOutputKind]):
     def task_ids(self) -> Iterator[str]:
         """Iterate over the IDs of the tasks that have outputs here (top-level folders that
         are valid task IDs), in blob-name order."""
-        with translate_errors("list tasks in", container=self.container_name, permission="l"):
-            iterator = iter(self.container_client.walk_blobs(delimiter="/"))
-        while True:
-            with translate_errors("list tasks in", container=self.container_name, permission="l"):
-                item = next(iterator, None)
-            if item is None:
-                return
+        operation = "list tasks in"
+        with translate_errors(operation, container=self.container_name, permission="l"):
+            pages = self.container_client.walk_blobs(delimiter="/").by_page()
+        for item in _bounded_pages(pages, operation, self.container_name):
             name = str(item.name)
             if not name.endswith("/"):
                 continue  # a blob at the top level, not a folder

@@ -12,6 +12,7 @@ bodies), so that a fault can hit *one* request on a kept-alive connection:
 - ``Fault.stall(seconds)``: forward, send the response head, then go silent;
 - ``Fault.hang(seconds)``: forward, let it land, then send nothing at all (no head);
 - ``Fault.trickle(nbytes, every)``: forward, send the response *nbytes* at a time;
+- ``Fault.trickle_all(nbytes, every)``: the same, the response head included;
 - ``Fault.cut_head(nbytes, reset=False)``: forward, send only the first *nbytes* of the
   response head, then close (FIN, or RST with *reset*).
 
@@ -101,6 +102,10 @@ class Fault:
     @classmethod
     def trickle(cls, nbytes: int = 1, every: float = 0.5) -> Fault:
         return cls("trickle", nbytes=nbytes, seconds=every)
+
+    @classmethod
+    def trickle_all(cls, nbytes: int = 1, every: float = 0.5) -> Fault:
+        return cls("trickle_all", nbytes=nbytes, seconds=every)
 
     @classmethod
     def cut_head(cls, nbytes: int, reset: bool = False) -> Fault:
@@ -318,6 +323,13 @@ class FaultProxy:
                     step = max(1, fault.nbytes)
                     for start in range(0, len(response_body), step):
                         client_w.write(response_body[start : start + step])
+                        await client_w.drain()
+                        await asyncio.sleep(fault.seconds)
+                elif fault.name == "trickle_all":
+                    whole = response_head + response_body
+                    step = max(1, fault.nbytes)
+                    for start in range(0, len(whole), step):
+                        client_w.write(whole[start : start + step])
                         await client_w.drain()
                         await asyncio.sleep(fault.seconds)
                 elif fault.name == "cut_head":

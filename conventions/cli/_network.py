@@ -13,7 +13,12 @@ from typing import Any
 
 import click
 
-from conventions.network import budgeted_client_kwargs
+from conventions.network import (
+    TransferLimits,
+    budgeted_client_kwargs,
+    get_transfer_limits,
+    set_transfer_limits,
+)
 
 __all__ = ["DEFAULT_RETRIES", "DEFAULT_TIMEOUT", "client_kwargs", "network_options"]
 
@@ -39,7 +44,16 @@ def network_options(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def command(*args: Any, timeout: float, retries: int, **kwargs: Any) -> Any:
         click.get_current_context().meta[_KEY] = budgeted_client_kwargs(timeout, retries)
-        return function(*args, **kwargs)
+        # --timeout also bounds each whole request (a listing page, a property read, a
+        # token) and a download's grace, however slowly an answer trickles in.
+        limits = get_transfer_limits()
+        previous = set_transfer_limits(
+            TransferLimits(grace=timeout, minimum_rate=limits.minimum_rate)
+        )
+        try:
+            return function(*args, **kwargs)
+        finally:
+            set_transfer_limits(previous)
 
     command = click.option(
         "--retries",
