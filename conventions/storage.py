@@ -25,6 +25,7 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import logging
@@ -36,7 +37,13 @@ from types import TracebackType
 from typing import IO, Any, Generic, TypeVar, cast
 
 import attrs
-from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import (
+    BlobBlock,
+    BlobClient,
+    BlobServiceClient,
+    ContainerClient,
+    ContentSettings,
+)
 
 from . import _log_redaction, transfer
 from ._azure_errors import translate_errors
@@ -449,10 +456,10 @@ class _Storage(Generic[K]):
 
         Bytes in memory: the MD5 goes with the upload. A file: hashed while the SDK
         streams it (no second read); a single Put Blob gets its MD5 computed by the
-        service, which must equal ours; a blob committed from blocks has none, so it is
-        set afterwards (one Set Blob Properties request, with the same content type).
-        With *max_concurrency* > 1 the blocks are sent in parallel, but the SDK still
-        reads a non-seekable stream (the ``HashingReader``) in order, on one thread."""
+        service, which must equal ours; a file larger than one Put Blob is staged in
+        blocks and committed with its MD5 in the block list itself (:func:`_upload_blocks`).
+        With *max_concurrency* > 1 the blocks are sent in parallel, but the source is read
+        (through the ``HashingReader``) in order, on one thread."""
         blob_client = self.container_client.get_blob_client(blob_name)
         reader: HashingReader | None = None
         md5: bytes | None = None
@@ -486,6 +493,19 @@ class _Storage(Generic[K]):
         with translate_errors(
             "save output", container=self.container_name, blob=blob_name, permission="w"
         ):
+            if reader is not None and size > _single_put_limit(blob_client):
+                response = _upload_blocks(blob_client, reader, size, settings, max_concurrency)
+                md5 = reader.digest()
+                _log.debug("saved %s in blocks (%d bytes, md5 %s)", blob_name, size, md5.hex())
+                return OutputFileReference.in_container(
+                    self.container_client,
+                    blob_name,
+                    parse_blob_name(blob_name),
+                    size=size,
+                    last_modified=response.get("last_modified"),
+                    content_md5=md5,
+                    etag=response.get("etag"),
+                )
             response = blob_client.upload_blob(
                 body,
                 length=size,
@@ -504,7 +524,7 @@ class _Storage(Generic[K]):
                         blob=blob_name,
                     )
                 if md5 != reader.digest():
-                    # Blocks (or a service that computed nothing): record the streamed MD5.
+                    # A service that computed nothing: record the streamed MD5.
                     # A single put whose MD5 differs would be overwritten here, then caught
                     # by every download (IntegrityError).
                     md5 = reader.digest()
@@ -533,6 +553,49 @@ class _Storage(Generic[K]):
         with file:
             settings = _content_settings(blob_name)
             return self._upload(blob_name, file, size, settings, max_concurrency)
+
+
+def _single_put_limit(blob_client: BlobClient) -> int:
+    """The size above which azure-storage-blob would upload in blocks (its
+    ``max_single_put_size``, 64 MiB by default)."""
+    return int(getattr(blob_client._config, "max_single_put_size", 64 * 1024 * 1024))
+
+
+def _upload_blocks(
+    blob_client: BlobClient,
+    reader: HashingReader,
+    size: int,
+    settings: ContentSettings,
+    max_concurrency: int,
+) -> dict[str, Any]:
+    """Upload *size* bytes from *reader* as blocks (up to *max_concurrency* in flight),
+    then commit them with the MD5 of what was read in the commit itself (rule IG-1): the
+    committed blob never lacks its Content-MD5, whatever fails after."""
+    block_size = int(getattr(blob_client._config, "max_block_size", 4 * 1024 * 1024))
+    prefix = os.urandom(8).hex()
+    block_ids: list[BlobBlock] = []
+
+    def blocks() -> Iterator[Callable[[], object]]:
+        # Read here, on the calling thread, in order: the MD5 is of the bytes in order.
+        for index, _start in enumerate(range(0, size, block_size)):
+            data = reader.read(block_size)
+            if not data:
+                break
+            block_id = base64.b64encode(f"{prefix}-{index:06d}".encode()).decode()
+            block_ids.append(BlobBlock(block_id))
+            yield functools.partial(blob_client.stage_block, block_id, data, length=len(data))
+
+    transfer.run_parallel(blocks(), max(1, max_concurrency), keep_results=False)
+    if reader.read_bytes != size or reader.read(1):
+        raise StorageError(
+            f"saving blob {blob_client.blob_name!r} in container "
+            f"{blob_client.container_name!r}: the source did not hold the {size} bytes it "
+            f"had when the save started (read {reader.read_bytes})",
+            container=blob_client.container_name,
+            blob=blob_client.blob_name,
+        )
+    settings.content_md5 = bytearray(reader.digest())
+    return dict(blob_client.commit_block_list(block_ids, content_settings=settings))
 
 
 def _source_path(path: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None) -> str:

@@ -15,6 +15,7 @@ from conventions.sas import prepare_output_storage
 from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .faultproxy import Fault, FaultProxy
 from .storage_support import CountingTransport, tree
 
 KIND = TaskOutputKind.TASK_OUTPUT
@@ -70,6 +71,10 @@ def test_large_file_saved_in_blocks_gets_its_md5_and_type(
         (tmp_path / "big.csv").write_bytes(data)
         ref = task.save(KIND, "big.csv", base_dir=tmp_path)
         assert sum("comp=block&" in r or r.endswith("comp=block") for r in transport.requests) == 5
+        # The MD5 goes with the block list itself (issue 19): no Set Blob Properties after
+        # the commit, so no committed blob ever lacks it.
+        assert not [r for r in transport.requests if "comp=properties" in r]
+        assert sum("comp=blocklist" in r for r in transport.requests) == 1
         properties = task.container_client.get_blob_client(ref.blob_name).get_blob_properties()
         settings = properties.content_settings
         assert settings.content_md5 is not None
@@ -123,3 +128,32 @@ def test_a_blob_without_md5_downloads_unchecked(job: JobOutputStorage, tmp_path:
     assert client.get_blob_properties().content_settings.content_md5 is None
     job.download(KIND, tmp_path)
     assert tree(tmp_path) == {"t1/a.bin": b"data"}
+
+
+def test_a_large_save_whose_commit_answer_is_lost_still_carries_its_md5(
+    azurite: StorageEndpoint,
+    proxied_endpoint: StorageEndpoint,
+    fault_proxy: FaultProxy,
+    job_id: str,
+    tmp_path: Path,
+) -> None:
+    fault_proxy.inject(
+        Fault.lost_response(), times=1, when=lambda r: r.query.get("comp") == "blocklist"
+    )
+    with TaskOutputStorage.from_connection_string(
+        proxied_endpoint.connection_string,
+        job_id,
+        "t1",
+        max_single_put_size=64 * 1024,
+        max_block_size=64 * 1024,
+        retry_total=3,
+        initial_backoff=0,
+        increment_base=0,
+    ) as task:
+        task.container_client.create_container()
+        data = os.urandom(200_000)
+        (tmp_path / "big.bin").write_bytes(data)
+        ref = task.save(KIND, "big.bin", base_dir=tmp_path, max_concurrency=4)
+        assert fault_proxy.faults_applied("lost_response") == 1
+        assert _stored_md5(task, "big.bin") == hashlib.md5(data).digest() == ref.content_md5
+        assert ref.download_bytes() == data
