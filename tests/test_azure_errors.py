@@ -9,7 +9,7 @@ import traceback
 import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
-from conventions import StorageError
+from conventions import InvalidSettingError, StorageError
 from conventions._azure_errors import translate_errors
 
 
@@ -56,6 +56,24 @@ def test_connection_errors_become_storage_errors() -> None:
         raise ServiceRequestError("connection refused")
 
 
-def test_other_exceptions_pass_through() -> None:
-    with pytest.raises(KeyError), translate_errors("read", container="c"):
-        raise KeyError("x")
+def test_local_and_library_errors_pass_through() -> None:
+    with pytest.raises(OSError, match="disk full"), translate_errors("read", container="c"):
+        raise OSError("disk full")
+    with pytest.raises(InvalidSettingError), translate_errors("read", container="c"):
+        raise InvalidSettingError(0, "must be at least 1", subject="n")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [KeyError("x"), ValueError("Required Content-Range response header is missing"),
+     AttributeError("'NoneType' object has no attribute 'service_endpoint'")],
+)
+def test_an_answer_the_sdk_could_not_parse_is_a_storage_error(error: Exception) -> None:
+    # What azure-storage-blob raises on an answer cut inside its head (issue 19 item 2).
+    with pytest.raises(StorageError, match="could not be read") as caught, translate_errors(
+        "read", container="c", blob="b"
+    ):
+        raise error
+    assert caught.value.container == "c"
+    assert caught.value.blob == "b"
+    assert caught.value.__cause__ is error
