@@ -37,6 +37,7 @@ from .errors import (
 from .incremental import Action, LocalFile, RemoteFile, Verdict, compare, stamp_ns
 from .local_paths import LocalTarget, local_targets
 from .references import OutputFileReference, again_if_changed
+from .watching import WatchLedger
 
 __all__ = [
     "BytesCallback",
@@ -276,6 +277,7 @@ class Tally:
             skipped_bytes=self.skipped_bytes,
         )
 
+
 def download_outputs(
     outputs: Iterable[OutputFileReference],
     dest_dir: str | os.PathLike[str],
@@ -329,19 +331,28 @@ def iter_download(
     references = list(outputs)  # all targets are decided together (rule LP-3)
     chunks = chunks_per_file(max_concurrency, chunk_concurrency)
     with Destination(dest_dir) as root:
-        work: list[Callable[[], DownloadedOutput | DownloadFailure]] = []
-        for reference, target in zip(
-            references, local_targets(root.path, references), strict=True
-        ):
+        work: list[tuple[OutputFileReference, LocalTarget]] = []
+        for reference, target in zip(references, local_targets(root.path, references), strict=True):
             if isinstance(target, LocalPathError):
                 yield DownloadFailure(reference, target.path, target)
             else:
-                work.append(
-                    functools.partial(
-                        _download_one, root, reference, target, overwrite, on_bytes, chunks
-                    )
-                )
-        yield from relay(iter_parallel(work, max_concurrency), lambda item: item[1])
+                work.append((reference, target))
+        yield from _download_all(root, work, overwrite, on_bytes, chunks, max_concurrency)
+
+
+def _download_all(
+    root: Destination,
+    work: Iterable[tuple[OutputFileReference, LocalTarget]],
+    overwrite: bool,
+    on_bytes: BytesCallback | None,
+    chunks: int,
+    max_concurrency: int,
+) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
+    jobs = [
+        functools.partial(_download_one, root, reference, target, overwrite, on_bytes, chunks)
+        for reference, target in work
+    ]
+    yield from relay(iter_parallel(jobs, max_concurrency), lambda item: item[1])
 
 
 def watch(
@@ -355,39 +366,27 @@ def watch(
     on_bytes: BytesCallback | None = None,
 ) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
     """Call *list_outputs* every *interval* seconds and download what is new or changed,
-    yielding each result (see ``JobOutputStorage.watch``)."""
+    yielding each result (see ``JobOutputStorage.watch``). What each round downloads, and
+    where, is :class:`conventions.watching.WatchLedger`'s decision."""
     if not interval > 0:
         raise InvalidSettingError(interval, "must be more than 0 seconds", subject="interval")
-    handled: dict[str, str | None] = {}  # blob name -> ETag downloaded or skipped
-    seen: dict[str, str | None] = {}  # blob name -> ETag last tried (failures too)
+    check_concurrency(max_concurrency)
+    chunks = chunks_per_file(max_concurrency, None)
+    ledger: WatchLedger[OutputFileReference] = WatchLedger()
     last_news = time.monotonic()
     while True:
         round_started = time.monotonic()
-        fresh = [
-            reference
-            for reference in list_outputs()
-            if handled.get(reference.blob_name, "") != reference.etag
-        ]
-        # Only a new blob or a new version is news: a failure retried is not.
-        if any(seen.get(ref.blob_name, "") != ref.etag for ref in fresh):
-            last_news = time.monotonic()
-        seen.update((ref.blob_name, ref.etag) for ref in fresh)
-
-        def note(
-            result: DownloadedOutput | DownloadFailure,
-        ) -> DownloadedOutput | DownloadFailure:
-            if isinstance(result, DownloadedOutput):
-                handled[result.output.blob_name] = result.output.etag
-            return result
-
-        downloads = iter_download(
-            fresh,
-            dest_dir,
-            overwrite=overwrite,
-            max_concurrency=max_concurrency,
-            on_bytes=on_bytes,
-        )
-        yield from relay(downloads, note)
+        listing = list(list_outputs())
+        with Destination(dest_dir) as root:
+            plan = ledger.plan(root.path, listing)
+            if plan.news:  # a failure retried is not news
+                last_news = time.monotonic()
+            for reference, refusal in plan.refused:
+                yield DownloadFailure(reference, refusal.path, refusal)
+            downloads = _download_all(
+                root, plan.downloads, overwrite, on_bytes, chunks, max_concurrency
+            )
+            yield from relay(downloads, functools.partial(_note, ledger))
         now = time.monotonic()
         if idle_exit is not None and now - last_news >= idle_exit:
             return
@@ -396,6 +395,14 @@ def watch(
             pause = min(pause, last_news + idle_exit - now)
         if pause > 0:
             time.sleep(pause)
+
+
+def _note(
+    ledger: WatchLedger[OutputFileReference], result: DownloadedOutput | DownloadFailure
+) -> DownloadedOutput | DownloadFailure:
+    if isinstance(result, DownloadedOutput):
+        ledger.done(result.output)
+    return result
 
 
 def _download_one(
