@@ -214,7 +214,7 @@ def download_command(
                     job, kind, planned, dest, overwrite, max_concurrency, as_json
                 )
             finally:
-                if finished is None or finished.failures:
+                if finished is None or finished.failed:
                     # What failed leaves no empty folders behind (all threads have ended).
                     remove_new_empty_folders(dest, folders_before)
     data = {
@@ -222,7 +222,7 @@ def download_command(
         "bytes": tally.bytes,
         "skipped": tally.skipped,
         "skipped_bytes": tally.skipped_bytes,
-        "failed": len(tally.failures),
+        "failed": tally.failed,
         "seconds": round(tally.seconds, 3),
     }
     if as_json:
@@ -245,27 +245,43 @@ def download_command(
             f"downloaded {tally.files} {files}, {filesize.decimal(tally.bytes)}, "
             f"in {tally.seconds:.2f} s{rate} to {dest}{skipped}"
         )
-    if tally.failures:
-        for failure in tally.failures[:5]:
+    if tally.failed:
+        failures = tally.failures
+        for failure in failures[:5]:
             stderr.print(f"not downloaded: {failure}")
         raise click.ClickException(
-            f"{len(tally.failures)} outputs were not downloaded (first: {tally.failures[0]})"
+            f"{len(failures)} outputs were not downloaded (first: {failures[0]})"
         )
 
 
 class _CliTally:
-    """What the command did, counted on the calling thread."""
+    """What the command did, counted on the calling thread. ``failures`` is the final
+    state: an output that failed and then (in a later ``--watch`` round) was downloaded
+    or found identical is no longer one."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.files = self.bytes = self.skipped = self.skipped_bytes = 0
-        self.failures: list[DownloadFailure] = []
+        self._failed: dict[str, DownloadFailure] = {}  # blob name -> its last failure
         self.seconds = 0.0
 
+    @property
+    def failures(self) -> list[DownloadFailure]:
+        return list(self._failed.values())
+
+    @property
+    def failed(self) -> int:
+        return len(self._failed)
+
     def add(self, result: DownloadedOutput | DownloadFailure) -> None:
+        name = result.output.blob_name
         if isinstance(result, DownloadFailure):
-            self.failures.append(result)
-        elif result.skipped:
+            self._failed.pop(name, None)  # kept in the order of the last failure
+            self._failed[name] = result
+            self.seconds = time.monotonic() - self.started
+            return
+        self._failed.pop(name, None)
+        if result.skipped:
             self.skipped += 1
             self.skipped_bytes += result.size
         else:
@@ -332,7 +348,7 @@ def _download(
 
         def handle(result: DownloadedOutput | DownloadFailure) -> None:
             tally.add(result)
-            done = tally.files + tally.skipped + len(tally.failures)
+            done = tally.files + tally.skipped + tally.failed
             bar.finished(result, f"{kind.text}: {done}/{len(planned)} files")
 
         try:
