@@ -3,7 +3,11 @@ without I/O: rounds of listings that collide on local paths, as a Hypothesis sta
 
 from __future__ import annotations
 
+import errno
+from typing import Any
+
 import attrs
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -12,6 +16,8 @@ from conventions.blobs import read_blob_name
 from conventions.errors import LocalPathError
 from conventions.local_paths import local_targets
 from conventions.watching import WatchLedger
+
+from .vectors import cases
 
 
 @attrs.frozen
@@ -130,3 +136,18 @@ def test_the_owner_of_a_path_keeps_it_when_a_new_blob_sorts_before_it() -> None:
     plan = ledger.plan("/d", [out("t/$TaskOutput/a//b", "1"), out("t/$TaskOutput/a/b", "2")])
     assert [o.blob_name for o, _ in plan.downloads] == ["t/$TaskOutput/a/b"]  # its new version
     assert [o.blob_name for o, _ in plan.refused] == ["t/$TaskOutput/a//b"]
+
+
+@pytest.mark.parametrize("case", cases("watch_rounds.json"))
+def test_watch_round_vectors(case: dict[str, Any]) -> None:
+    ledger: WatchLedger[Out] = WatchLedger()
+    for number, expected in enumerate(case["rounds"], start=1):
+        plan = ledger.plan("/d", [out(name, etag) for name, etag in expected["listing"]])
+        got_refused = [
+            [output.blob_name, errno.errorcode[error.errno or 0]] for output, error in plan.refused
+        ]
+        assert [o.blob_name for o, _ in plan.downloads] == expected["downloads"], number
+        assert got_refused == expected["refused"], number
+        for output, _ in plan.downloads:
+            if output.blob_name not in expected.get("fail", []):
+                ledger.done(output)
