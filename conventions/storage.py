@@ -1060,12 +1060,26 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         self, outputs: Iterable[OutputFileReference], *, max_concurrency: int = 8
     ) -> DeleteSummary:
         """Delete the given *outputs* (e.g. a listing you showed the user first), in Blob
-        Batch requests of up to 256 (:func:`conventions.cleanup.delete_blobs`).
+        Batch requests of up to 256 (:func:`conventions.cleanup.delete_blobs`), taken from
+        *outputs* (which may be a lazy listing) only as requests finish::
+
+            try:
+                summary = job.delete_outputs(job.find_outputs(TaskOutputKind.TASK_LOG))
+            except DeleteError as error:
+                for failure in error.failures:  # each names its blob, and why
+                    print(failure)
+
+        Returns a ``DeleteSummary`` (``deleted``, ``missing``: already gone, ``failed``).
 
         Raises:
-            AccessDeniedError: a SAS needs ``d`` (``output_container_url(...,
-                permissions="racwdl")`` or ``batch-conventions sas --permissions racwdl``).
-            StorageError: the first other failure, after every output was tried.
+            DeleteError: after every output was tried, if any was not deleted: its
+                ``failures`` list each (``AccessDeniedError`` when a SAS lacks ``d``: sign
+                one with ``output_container_url(..., permissions="racwdl")`` or
+                ``batch-conventions sas --permissions racwdl``), its ``summary`` what was
+                done. Also when the listing fails after deletes were sent: it says how
+                many were deleted before.
+            ContainerNotFoundError, AccessDeniedError, StorageError: the listing failed
+                before any delete was sent.
         """
         names = (reference.blob_name for reference in outputs)
         return delete_blobs(self.container_client, names, max_concurrency=max_concurrency)
@@ -1083,7 +1097,8 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             job.delete(TaskOutputKind.TASK_LOG, task_ids=["t1", "t2"])
 
         Blobs whose names break the conventions are not touched (see
-        :meth:`delete_container` for everything). Needs SAS ``l`` and ``d``.
+        :meth:`delete_container` for everything). Needs SAS ``l`` and ``d``. Returns and
+        raises as :meth:`delete_outputs`.
         """
         return self.delete_outputs(self.find_outputs(kind, task_ids))
 
