@@ -220,9 +220,10 @@ def delete_error(
     done = f"{summary.deleted} were deleted, {summary.missing} were already gone"
     if listing is not None:
         message = (
-            f"the listing of container {container!r} failed after {summary.deleted} "
-            f"outputs were deleted ({summary.missing} were already gone, {len(errors)} "
-            f"not deleted); the rest were not tried: {listing}"
+            f"deleting outputs in container {container!r} stopped after {summary.deleted} "
+            f"were deleted ({summary.missing} were already gone, {len(errors)} not deleted) "
+            f"because the outputs to delete could not be read; the rest were not tried: "
+            f"{listing}"
         )
         if errors:
             message += f"; not deleted: {_grouped(errors)}"

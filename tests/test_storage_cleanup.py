@@ -310,7 +310,7 @@ def test_a_listing_that_fails_midway_says_how_many_were_deleted_before(
     with pytest.raises(DeleteError) as raised:
         job.delete_outputs(listing(), max_concurrency=1)
     error = raised.value
-    assert "failed after 512 outputs were deleted" in str(error)
+    assert "stopped after 512 were deleted" in str(error)
     assert "could not list blobs" in str(error)
     assert error.failures == (broken,)
     assert error.__cause__ is broken

@@ -26,11 +26,12 @@ from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStorage
+from conventions.transfer import MAX_INTERVAL
 
 from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
 from ._empty_dirs import folders_under, remove_new_empty_folders
-from ._network import network_options
+from ._network import FiniteFloatRange, network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -163,12 +164,12 @@ def list_command(
     "--interval",
     default=10.0,
     show_default=True,
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1, max=MAX_INTERVAL),
     help="With --watch: seconds between listings.",
 )
 @click.option(
     "--idle-exit",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     help="With --watch: stop after this many seconds with nothing new or changed.",
 )
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
