@@ -3,19 +3,23 @@
 ``JobOutputStorage.delete`` and ``delete_outputs`` call :func:`delete_blobs`. Up to 256
 deletes go in one Blob Batch request (``ContainerClient.delete_blobs``; Azurite supports
 it too); each answer is checked on its own. A blob already gone counts as ``missing``,
-not as a failure (deleting is idempotent). Any other failure raises after every blob was
-tried: an ``AccessDeniedError`` says that a SAS needs ``d``.
+not as a failure (deleting is idempotent), except in a request that was sent again after
+a lost answer: its 404s count as ``deleted`` (the first attempt landed; decision D-71).
+Every other failure is kept; after every blob was tried one :class:`DeleteError` lists
+them all (an ``AccessDeniedError`` among them says that a SAS needs ``d``). The batches
+run on the bounded runner of ``conventions.transfer``, so that memory stays flat however
+long the listing is; a listing that fails midway stops the submitting, lets the running
+batches end and says how many were deleted before it.
 
 Imports azure-storage-blob; ``import conventions`` does not load this module.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import sys
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -23,25 +27,29 @@ import attrs
 from azure.core.exceptions import AzureError, HttpResponseError
 
 from ._azure_errors import storage_error
-from .errors import InvalidSettingError, StorageError
+from .errors import ConventionsError, DeleteError, StorageError
+from .transfer import check_concurrency, iter_parallel
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
-__all__ = ["MAX_BATCH_SIZE", "DeleteSummary", "delete_blobs"]
+__all__ = ["MAX_BATCH_SIZE", "DeleteError", "DeleteSummary", "delete_blobs"]
 
 _log = logging.getLogger("conventions")
 
 #: The most sub-requests one Blob Batch request may carry.
 MAX_BATCH_SIZE = 256
 
+#: What one delete came to: deleted (True), already gone (False), or why not.
+_Outcome = bool | StorageError
+
 
 @attrs.frozen
 class DeleteSummary:
     """What a delete did.
 
-    >>> DeleteSummary(deleted=3, missing=1, seconds=0.5)
-    DeleteSummary(deleted=3, missing=1, seconds=0.5)
+    >>> DeleteSummary(deleted=3, missing=1, seconds=0.5, failed=2)
+    DeleteSummary(deleted=3, missing=1, seconds=0.5, failed=2)
     """
 
     #: Blobs deleted.
@@ -50,6 +58,8 @@ class DeleteSummary:
     missing: int
     #: Wall-clock seconds.
     seconds: float
+    #: Blobs not deleted (each is in ``DeleteError.failures``).
+    failed: int = 0
 
 
 def _chunks(names: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -61,40 +71,61 @@ def _chunks(names: Iterable[str], size: int) -> Iterator[list[str]]:
 def _sub_error(container: str, name: str, response: Any) -> StorageError:
     error = HttpResponseError(response=response)
     error.error_code = response.headers.get("x-ms-error-code")  # type: ignore[attr-defined]
-    return storage_error(error, "delete", container=container, blob=name, permission="d")
+    return _failure(error, container, name)
 
 
-def _delete_batch(client: ContainerClient, names: list[str]) -> list[StorageError | bool]:
+def _failure(error: AzureError, container: str, name: str) -> StorageError:
+    failure = storage_error(error, "delete", container=container, blob=name, permission="d")
+    failure.__cause__ = error
+    return failure
+
+
+class _Attempts:
+    """Counts a request's retries (azure-storage-blob's per-call ``retry_hook``)."""
+
+    def __init__(self) -> None:
+        self.retries = 0
+
+    def __call__(self, **_: Any) -> None:
+        self.retries += 1
+
+
+def _delete_batch(client: ContainerClient, names: list[str]) -> list[_Outcome]:
     """One Blob Batch request: per name, True (deleted), False (missing) or the error."""
     container = str(client.container_name)
+    attempts = _Attempts()
     try:
-        responses = list(client.delete_blobs(*names, raise_on_any_failure=False))
+        responses = list(
+            client.delete_blobs(*names, raise_on_any_failure=False, retry_hook=attempts)
+        )
     except AzureError as exc:
-        # The batch request itself was refused (e.g. 403 for all of it).
-        error = storage_error(exc, "delete", container=container, blob=names[0], permission="d")
-        return [error] * len(names)
-    results: list[StorageError | bool] = []
+        # The batch request itself failed (e.g. 403 for all of it): each blob says so.
+        return [_failure(exc, container, name) for name in names]
+    results: list[_Outcome] = []
     for name, response in zip(names, responses, strict=True):
         if 200 <= response.status_code < 300:
             results.append(True)
         elif response.status_code == 404:
-            results.append(False)
+            # Sent again after a lost answer, a 404 is (most likely) the first attempt's
+            # delete: the blob is gone either way (D-71).
+            results.append(attempts.retries > 0)
         else:
             results.append(_sub_error(container, name, response))
     return results
 
 
-def _delete_one(client: ContainerClient, name: str) -> StorageError | bool:
+def _delete_one(client: ContainerClient, name: str) -> list[_Outcome]:
     container = str(client.container_name)
+    attempts = _Attempts()
     try:
-        client.get_blob_client(name).delete_blob()
+        client.get_blob_client(name).delete_blob(retry_hook=attempts)
     except HttpResponseError as exc:
         if exc.status_code == 404 and getattr(exc, "error_code", None) == "BlobNotFound":
-            return False
-        return storage_error(exc, "delete", container=container, blob=name, permission="d")
+            return [attempts.retries > 0]
+        return [_failure(exc, container, name)]
     except AzureError as exc:
-        return storage_error(exc, "delete", container=container, blob=name, permission="d")
-    return True
+        return [_failure(exc, container, name)]
+    return [True]
 
 
 def delete_blobs(
@@ -107,41 +138,100 @@ def delete_blobs(
     """Delete the blobs *names* from the container of *client*.
 
     With *batch* (the default), in Blob Batch requests of up to 256; without, one
-    request per blob on *max_concurrency* threads. Blobs already gone count as
-    ``missing``. After every blob was tried, the first failure is raised (with a note
-    counting the others on Python 3.11+); a SAS without ``d`` raises
-    ``AccessDeniedError`` saying so.
+    request per blob; *max_concurrency* requests at once, taking from *names* (which
+    may be a lazy listing) only as requests finish. Blobs already gone count as
+    ``missing``.
+
+    Raises:
+        DeleteError: after every blob was tried, if any was not deleted; its
+            ``failures`` name each blob and why (``AccessDeniedError`` when a SAS lacks
+            ``d``), its ``summary`` what was done. Also when *names* raised the library's
+            error (a listing that failed) after some deletes were sent: it says how many
+            were deleted before, and the listing's error is the last failure.
+        ConventionsError: *names* raised it before any delete was sent (as is).
     """
-    if max_concurrency < 1:
-        raise InvalidSettingError(max_concurrency, "must be at least 1", subject="max_concurrency")
+    check_concurrency(max_concurrency)
     started = time.monotonic()
-    deleted = missing = 0
-    failures: list[StorageError] = []
-    with ThreadPoolExecutor(max_concurrency, thread_name_prefix="conventions-delete") as pool:
-        if batch:
-            chunks = _chunks(names, MAX_BATCH_SIZE)
-            results: Iterable[StorageError | bool] = (
-                result
-                for chunk_results in pool.map(lambda chunk: _delete_batch(client, chunk), chunks)
-                for result in chunk_results
-            )
-        else:
-            results = pool.map(lambda name: _delete_one(client, name), names)
-        for result in results:
-            if result is True:
+    container = str(client.container_name)
+    stopped: list[ConventionsError] = []  # the listing's error, if it failed
+
+    def work() -> Iterator[Callable[[], list[_Outcome]]]:
+        try:
+            if batch:
+                for chunk in _chunks(names, MAX_BATCH_SIZE):
+                    yield functools.partial(_delete_batch, client, chunk)
+            else:
+                for name in names:
+                    yield functools.partial(_delete_one, client, name)
+        except ConventionsError as error:
+            # Stop submitting; the running requests end and are counted.
+            stopped.append(error)
+
+    deleted = missing = sent = 0
+    failures: list[tuple[int, int, StorageError]] = []
+    for index, outcomes in iter_parallel(work(), max_concurrency):
+        sent += 1
+        for position, outcome in enumerate(outcomes):
+            if outcome is True:
                 deleted += 1
-            elif result is False:
+            elif outcome is False:
                 missing += 1
             else:
-                failures.append(result)
-    summary = DeleteSummary(deleted=deleted, missing=missing, seconds=time.monotonic() - started)
-    if failures:
-        first = failures[0]
-        if sys.version_info >= (3, 11):
-            first.add_note(
-                f"{len(failures)} blob(s) could not be deleted; {deleted} were deleted, "
-                f"{missing} were already gone"
-            )
-        raise first
+                failures.append((index, position, outcome))
+    failures.sort(key=lambda item: item[:2])
+    summary = DeleteSummary(
+        deleted=deleted,
+        missing=missing,
+        seconds=time.monotonic() - started,
+        failed=len(failures),
+    )
+    errors = [error for _, _, error in failures]
+    if stopped:
+        if not sent:
+            raise stopped[0]
+        raise delete_error(container, errors, summary, stopped[0]) from stopped[0]
+    if errors:
+        raise delete_error(container, errors, summary)
     _log.debug("deleted %d blobs (%d already gone)", deleted, missing)
     return summary
+
+
+def _grouped(errors: list[StorageError]) -> str:
+    groups: dict[tuple[str, object], list[StorageError]] = {}
+    for error in errors:
+        cause = (type(error).__name__, getattr(error, "permission", None))
+        groups.setdefault(cause, []).append(error)
+    ranked = sorted(groups.values(), key=len, reverse=True)
+    shown = "; ".join(
+        f"{len(group)} x {type(group[0]).__name__}, e.g. {group[0]}" for group in ranked[:3]
+    )
+    if len(ranked) > 3:
+        shown += f"; and {len(ranked) - 3} other causes (see .failures)"
+    return shown
+
+
+def delete_error(
+    container: str,
+    errors: list[StorageError],
+    summary: DeleteSummary,
+    listing: ConventionsError | None = None,
+) -> DeleteError:
+    """One readable message for every failure of a delete: counted, grouped by cause."""
+    done = f"{summary.deleted} were deleted, {summary.missing} were already gone"
+    if listing is not None:
+        message = (
+            f"deleting outputs in container {container!r} stopped after {summary.deleted} "
+            f"were deleted ({summary.missing} were already gone, {len(errors)} not deleted) "
+            f"because the outputs to delete could not be read; the rest were not tried: "
+            f"{listing}"
+        )
+        if errors:
+            message += f"; not deleted: {_grouped(errors)}"
+    else:
+        total = summary.deleted + summary.missing + len(errors)
+        message = (
+            f"{len(errors)} of {total} outputs were not deleted from container "
+            f"{container!r} ({done}): {_grouped(errors)}"
+        )
+    failures: list[ConventionsError] = [*errors, *([listing] if listing is not None else [])]
+    return DeleteError(message, container=container, failures=failures, summary=summary)

@@ -22,6 +22,7 @@ __all__ = [
     "ContainerNotFoundError",
     "ConventionsError",
     "CredentialError",
+    "DeleteError",
     "DownloadError",
     "FollowTimeoutError",
     "IntegrityError",
@@ -224,6 +225,46 @@ class DownloadError(ConventionsError):
 
 def _rebuild_download(cls: type[DownloadError], message: str, summary: Any) -> DownloadError:
     return cls(message, summary=summary)
+
+
+class DeleteError(StorageError):
+    """Some outputs were not deleted; the others were (or the listing of what to delete
+    failed midway, after some deletes).
+
+    ``failures`` holds one ``StorageError`` per blob not deleted (its ``blob`` names it;
+    ``AccessDeniedError`` when a SAS lacks ``d``), in input order, then the listing's
+    error if the listing failed; ``summary`` is the ``DeleteSummary`` of what was done
+    (``deleted``, ``missing``, ``failed``). The message counts the failures and groups them
+    by cause, with one example each. Pickling keeps all of it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        container: str | None = None,
+        failures: Sequence[ConventionsError] = (),
+        summary: Any = None,
+    ) -> None:
+        super().__init__(message, container=container)
+        self.failures: tuple[ConventionsError, ...] = tuple(failures)
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_delete,
+            (type(self), str(self), self.container, self.failures, self.summary),
+        )
+
+
+def _rebuild_delete(
+    cls: type[DeleteError],
+    message: str,
+    container: str | None,
+    failures: Sequence[ConventionsError],
+    summary: Any,
+) -> DeleteError:
+    return cls(message, container=container, failures=failures, summary=summary)
 
 
 class IntegrityError(ConventionsError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import posixpath
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -87,7 +87,11 @@ def _too_long(parts: tuple[str, ...]) -> str | None:
     return None
 
 
-def local_targets(root: str, outputs: Sequence[Located]) -> list[LocalTarget | LocalPathError]:
+def local_targets(
+    root: str,
+    outputs: Sequence[Located],
+    claimed: Mapping[tuple[str, ...], str] | None = None,
+) -> list[LocalTarget | LocalPathError]:
     """Decide where each of *outputs* goes below *root*, or why it cannot go anywhere.
 
     One entry per output, in order. An output gets a ``LocalPathError`` (and is not written)
@@ -96,11 +100,22 @@ def local_targets(root: str, outputs: Sequence[Located]) -> list[LocalTarget | L
     of another output's path: ``x`` and ``x/y`` cannot both exist, and the folder wins, so
     ``x`` is the one reported whatever the order (rule LP-3).
 
+    *claimed* maps the local paths (as segments) that earlier downloads into *root* already
+    wrote to the blob written there (``watch``'s earlier rounds): those stay, so an output
+    whose path is claimed by another blob, or is the folder of a claimed path, or lies
+    below a claimed file, is refused whatever else is listed; the blob that claimed a path
+    keeps it.
+
     >>> from conventions.blobs import parse_blob_name as p
     >>> [str(t) if isinstance(t, Exception) else t.path for t in local_targets(
     ...     "/d", [p("t/$TaskOutput/x"), p("t/$TaskOutput/x/y")])]  # doctest: +ELLIPSIS
     ["blob 't/$TaskOutput/x' cannot be written to '/d/t/x': ... (rule LP-3)", '/d/t/x/y']
     """
+    claimed = claimed or {}
+    claimed_folders: dict[tuple[str, ...], str] = {}  # folder -> a claimed blob below it
+    for parts, blob in claimed.items():
+        for depth in range(1, len(parts)):
+            claimed_folders.setdefault(parts[:depth], blob)
     decided: list[LocalTarget | LocalPathError] = []
     folders: dict[tuple[str, ...], str] = {}  # folder -> first blob that needs it
     for output in outputs:
@@ -130,12 +145,19 @@ def local_targets(root: str, outputs: Sequence[Located]) -> list[LocalTarget | L
                 )
             )
             continue
+        refusal = _claim_refusal(target, claimed, claimed_folders)
+        if refusal is not None:
+            decided.append(refusal)
+            continue
         decided.append(target)
         for depth in range(1, len(target.parts)):
             folders.setdefault(target.parts[:depth], target.blob_name)
     taken: dict[tuple[str, ...], str] = {}
     for index, entry in enumerate(decided):
         if isinstance(entry, LocalPathError):
+            continue
+        if claimed.get(entry.parts) == entry.blob_name:
+            taken[entry.parts] = entry.blob_name  # its own path, from an earlier round
             continue
         if entry.parts in folders:
             reason = (
@@ -156,6 +178,44 @@ def local_targets(root: str, outputs: Sequence[Located]) -> list[LocalTarget | L
             errno=code,
         )
     return decided
+
+
+def _claim_refusal(
+    target: LocalTarget,
+    claimed: Mapping[tuple[str, ...], str],
+    claimed_folders: Mapping[tuple[str, ...], str],
+) -> LocalPathError | None:
+    """Why *target* cannot go where an earlier download already wrote (rule LP-3), if so."""
+    owner = claimed.get(target.parts)
+    if owner == target.blob_name:
+        return None
+    if owner is not None:
+        reason = f"blob {owner!r} was downloaded to the same local path earlier"
+        code = errno.EEXIST
+    elif target.parts in claimed_folders:
+        reason = (
+            f"that path is the folder of blob {claimed_folders[target.parts]!r}, downloaded earlier"
+        )
+        code = errno.EISDIR
+    else:
+        above = next(
+            (target.parts[:depth] for depth in range(1, len(target.parts))
+             if target.parts[:depth] in claimed),
+            None,
+        )  # fmt: skip
+        if above is None:
+            return None
+        reason = (
+            f"its folder {posixpath.join(target.root, *above)!r} is the file of blob "
+            f"{claimed[above]!r}, downloaded earlier"
+        )
+        code = errno.ENOTDIR
+    return LocalPathError(
+        f"blob {target.blob_name!r} cannot be written to {target.path!r}: {reason} (rule LP-3)",
+        path=target.path,
+        blob=target.blob_name,
+        errno=code,
+    )
 
 
 _FILE_TYPES = (

@@ -18,6 +18,8 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import datetime
 from typing import Any
@@ -27,7 +29,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 
 from ._azure_errors import translate_errors
 from .containers import container_name
-from .errors import SasError
+from .errors import InvalidArgumentError, SasError
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -60,10 +62,18 @@ def prepare_output_storage(service_client: BlobServiceClient, job_id: str) -> st
         AccessDeniedError, StorageError: from storage.
     """
     name = container_name(job_id)
+    _check_service_client(service_client)
     # Idempotent: "already there" (perhaps made by another caller just now) is success.
     with translate_errors("create", container=name), contextlib.suppress(ResourceExistsError):
         service_client.create_container(name)
     return name
+
+
+def _check_service_client(value: object) -> None:
+    if not isinstance(value, BlobServiceClient):
+        raise InvalidArgumentError(
+            value, "is not an azure.storage.blob.BlobServiceClient", subject="service_client"
+        )
 
 
 def _instant(
@@ -119,10 +129,12 @@ def output_container_url(
         SasError: *expiry* is not in the future or too long, *start* is not before it,
             *expiry* or *start* is neither a ``timedelta`` nor an aware ``datetime``
             (a naive one would be read in an unknown time zone), *permissions* holds
-            an unknown letter, or the client's credential can sign nothing.
+            an unknown letter, or the client's credential can sign nothing (or its
+            account key is not base64).
         AccessDeniedError, StorageError: fetching the user delegation key failed.
     """
     name = container_name(job_id)
+    _check_service_client(service_client)
     now = datetime.datetime.now(datetime.timezone.utc)
     expires = _instant("expiry", expiry, now)
     if expires <= now:
@@ -144,6 +156,13 @@ def output_container_url(
     account_key = getattr(credential, "account_key", None)
     signing_key: dict[str, Any]
     if isinstance(account_key, str) and account_key:
+        try:
+            base64.b64decode(account_key.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise SasError(
+                "the service client's account key is not base64, so it cannot sign a SAS; "
+                "copy the key again"
+            ) from None
         signing_key = {"account_key": account_key}
     elif callable(getattr(credential, "get_token", None)):
         if expires - now > MAX_USER_DELEGATION_EXPIRY:

@@ -70,6 +70,7 @@ from .containers import container_name
 from .errors import (
     ContainerMismatchError,
     ConventionsError,
+    InvalidArgumentError,
     InvalidBlobNameError,
     InvalidIdError,
     InvalidKindError,
@@ -228,6 +229,26 @@ def _bounded_pages(pages: Iterator[Any], operation: str, container: str) -> Iter
             return
         yield from items
 
+
+def _container_client(_: Any, __: Any, value: Any) -> None:
+    if not isinstance(value, ContainerClient):
+        raise InvalidArgumentError(
+            value,
+            "is not an azure.storage.blob.ContainerClient (build one with "
+            "BlobServiceClient.get_container_client, or use from_connection_string, "
+            "from_container_url or from_account_url)",
+            subject="container_client",
+        )
+
+
+def _service_client(value: object) -> BlobServiceClient:
+    if not isinstance(value, BlobServiceClient):
+        raise InvalidArgumentError(
+            value, "is not an azure.storage.blob.BlobServiceClient", subject="service_client"
+        )
+    return value
+
+
 @attrs.define(eq=False)
 class _Storage(Generic[K]):
     """What both storages share: the container client, its lifetime, listing, and the
@@ -236,7 +257,7 @@ class _Storage(Generic[K]):
 
     #: The job's container. Closed by :meth:`close` (a client made by
     #: ``BlobServiceClient.get_container_client`` does not close its parent's transport).
-    container_client: ContainerClient
+    container_client: ContainerClient = attrs.field(validator=_container_client)
     #: Whether :meth:`close` closes :attr:`container_client`; ``False`` for a storage
     #: that borrows its parent's client (:meth:`JobOutputStorage.task`).
     owns_client: bool = attrs.field(default=True, kw_only=True)
@@ -693,7 +714,8 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         """Storage on the job's container (``container_name(job_id)``) of *service_client*.
         The container client shares the service client's pipeline (and its retry policy)."""
         check_task_id(task_id)
-        return cls(service_client.get_container_client(container_name(job_id)), task_id)
+        service = _service_client(service_client)
+        return cls(service.get_container_client(container_name(job_id)), task_id)
 
     @classmethod
     def from_connection_string(
@@ -846,7 +868,8 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         cls, service_client: BlobServiceClient, job_id: str
     ) -> JobOutputStorage:
         """Storage on the job's container of *service_client* (shares its pipeline)."""
-        return cls(service_client.get_container_client(container_name(job_id)))
+        service = _service_client(service_client)
+        return cls(service.get_container_client(container_name(job_id)))
 
     @classmethod
     def from_connection_string(
@@ -1059,8 +1082,12 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         starts nothing new and lets the running downloads end.
 
         Raises (while iterating): ``ContainerNotFoundError`` at once; ``LocalPathError``
-        when *dest_dir* cannot be made or opened.
+        when *dest_dir* cannot be made or opened. Bad settings, and an item of *outputs*
+        that is not an ``OutputFileReference``, raise here, before any request.
         """
+        chunks_per_file(transfer.check_concurrency(max_concurrency), chunk_concurrency)
+        if isinstance(outputs, (list, tuple)):
+            transfer.check_references(outputs)
         return transfer.iter_download(
             outputs,
             dest_dir,
@@ -1096,8 +1123,13 @@ class JobOutputStorage(_Storage[JobOutputKind]):
                 print(result)
 
         Raises (while iterating): as :meth:`download`'s listing (``ContainerNotFoundError``,
-        ``AccessDeniedError``...); per-output failures are yielded, not raised.
+        ``AccessDeniedError``...); per-output failures are yielded, not raised. Raises
+        ``InvalidSettingError`` here, before any request, for an *interval* that is not a
+        finite number of seconds in ``(0, threading.TIMEOUT_MAX]``, an *idle_exit* that
+        is not ``None`` or finite and at least 0, or a *max_concurrency* that is not a
+        whole number of at least 1.
         """
+        transfer.check_watch(interval, idle_exit, max_concurrency)
         chosen = None if task_ids is None else list(task_ids)
         return transfer.watch(
             lambda: self.find_outputs(kind, chosen),
@@ -1136,14 +1168,34 @@ class JobOutputStorage(_Storage[JobOutputKind]):
         self, outputs: Iterable[OutputFileReference], *, max_concurrency: int = 8
     ) -> DeleteSummary:
         """Delete the given *outputs* (e.g. a listing you showed the user first), in Blob
-        Batch requests of up to 256 (:func:`conventions.cleanup.delete_blobs`).
+        Batch requests of up to 256 (:func:`conventions.cleanup.delete_blobs`), taken from
+        *outputs* (which may be a lazy listing) only as requests finish::
+
+            try:
+                summary = job.delete_outputs(job.find_outputs(TaskOutputKind.TASK_LOG))
+            except DeleteError as error:
+                for failure in error.failures:  # each names its blob, and why
+                    print(failure)
+
+        Returns a ``DeleteSummary`` (``deleted``, ``missing``: already gone, ``failed``).
 
         Raises:
-            AccessDeniedError: a SAS needs ``d`` (``output_container_url(...,
-                permissions="racwdl")`` or ``batch-conventions sas --permissions racwdl``).
-            StorageError: the first other failure, after every output was tried.
+            DeleteError: after every output was tried, if any was not deleted: its
+                ``failures`` list each (``AccessDeniedError`` when a SAS lacks ``d``: sign
+                one with ``output_container_url(..., permissions="racwdl")`` or
+                ``batch-conventions sas --permissions racwdl``), its ``summary`` what was
+                done. Also when the listing fails after deletes were sent: it says how
+                many were deleted before.
+            ContainerNotFoundError, AccessDeniedError, StorageError: the listing failed
+                before any delete was sent.
+            InvalidArgumentError: an item of *outputs* is not an ``OutputFileReference``
+                (a list is checked whole before any request; a lazy iterable as it is
+                taken, before its batch is sent).
         """
-        names = (reference.blob_name for reference in outputs)
+        transfer.check_concurrency(max_concurrency)
+        if isinstance(outputs, (list, tuple)):  # else checked as taken, before its batch
+            transfer.check_references(outputs)
+        names = (transfer.check_reference(reference).blob_name for reference in outputs)
         return delete_blobs(self.container_client, names, max_concurrency=max_concurrency)
 
     def delete(
@@ -1159,7 +1211,8 @@ class JobOutputStorage(_Storage[JobOutputKind]):
             job.delete(TaskOutputKind.TASK_LOG, task_ids=["t1", "t2"])
 
         Blobs whose names break the conventions are not touched (see
-        :meth:`delete_container` for everything). Needs SAS ``l`` and ``d``.
+        :meth:`delete_container` for everything). Needs SAS ``l`` and ``d``. Returns and
+        raises as :meth:`delete_outputs`.
         """
         return self.delete_outputs(self.find_outputs(kind, task_ids))
 

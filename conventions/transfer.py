@@ -16,8 +16,10 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import math
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,12 +33,14 @@ from .errors import (
     ContainerNotFoundError,
     ConventionsError,
     DownloadError,
+    InvalidArgumentError,
     InvalidSettingError,
     LocalPathError,
 )
 from .incremental import Action, LocalFile, RemoteFile, Verdict, compare, stamp_ns
 from .local_paths import LocalTarget, local_targets
 from .references import OutputFileReference, again_if_changed
+from .watching import WatchLedger
 
 __all__ = [
     "BytesCallback",
@@ -45,6 +49,7 @@ __all__ = [
     "DownloadedOutput",
     "ProgressCallback",
     "check_concurrency",
+    "check_seconds",
     "download_outputs",
     "iter_download",
     "iter_parallel",
@@ -179,9 +184,70 @@ def run_parallel(
 
 
 def check_concurrency(max_concurrency: int) -> int:
-    if max_concurrency < 1:
-        raise InvalidSettingError(max_concurrency, "must be at least 1", subject="max_concurrency")
+    """*max_concurrency*, if it is a whole number of at least 1."""
+    if (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise InvalidSettingError(
+            max_concurrency, "must be a whole number, at least 1", subject="max_concurrency"
+        )
     return max_concurrency
+
+
+#: The longest ``watch`` interval: what ``time.sleep`` and thread waits accept.
+MAX_INTERVAL = float(threading.TIMEOUT_MAX)
+
+
+def check_seconds(
+    value: float | None,
+    subject: str,
+    *,
+    low: float = 0.0,
+    high: float = math.inf,
+    low_allowed: bool = True,
+) -> float:
+    """*value* (seconds), if it is a finite real number in range; a usage error otherwise.
+
+    >>> check_seconds(float("nan"), "idle_exit")
+    Traceback (most recent call last):
+    ...
+    conventions.errors.InvalidSettingError: idle_exit nan must be a finite number of seconds...
+    """
+    bound = f"more than {low:g}" if not low_allowed else f"at least {low:g}"
+    if high < math.inf:
+        bound += f" and at most {high:g}"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not (value > low if not low_allowed else value >= low)
+        or value > high
+    ):
+        raise InvalidSettingError(
+            value, f"must be a finite number of seconds, {bound}", subject=subject
+        )
+    return float(value)
+
+
+def check_references(outputs: Iterable[object]) -> list[OutputFileReference]:
+    """*outputs* as a list, if every item is an ``OutputFileReference``."""
+    references = list(outputs)
+    for item in references:
+        check_reference(item)
+    return references  # type: ignore[return-value]
+
+
+def check_reference(item: object) -> OutputFileReference:
+    if not isinstance(item, OutputFileReference):
+        raise InvalidArgumentError(
+            item,
+            "is not an OutputFileReference (from list_outputs, find_outputs, get_output or "
+            "reference)",
+            subject="output",
+        )
+    return item
 
 
 def iter_parallel(
@@ -276,6 +342,7 @@ class Tally:
             skipped_bytes=self.skipped_bytes,
         )
 
+
 def download_outputs(
     outputs: Iterable[OutputFileReference],
     dest_dir: str | os.PathLike[str],
@@ -288,8 +355,9 @@ def download_outputs(
 ) -> DownloadSummary:
     """Download *outputs* into *dest_dir*; raise ``DownloadError`` at the end for the
     outputs that failed (see ``JobOutputStorage.download_outputs``)."""
+    chunks_per_file(check_concurrency(max_concurrency), chunk_concurrency)
     started = time.monotonic()
-    references = list(outputs)
+    references = check_references(outputs)
     failures: list[DownloadFailure] = []
     tally = Tally()
     for result in iter_download(
@@ -325,23 +393,31 @@ def iter_download(
 ) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
     """Download *outputs*, yielding each one's result as it finishes (see
     ``JobOutputStorage.iter_download``)."""
-    check_concurrency(max_concurrency)
-    references = list(outputs)  # all targets are decided together (rule LP-3)
-    chunks = chunks_per_file(max_concurrency, chunk_concurrency)
+    chunks = chunks_per_file(check_concurrency(max_concurrency), chunk_concurrency)
+    references = check_references(outputs)  # all targets are decided together (rule LP-3)
     with Destination(dest_dir) as root:
-        work: list[Callable[[], DownloadedOutput | DownloadFailure]] = []
-        for reference, target in zip(
-            references, local_targets(root.path, references), strict=True
-        ):
+        work: list[tuple[OutputFileReference, LocalTarget]] = []
+        for reference, target in zip(references, local_targets(root.path, references), strict=True):
             if isinstance(target, LocalPathError):
                 yield DownloadFailure(reference, target.path, target)
             else:
-                work.append(
-                    functools.partial(
-                        _download_one, root, reference, target, overwrite, on_bytes, chunks
-                    )
-                )
-        yield from relay(iter_parallel(work, max_concurrency), lambda item: item[1])
+                work.append((reference, target))
+        yield from _download_all(root, work, overwrite, on_bytes, chunks, max_concurrency)
+
+
+def _download_all(
+    root: Destination,
+    work: Iterable[tuple[OutputFileReference, LocalTarget]],
+    overwrite: bool,
+    on_bytes: BytesCallback | None,
+    chunks: int,
+    max_concurrency: int,
+) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
+    jobs = [
+        functools.partial(_download_one, root, reference, target, overwrite, on_bytes, chunks)
+        for reference, target in work
+    ]
+    yield from relay(iter_parallel(jobs, max_concurrency), lambda item: item[1])
 
 
 def watch(
@@ -355,39 +431,25 @@ def watch(
     on_bytes: BytesCallback | None = None,
 ) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
     """Call *list_outputs* every *interval* seconds and download what is new or changed,
-    yielding each result (see ``JobOutputStorage.watch``)."""
-    if not interval > 0:
-        raise InvalidSettingError(interval, "must be more than 0 seconds", subject="interval")
-    handled: dict[str, str | None] = {}  # blob name -> ETag downloaded or skipped
-    seen: dict[str, str | None] = {}  # blob name -> ETag last tried (failures too)
+    yielding each result (see ``JobOutputStorage.watch``). What each round downloads, and
+    where, is :class:`conventions.watching.WatchLedger`'s decision."""
+    check_watch(interval, idle_exit, max_concurrency)
+    chunks = chunks_per_file(max_concurrency, None)
+    ledger: WatchLedger[OutputFileReference] = WatchLedger()
     last_news = time.monotonic()
     while True:
         round_started = time.monotonic()
-        fresh = [
-            reference
-            for reference in list_outputs()
-            if handled.get(reference.blob_name, "") != reference.etag
-        ]
-        # Only a new blob or a new version is news: a failure retried is not.
-        if any(seen.get(ref.blob_name, "") != ref.etag for ref in fresh):
-            last_news = time.monotonic()
-        seen.update((ref.blob_name, ref.etag) for ref in fresh)
-
-        def note(
-            result: DownloadedOutput | DownloadFailure,
-        ) -> DownloadedOutput | DownloadFailure:
-            if isinstance(result, DownloadedOutput):
-                handled[result.output.blob_name] = result.output.etag
-            return result
-
-        downloads = iter_download(
-            fresh,
-            dest_dir,
-            overwrite=overwrite,
-            max_concurrency=max_concurrency,
-            on_bytes=on_bytes,
-        )
-        yield from relay(downloads, note)
+        listing = list(list_outputs())
+        with Destination(dest_dir) as root:
+            plan = ledger.plan(root.path, listing)
+            if plan.news:  # a failure retried is not news
+                last_news = time.monotonic()
+            for reference, refusal in plan.refused:
+                yield DownloadFailure(reference, refusal.path, refusal)
+            downloads = _download_all(
+                root, plan.downloads, overwrite, on_bytes, chunks, max_concurrency
+            )
+            yield from relay(downloads, functools.partial(_note, ledger))
         now = time.monotonic()
         if idle_exit is not None and now - last_news >= idle_exit:
             return
@@ -396,6 +458,22 @@ def watch(
             pause = min(pause, last_news + idle_exit - now)
         if pause > 0:
             time.sleep(pause)
+
+
+def check_watch(interval: float, idle_exit: float | None, max_concurrency: int) -> None:
+    """``watch``'s settings, checked before its first listing."""
+    check_seconds(interval, "interval", high=MAX_INTERVAL, low_allowed=False)
+    if idle_exit is not None:
+        check_seconds(idle_exit, "idle_exit")
+    check_concurrency(max_concurrency)
+
+
+def _note(
+    ledger: WatchLedger[OutputFileReference], result: DownloadedOutput | DownloadFailure
+) -> DownloadedOutput | DownloadFailure:
+    if isinstance(result, DownloadedOutput):
+        ledger.done(result.output)
+    return result
 
 
 def _download_one(

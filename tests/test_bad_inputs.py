@@ -113,6 +113,9 @@ DEAD_CS = (
 )
 
 
+BAD_KEY_CS = f"AccountName=devstoreaccount1;AccountKey=not base64!!;BlobEndpoint=http://127.0.0.1:{PORT}/devstoreaccount1;"
+
+
 def _job() -> JobOutputStorage:
     return JobOutputStorage.from_container_url(DEAD_URL, retry_total=0)
 
@@ -187,6 +190,29 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
         yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False
         yield f"watch(interval={value})", lambda v=value: next(iter(_job().watch(T, tmp / "d", interval=v))), False
     yield "follow(timeout=-1)", lambda: next(iter(_task().reference(T, "log.txt").follow(timeout=-1))), False
+    # Issue 19 item 7: refused at the call (a generator is not even started), before any request.
+    for value in [1.5, None, True, "8"]:
+        yield f"download(max_concurrency={value!r})", lambda v=value: _job().download(T, tmp / "d", max_concurrency=v), False
+        yield f"download_outputs(max_concurrency={value!r})", lambda v=value: _job().download_outputs([], tmp / "d", max_concurrency=v), False
+        yield f"iter_download(max_concurrency={value!r})", lambda v=value: _job().iter_download([], tmp / "d", max_concurrency=v), False
+        yield f"watch(max_concurrency={value!r})", lambda v=value: _job().watch(T, tmp / "d", max_concurrency=v), False
+        yield f"delete_outputs(max_concurrency={value!r})", lambda v=value: _job().delete_outputs([], max_concurrency=v), False
+    for value in [float("inf"), 1e300, float("nan"), 0, -1, None, "10"]:
+        yield f"watch(interval={value!r})", lambda v=value: _job().watch(T, tmp / "d", interval=v), False
+    for value in [float("nan"), float("inf"), -1, "600"]:
+        yield f"watch(idle_exit={value!r})", lambda v=value: _job().watch(T, tmp / "d", idle_exit=v), False
+    for value in [None, "t1/$TaskOutput/a.txt", 42]:
+        yield f"delete_outputs([{value!r}])", lambda v=value: _job().delete_outputs([v]), False
+        yield f"delete_outputs(iter([{value!r}]))", lambda v=value: _job().delete_outputs(iter([v])), False
+        yield f"iter_download([{value!r}])", lambda v=value: _job().iter_download([v], tmp / "d"), False
+        yield f"download_outputs([{value!r}])", lambda v=value: _job().download_outputs([v], tmp / "d"), False
+    yield "JobOutputStorage(None)", lambda: JobOutputStorage(None), False  # type: ignore[arg-type]
+    yield "TaskOutputStorage(None, 't1')", lambda: TaskOutputStorage(None, "t1"), False  # type: ignore[arg-type]
+    yield "JobOutputStorage.from_service_client(None)", lambda: JobOutputStorage.from_service_client(None, "job"), False  # type: ignore[arg-type]
+    yield "TaskOutputStorage.from_service_client(None)", lambda: TaskOutputStorage.from_service_client(None, "job", "t1"), False  # type: ignore[arg-type]
+    yield "prepare_output_storage(None)", lambda: prepare_output_storage(None, "job"), False  # type: ignore[arg-type]
+    yield "output_container_url(None)", lambda: output_container_url(None, "job"), False  # type: ignore[arg-type]
+    yield "output_container_url(a key that is not base64)", lambda: output_container_url(BlobServiceClient.from_connection_string(BAD_KEY_CS), "job"), False
     for value in BAD_ENCODINGS:
         yield f"save_text(encoding={value!r})", lambda v=value: _task().save_text(T, "x", "a.txt", encoding=v), False
     for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
@@ -258,6 +284,27 @@ CLI_CASES: list[list[str]] = [
     ["sas", "job", "--permissions", "xyz", "--connection-string", DEAD_CS],
     ["prepare", "a b", "--connection-string", DEAD_CS],
 ]
+
+#: Values that break a rule: a usage error, exit 2, before any request (issue 19 item 7).
+CLI_USAGE_CASES: list[list[str]] = [
+    ["list", "x", "--container-url", DEAD_URL, "--timeout", "nan"],
+    ["list", "x", "--container-url", DEAD_URL, "--timeout", "inf"],
+    *(
+        ["download", "x", "--kind", "TaskOutput", "d", "--container-url", DEAD_URL, "--watch", option, value]
+        for option in ("--idle-exit", "--interval")
+        for value in ("nan", "inf", "1e999", "-inf")
+    ),
+]
+CLI_CASES += CLI_USAGE_CASES
+
+
+@pytest.mark.parametrize("args", CLI_USAGE_CASES, ids=lambda args: " ".join(args[-2:]))
+def test_bad_cli_settings_are_usage_errors(args: list[str], tmp_path: Path) -> None:
+    # Job "x" matches DEAD_URL's container: only the setting is wrong.
+    result = CliRunner().invoke(main, [str(tmp_path / a) if a == "d" else a for a in args])
+    assert result.exit_code == 2, result.output
+    assert "could not" not in result.output  # refused before any request
+    assert "container" not in result.output
 
 
 @pytest.mark.parametrize("args", CLI_CASES, ids=lambda args: " ".join(args)[:60])

@@ -122,6 +122,15 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
         ),
         (_rule_error, ("value", "rule", "subject")),
     ),
+    "DeleteError": (
+        lambda cls: cls(
+            "1 of 3 outputs were not deleted",
+            container="job-x",
+            failures=[_storage_error(errors.AccessDeniedError)],
+            summary=("deleted", 2),
+        ),
+        ("container", "summary"),
+    ),
     "ContainerMismatchError": (
         lambda cls: cls("job-a", "b", "job-b", source="--container-url"),
         ("container", "job_id", "expected", "source"),

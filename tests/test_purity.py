@@ -18,6 +18,7 @@ PURE_MODULES = [
     "conventions.output_files",
     "conventions.paths",
     "conventions.local_paths",
+    "conventions.watching",
     "conventions.incremental",
     "conventions._integrity",
     "conventions.planner",

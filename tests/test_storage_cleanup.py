@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 from click.testing import CliRunner, Result
 
-from conventions import JobOutputKind, TaskOutputKind
+from conventions import DeleteError, JobOutputKind, TaskOutputKind
 from conventions.cleanup import delete_blobs
 from conventions.cli import main
-from conventions.errors import AccessDeniedError, ContainerNotFoundError
+from conventions.errors import AccessDeniedError, ContainerNotFoundError, StorageError
+from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import JobOutputStorage
 from scripts.azurite import StorageEndpoint
+
+from .faultproxy import Fault, FaultProxy, ProxiedRequest
+from .vectors import cases
 
 OUT, LOG = TaskOutputKind.TASK_OUTPUT, TaskOutputKind.TASK_LOG
 
@@ -108,11 +114,14 @@ def test_a_sas_without_d_says_it_needs_d_and_sas_can_grant_it(
 ) -> None:
     _seed(blob_service_client, job_id, tasks=1)
     url = output_container_url(blob_service_client, job_id)  # the default: racwl
-    with JobOutputStorage.from_container_url(url) as job, pytest.raises(
-        AccessDeniedError, match="a SAS needs permission 'd'"
-    ) as raised:
+    with (
+        JobOutputStorage.from_container_url(url) as job,
+        pytest.raises(DeleteError, match="a SAS needs permission 'd'") as raised,
+    ):
         job.delete(LOG)
-    assert raised.value.permission == "d"
+    (failure,) = raised.value.failures
+    assert isinstance(failure, AccessDeniedError)
+    assert failure.permission == "d"
     assert "sig=" not in str(raised.value)
     # The CLI says the same, in one line, exit 1.
     result = _invoke("delete", job_id, "--kind", "TaskLog", "--yes", "--container-url", url,
@@ -146,7 +155,7 @@ def test_cli_delete_dry_run_confirmation_and_json(
                    env=env)  # fmt: skip
     assert done.exit_code == 0, done.output
     data: dict[str, Any] = json.loads(done.stdout)
-    assert data == {"deleted": 2, "missing": 0, "dry_run": False}
+    assert data == {"deleted": 2, "missing": 0, "failed": 0, "dry_run": False}
     assert _names(job) == before - {"t1/$TaskOutput/out/a.txt", "t1/$TaskOutput/out/b.txt"}
     assert _invoke("delete", job_id, "--container", "--kind", "TaskLog", env=env).exit_code == 2
     gone = _invoke("delete", job_id, "--container", "--yes", env=env)
@@ -212,3 +221,163 @@ def test_cli_logs_reads_a_log_that_grows_while_it_is_read(
     assert len(shown.stdout_bytes) >= len(start)
     assert whole.startswith(shown.stdout_bytes)  # a prefix of the log, nothing else
     assert "not marked complete" in shown.stderr
+
+
+# -- every failure, retried batches, a listing that fails midway (issue 19 item 6) ---------------
+
+RETRY = {"retry_total": 3, "initial_backoff": 0, "increment_base": 0, "random_jitter_range": 0}
+
+
+def _many(job: JobOutputStorage, count: int) -> list[OutputFileReference]:
+    task = job.task("t1")
+    return [task.save_bytes(OUT, b"x", f"f{index:04}") for index in range(count)]
+
+
+def test_every_failure_is_listed_in_one_delete_error(
+    blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    refs = _many(job, 10)
+    leased = [refs[1], refs[4], refs[8]]  # a leased blob refuses a delete without its lease
+    leases = [ref.blob_client.acquire_lease() for ref in leased]
+    try:
+        with pytest.raises(DeleteError) as raised:
+            job.delete_outputs(refs)
+    finally:
+        for lease in leases:
+            lease.release()
+    error = raised.value
+    assert isinstance(error, StorageError)
+    assert [getattr(f, "blob", None) for f in error.failures] == [r.blob_name for r in leased]
+    assert all(isinstance(failure, StorageError) for failure in error.failures)
+    assert (error.summary.deleted, error.summary.missing, error.summary.failed) == (7, 0, 3)
+    assert str(error).startswith(
+        f"3 of 10 outputs were not deleted from container {job.container_name!r} (7 were deleted"
+    )
+    assert "3 x StorageError" in str(error)
+    assert _names(job) == {ref.blob_name for ref in leased}
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is DeleteError
+    assert (str(copy), copy.summary, copy.container) == (str(error), error.summary, error.container)
+    assert [getattr(f, "blob", None) for f in copy.failures] == [r.blob_name for r in leased]
+
+
+@pytest.mark.parametrize("case", cases("delete.json"))
+def test_delete_vectors_a_retried_delete_counts_what_its_lost_attempt_deleted(
+    case: dict[str, Any],
+    blob_service_client: BlobServiceClient,
+    proxied_endpoint: StorageEndpoint,
+    fault_proxy: FaultProxy,
+    job_id: str,
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    refs = _many(JobOutputStorage.from_service_client(blob_service_client, job_id), case["blobs"])
+    for ref in refs[: case["gone"]]:
+        ref.delete()
+
+    def is_delete(request: ProxiedRequest) -> bool:
+        batched = request.method == "POST" and request.query.get("comp") == "batch"
+        return batched or request.method == "DELETE"
+
+    if case["lost_answers"]:
+        fault_proxy.inject(Fault.lost_response(), times=case["lost_answers"], when=is_delete)
+    with JobOutputStorage.from_connection_string(
+        proxied_endpoint.connection_string, job_id, **RETRY
+    ) as job:
+        names = [ref.blob_name for ref in refs]
+        summary = delete_blobs(job.container_client, names, batch=case["batch"])
+        assert fault_proxy.faults_applied("lost_response") == case["lost_answers"]
+        expected = case["expected"]
+        assert (summary.deleted, summary.missing, summary.failed) == (
+            expected["deleted"], expected["missing"], expected["failed"]
+        )  # fmt: skip
+        assert _names(job) == set()
+
+
+def test_a_listing_that_fails_midway_says_how_many_were_deleted_before(
+    blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    refs = _many(job, 600)
+    broken = StorageError(f"could not list blobs in container {job.container_name!r}: reset")
+
+    def listing() -> Iterator[OutputFileReference]:
+        yield from refs[:512]  # two whole batches, then the listing fails
+        raise broken
+
+    with pytest.raises(DeleteError) as raised:
+        job.delete_outputs(listing(), max_concurrency=1)
+    error = raised.value
+    assert "stopped after 512 were deleted" in str(error)
+    assert "could not list blobs" in str(error)
+    assert error.failures == (broken,)
+    assert error.__cause__ is broken
+    assert (error.summary.deleted, error.summary.failed) == (512, 0)
+    assert len(_names(job)) == 88
+    # A listing that fails before anything was sent raises as it is.
+    with pytest.raises(StorageError) as first:
+        job.delete_outputs(_failing_at_once(broken))
+    assert first.value is broken
+
+
+def _failing_at_once(error: StorageError) -> Iterator[OutputFileReference]:
+    raise error
+    yield  # a generator
+
+
+def test_delete_takes_from_the_listing_only_as_batches_finish(
+    azurite: StorageEndpoint, job_id: str
+) -> None:
+    answered = [0]
+
+    def count(response: Any) -> None:
+        if response.http_request.method == "POST":
+            answered[0] += 1
+
+    ahead: list[int] = []
+
+    def names() -> Iterator[str]:
+        for index in range(3000):  # none exists: each is "already gone"
+            ahead.append(index - 256 * answered[0])
+            yield f"t1/$TaskOutput/none{index:05}"
+
+    with BlobServiceClient.from_connection_string(
+        azurite.connection_string, raw_response_hook=count
+    ) as service:
+        prepare_output_storage(service, job_id)
+        client = service.get_container_client(f"job-{job_id}")
+        summary = delete_blobs(client, names(), max_concurrency=1)
+    assert summary.missing == 3000
+    # One request at a time, two in the window: never more than 3 batches' names ahead.
+    assert max(ahead) < 3 * 256, max(ahead)
+
+
+def test_cli_delete_prints_every_failure_and_the_counts_and_json(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    refs = _many(job, 4)
+    leases = [ref.blob_client.acquire_lease() for ref in refs[:2]]
+    try:
+        text = _invoke("delete", job_id, "--yes", env=_env(azurite))
+        for ref in refs[2:]:
+            job.task("t1").save_bytes(OUT, b"x", ref.path)
+        as_json = _invoke("delete", job_id, "--yes", "--json", env=_env(azurite))
+    finally:
+        for lease in leases:
+            lease.release()
+    assert text.exit_code == 1
+    said = " ".join(text.stderr.split())
+    for ref in refs[:2]:
+        assert f"not deleted: could not delete blob {ref.blob_name!r}" in said
+    assert "deleted 2 outputs of job" in said
+    assert "2 not deleted" in said
+    assert said.count("error:") == 1
+    assert as_json.exit_code == 1
+    data: dict[str, Any] = json.loads(as_json.stdout)
+    assert (data["deleted"], data["missing"], data["failed"]) == (2, 0, 2)
+    assert [failure["blob"] for failure in data["failures"]] == [ref.blob_name for ref in refs[:2]]
+    assert all("could not delete" in failure["error"] for failure in data["failures"])

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import click
 
+from conventions.cleanup import DeleteSummary
 from conventions.containers import container_name
+from conventions.errors import ConventionsError, DeleteError
 from conventions.kinds import JobOutputKind
 
 from ._app import emit, job_id_argument, json_option, main, stderr
 from ._connect import Connection, connection_options, parse_kind
+from ._errors import render
 from ._network import network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -64,7 +68,7 @@ def delete_command(
             return
         planned = list(job.find_outputs(kind, task_ids or None))
         if not planned:
-            _report(as_json, {"deleted": 0, "missing": 0, "dry_run": dry_run},
+            _report(as_json, {"deleted": 0, "missing": 0, "failed": 0, "dry_run": dry_run},
                     f"no outputs of job {job_id} match: nothing to delete")  # fmt: skip
             return
         if not as_json:
@@ -80,13 +84,32 @@ def delete_command(
                 names = [reference.blob_name for reference in planned]
                 emit(True, [], columns=[], data={"dry_run": True, "would_delete": names})
             return
-        summary = job.delete_outputs(planned)
-    _report(
-        as_json,
-        {"deleted": summary.deleted, "missing": summary.missing, "dry_run": False},
-        f"deleted {summary.deleted} outputs of job {job_id}"
-        + (f" ({summary.missing} were already gone)" if summary.missing else ""),
-    )
+        try:
+            summary = job.delete_outputs(planned)
+        except DeleteError as error:
+            _report_deleted(as_json, job_id, error.summary, error.failures)
+            raise
+    _report_deleted(as_json, job_id, summary, ())
+
+
+def _report_deleted(
+    as_json: bool, job_id: str, summary: DeleteSummary, failures: Sequence[ConventionsError]
+) -> None:
+    """The counts (and every failure): JSON on stdout, or lines on stderr."""
+    if as_json:
+        rows = [{"blob": getattr(f, "blob", None), "error": render(f)} for f in failures]
+        data = {"deleted": summary.deleted, "missing": summary.missing,
+                "failed": summary.failed, "dry_run": False}  # fmt: skip
+        emit(True, [], columns=[], data={**data, "failures": rows} if failures else data)
+        return
+    for failure in failures:
+        stderr.print(f"not deleted: {render(failure)}", markup=False, highlight=False)
+    text = f"deleted {summary.deleted} outputs of job {job_id}"
+    if summary.missing:
+        text += f" ({summary.missing} were already gone)"
+    if summary.failed:
+        text += f"; {summary.failed} not deleted"
+    stderr.print(text, markup=False)
 
 
 def _confirm(what: str, *, dry_run: bool, assume_yes: bool, as_json: bool) -> None:

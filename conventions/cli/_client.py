@@ -26,11 +26,12 @@ from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStorage
+from conventions.transfer import MAX_INTERVAL
 
 from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
 from ._empty_dirs import folders_under, remove_new_empty_folders
-from ._network import network_options
+from ._network import FiniteFloatRange, network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
 __all__: list[str] = []
@@ -163,12 +164,12 @@ def list_command(
     "--interval",
     default=10.0,
     show_default=True,
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1, max=MAX_INTERVAL),
     help="With --watch: seconds between listings.",
 )
 @click.option(
     "--idle-exit",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     help="With --watch: stop after this many seconds with nothing new or changed.",
 )
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
@@ -214,7 +215,7 @@ def download_command(
                     job, kind, planned, dest, overwrite, max_concurrency, as_json
                 )
             finally:
-                if finished is None or finished.failures:
+                if finished is None or finished.failed:
                     # What failed leaves no empty folders behind (all threads have ended).
                     remove_new_empty_folders(dest, folders_before)
     data = {
@@ -222,7 +223,7 @@ def download_command(
         "bytes": tally.bytes,
         "skipped": tally.skipped,
         "skipped_bytes": tally.skipped_bytes,
-        "failed": len(tally.failures),
+        "failed": tally.failed,
         "seconds": round(tally.seconds, 3),
     }
     if as_json:
@@ -245,27 +246,43 @@ def download_command(
             f"downloaded {tally.files} {files}, {filesize.decimal(tally.bytes)}, "
             f"in {tally.seconds:.2f} s{rate} to {dest}{skipped}"
         )
-    if tally.failures:
-        for failure in tally.failures[:5]:
+    if tally.failed:
+        failures = tally.failures
+        for failure in failures[:5]:
             stderr.print(f"not downloaded: {failure}")
         raise click.ClickException(
-            f"{len(tally.failures)} outputs were not downloaded (first: {tally.failures[0]})"
+            f"{len(failures)} outputs were not downloaded (first: {failures[0]})"
         )
 
 
 class _CliTally:
-    """What the command did, counted on the calling thread."""
+    """What the command did, counted on the calling thread. ``failures`` is the final
+    state: an output that failed and then (in a later ``--watch`` round) was downloaded
+    or found identical is no longer one."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.files = self.bytes = self.skipped = self.skipped_bytes = 0
-        self.failures: list[DownloadFailure] = []
+        self._failed: dict[str, DownloadFailure] = {}  # blob name -> its last failure
         self.seconds = 0.0
 
+    @property
+    def failures(self) -> list[DownloadFailure]:
+        return list(self._failed.values())
+
+    @property
+    def failed(self) -> int:
+        return len(self._failed)
+
     def add(self, result: DownloadedOutput | DownloadFailure) -> None:
+        name = result.output.blob_name
         if isinstance(result, DownloadFailure):
-            self.failures.append(result)
-        elif result.skipped:
+            self._failed.pop(name, None)  # kept in the order of the last failure
+            self._failed[name] = result
+            self.seconds = time.monotonic() - self.started
+            return
+        self._failed.pop(name, None)
+        if result.skipped:
             self.skipped += 1
             self.skipped_bytes += result.size
         else:
@@ -332,7 +349,7 @@ def _download(
 
         def handle(result: DownloadedOutput | DownloadFailure) -> None:
             tally.add(result)
-            done = tally.files + tally.skipped + len(tally.failures)
+            done = tally.files + tally.skipped + tally.failed
             bar.finished(result, f"{kind.text}: {done}/{len(planned)} files")
 
         try:

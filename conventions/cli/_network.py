@@ -8,6 +8,7 @@ storage takes both decorators. The values reach the clients the CLI builds throu
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,27 @@ from conventions.network import (
     set_transfer_limits,
 )
 
-__all__ = ["DEFAULT_RETRIES", "DEFAULT_TIMEOUT", "client_kwargs", "network_options"]
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "FiniteFloatRange",
+    "client_kwargs",
+    "network_options",
+]
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan``, ``inf`` and ``1e999`` (a usage error):
+    click's range checks compare, and ``nan`` passes every comparison."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
+
 
 #: Seconds: per request (to connect, and between bytes of an answer), and the time after
 #: which no retry starts. An unreachable endpoint is reported in about this long.
@@ -66,7 +87,7 @@ def network_options(function: Callable[..., Any]) -> Callable[..., Any]:
         "--timeout",
         default=DEFAULT_TIMEOUT,
         show_default=True,
-        type=click.FloatRange(min=0.1, max=3600),
+        type=FiniteFloatRange(min=0.1, max=3600),
         metavar="SECONDS",
         help="Seconds to wait for storage to connect or answer; no retry starts after it.",
     )(command)
