@@ -22,13 +22,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import fnmatch
+import functools
 import glob
 import hashlib
 import io
+import logging
 import os
 import secrets
+import socket
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -36,6 +40,9 @@ import attrs
 
 from .errors import ConventionsError, LocalPathError
 from .local_paths import not_a_regular_file
+from .temporary_files import is_stale, temporary_name
+
+_log = logging.getLogger("conventions")
 
 __all__ = ["Destination", "ExistingFile", "iter_glob", "open_source"]
 
@@ -76,6 +83,9 @@ class Destination:
         self.path = os.fspath(root)
         self._fd: int | None = None
         self._making = threading.Lock()
+        # Directories (by their parts below the root) already cleared of stale temporary
+        # files: each is looked at once per destination, not once per file.
+        self._swept: set[tuple[str, ...]] = set()
         #: Directories this destination created below its root (each once).
         self.directories_made = 0
         try:
@@ -147,6 +157,9 @@ class Destination:
                 return self._write_by_path(parts, fill, where, keep)
             directory = self._open_directories(parts[:-1], blob, where)
             try:
+                if parts[:-1] not in self._swept:
+                    self._swept.add(parts[:-1])
+                    remove_stale_temporary_files(directory)
                 if keep is not None and keep(_existing(parts[-1], directory)):
                     return None
                 return _write_in(directory, parts[-1], fill)
@@ -271,8 +284,47 @@ def _existing(name: str, directory: int | None) -> ExistingFile | None:
     return ExistingFile(info, name, directory) if stat.S_ISREG(info.st_mode) else None
 
 
+@functools.cache
+def _host_tag() -> str:
+    # Which host wrote a temporary file (rule LP-6): 8 hex digits of its name.
+    return hashlib.sha1(socket.gethostname().encode(), usedforsecurity=False).hexdigest()[:8]
+
+
 def _temp_name(name: str) -> str:
-    return f".{name[:40]}.{secrets.token_hex(4)}.part"
+    return temporary_name(name, pid=os.getpid(), host=_host_tag(), token=secrets.token_hex(4))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, another user's
+        return True
+    return True
+
+
+def remove_stale_temporary_files(directory: int) -> int:
+    """Remove the temporary files that killed downloads left in *directory* (a
+    descriptor), as rule LP-6 decides; return how many. Never follows a symlink; a file
+    that cannot be removed is left."""
+    removed = 0
+    now = time.time()
+    with os.scandir(directory) as entries:
+        candidates = [entry.name for entry in entries if entry.name.endswith(".part")]
+    for name in candidates:
+        try:
+            info = os.stat(name, dir_fd=directory, follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            age = now - max(info.st_mtime, info.st_ctime)
+            if is_stale(name, age=age, host=_host_tag(), alive=_alive):
+                os.unlink(name, dir_fd=directory)
+                removed += 1
+                _log.info("removed %s, left by a download that was killed", name)
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove
+    return removed
 
 
 def _write_in(directory: int, name: str, fill: Callable[[IO[bytes]], int]) -> int:

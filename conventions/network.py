@@ -291,6 +291,7 @@ class TransferDeadline:
         self._done = False
         self._key: int | None = None
         self._previous: TransferDeadline | None = None
+        self._endpoint: str | None = None  # host:port of the first socket watched
 
     @property
     def expired(self) -> bool:
@@ -310,9 +311,10 @@ class TransferDeadline:
             )
         else:
             within = f"{self.seconds:.1f} s"
+        endpoint = f" (endpoint {self._endpoint})" if self._endpoint else ""
         return StorageError(
-            f"{self.operation}{where} did not finish within {within}: the connection "
-            "was abandoned; the service is stalled or too slow "
+            f"{self.operation}{where} did not finish within {within}{endpoint}: the "
+            "connection was abandoned; the service is stalled or too slow "
             "(see conventions.network.set_transfer_limits, or the CLI's --timeout)",
             container=self.container,
             blob=self.blob,
@@ -327,6 +329,10 @@ class TransferDeadline:
         """Shut *sock* down if the deadline passes while this operation uses it."""
         if sock is None:
             return
+        if self._endpoint is None:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                host, port = sock.getpeername()[:2]
+                self._endpoint = f"{host}:{port}"
         with self._lock:
             if self._expired:
                 raise self.error()

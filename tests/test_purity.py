@@ -24,6 +24,8 @@ PURE_MODULES = [
     "conventions.planner",
     "conventions.reconcile",
     "conventions.urls",
+    "conventions.received",
+    "conventions.temporary_files",
 ]
 
 

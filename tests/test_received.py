@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conventions.received import Coverage, range_problem
+
+from .vectors import cases
 
 
 @st.composite
@@ -89,25 +92,19 @@ def test_a_206_that_holds_the_range_asked_is_used(start: int, length: int, total
     assert range_problem(f"bytes={start}-{start + length - 1}", 206, wrong) is not None
 
 
-@pytest.mark.parametrize(
-    ("requested", "status", "headers", "usable"),
-    [
-        (
-            "bytes=0-4194303",
-            206,
-            {"content-range": "bytes 0-99/100", "content-length": "100"},
-            True,
-        ),
-        ("bytes=4-9", 206, {"Content-Range": "bytes 4-9/100", "Content-Length": "6"}, True),
-        ("bytes=4-9", 206, {"Content-Range": "bytes 0-9/100", "Content-Length": "10"}, False),
-        ("bytes=4-9", 206, {"Content-Range": "bytes */100", "Content-Length": "0"}, False),
-        (None, 200, {"Content-Length": "0"}, True),
-        (None, 200, {}, False),
-        ("bytes=0-9", 404, {}, True),  # not judged: the SDK raises for it
-        ("bytes=0-9", 416, {}, True),
-    ],
-)
-def test_range_vectors(
-    requested: str | None, status: int, headers: dict[str, str], usable: bool
-) -> None:
-    assert (range_problem(requested, status, headers) is None) is usable
+@pytest.mark.parametrize("case", cases("received.json"))
+def test_received_vectors(case: dict[str, Any]) -> None:
+    if case["kind"] == "range":
+        problem = range_problem(case["requested"], case["status"], case["headers"])
+        assert (problem is None) is case["usable"], problem
+        return
+    coverage = Coverage()
+    *before, last = case["writes"] or [(0, 0)]
+    for start, length in before:
+        coverage.add(start, length)
+    if case.get("raises"):
+        with pytest.raises(ValueError, match="written twice"):
+            coverage.add(*last)
+        return
+    coverage.add(*last)
+    assert coverage.is_whole(case["size"]) is case["whole"]
