@@ -112,5 +112,10 @@ def test_watch_ends_cleanly_on_ctrl_c(
             process.wait()
     assert process.returncode == 0, err
     assert "stopped watching (Ctrl-C)" in err
-    assert "downloaded 2 files" in " ".join(err.split())
-    assert not list(tmp_path.rglob("*.part"))
+    # What it counts is what is on disk: the first file, and the second if its download
+    # had started when Ctrl-C came (under load its thread may not have started yet).
+    on_disk = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert not [path for path in on_disk if path.name.endswith(".part")]
+    count = len(on_disk)
+    assert count in (1, 2)
+    assert f"downloaded {count} file{'s' if count > 1 else ''}" in " ".join(err.split())
