@@ -26,7 +26,6 @@ from .errors import (
     InvalidArgumentError,
     InvalidOutputFileError,
     InvalidPathError,
-    MissingDependencyError,
 )
 from .kinds import JobOutputKind, TaskOutputKind, check_writable
 from .paths import destination_path
@@ -447,24 +446,23 @@ class OutputFile:
         )
 
     def to_batch_model(self) -> batch_models.OutputFile:
-        """Return this OutputFile as an ``azure.batch.models.OutputFile`` of azure-batch 15.x.
+        """Return this OutputFile as the ``azure.batch.models.OutputFile`` of the installed SDK.
+
+        Both azure-batch lines are served, chosen by what the installed package offers
+        (decision D-91): 15.x builds it from the REST JSON (``OutputFile(d)``, for
+        ``BatchTaskCreateOptions``), 14.x deserializes it (``OutputFile.deserialize(d)``,
+        for ``TaskAddParameter``; e.g. under Apache Airflow's ``azure-batch<15``). The
+        model is checked to give back exactly :meth:`to_dict`, so an SDK that drops a
+        field (an identity, an upload header) raises instead.
 
         Raises:
-            MissingDependencyError: azure-batch 15.x is not installed; install the extra
-                ``pip install 'batch-file-conventions[batch]'``.
+            MissingDependencyError: azure-batch is missing, or is neither 14.x nor 15.x,
+                or cannot hold this entry; the message names the version found.
         """
-        hint = "pip install 'batch-file-conventions[batch]'"
-        try:
-            from azure.batch import models
-        except ImportError as error:
-            raise MissingDependencyError(
-                f"OutputFile.to_batch_model() needs azure-batch 15.x: {hint}"
-            ) from error
-        if not hasattr(models, "OutputFileUploadConfiguration"):
-            raise MissingDependencyError(
-                f"OutputFile.to_batch_model() needs azure-batch 15.x, found an older one: {hint}"
-            )
-        return models.OutputFile(self.to_dict())
+        # Imported here: azure.batch is optional, and loaded only when a model is asked for.
+        from ._batch import output_file_model
+
+        return output_file_model(self.to_dict(), "OutputFile.to_batch_model()")
 
 
 def _redacted_keys(data: object) -> object:

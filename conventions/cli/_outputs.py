@@ -83,8 +83,9 @@ def output_files_command(
 ) -> None:
     """Print the OutputFile list (REST JSON) for a task, ready for the Batch API.
 
-    Use it with `az batch task create --json-file` (as the task's "outputFiles") or
-    pass each item to azure-batch's `models.OutputFile(item)`.
+    Use it with `az batch task create --json-file` (as the task's "outputFiles"), or
+    pass each item to azure-batch: `models.OutputFile(item)` on 15.x,
+    `models.OutputFile.deserialize(item)` on 14.x.
     """
     files: list[OutputFile] = []
     if with_std_logs:
