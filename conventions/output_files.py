@@ -29,7 +29,7 @@ from .errors import (
 )
 from .kinds import JobOutputKind, TaskOutputKind, check_writable
 from .paths import destination_path
-from .urls import redact_sas, redact_value
+from .urls import redact_sas, redact_value, sas_expiry
 
 if TYPE_CHECKING:
     from azure.batch import models as batch_models
@@ -477,18 +477,16 @@ def _check_not_expired(container_url: str, now: datetime.datetime | None = None)
     when nothing can be done about it.
     """
     expiry_text = _sas_fields(container_url).get("se", [None])[0]
-    if not expiry_text:
-        return
     try:
-        expiry = datetime.datetime.fromisoformat(expiry_text.replace("Z", "+00:00"))
+        expiry = sas_expiry(container_url)  # the same reading as storage errors' (urls)
     except ValueError:
         raise InvalidOutputFileError(
             redact_sas(container_url),
             f"has a SAS expiry 'se={expiry_text}' that is not an ISO 8601 time (rule OF-3)",
             subject="container url",
         ) from None
-    if expiry.tzinfo is None:
-        expiry = expiry.replace(tzinfo=datetime.timezone.utc)  # SAS times are UTC
+    if expiry is None:
+        return
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if expiry <= now:
         raise InvalidOutputFileError(
