@@ -84,8 +84,11 @@ def _plan_one(output_file: OutputFile, working_dir: str) -> list[PlannedUpload]:
     base = os.path.normpath(os.path.join(working_dir, _fixed_directory(pattern)))
     found: dict[str, PlannedUpload] = {}
     for match in glob.glob(pattern, root_dir=working_dir, recursive=True):
-        local = os.path.normpath(os.path.join(working_dir, match))
-        if local in found or not os.path.isfile(local):
+        joined = os.path.join(working_dir, match)
+        local = os.path.normpath(joined)
+        # Checked before normalising: glob gives 'a/' for 'a/**' when 'a' is a file, and
+        # a file is not under itself.
+        if local in found or not os.path.isfile(joined):
             continue
         # Our reading of the service (decision D-12): the blob name is the virtual
         # directory plus the file's path below the pattern's fixed leading directory,
