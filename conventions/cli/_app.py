@@ -33,6 +33,7 @@ from ._errors import (
 )
 
 __all__ = [
+    "counted",
     "emit",
     "job_id_argument",
     "json_option",
@@ -50,6 +51,15 @@ _LOG = logging.getLogger("conventions")
 # `--json` output can be piped while progress still shows.
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False)
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``: *number* and *noun*, in the plural unless it is one.
+
+    >>> counted(1, "file"), counted(0, "file"), counted(2, "output was", "outputs were")
+    ('1 file', '0 files', '2 outputs were')
+    """
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def json_option(function: F) -> F:
@@ -88,7 +98,7 @@ def emit(
             if name in sizes:
                 footer = filesize.decimal(sum(int(row.get(name) or 0) for row in rows))
             elif index == 0:
-                footer = f"total: {len(rows)} {total_of}"
+                footer = f"total: {counted(len(rows), total_of.removesuffix('s'))}"
         table.add_column(
             name,
             justify="right" if numeric else "left",

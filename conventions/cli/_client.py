@@ -27,7 +27,7 @@ from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStorage
 
-from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
+from ._app import counted, emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
 from ._empty_dirs import folders_under, remove_new_empty_folders
 from ._network import network_options
@@ -249,7 +249,8 @@ def download_command(
         for failure in tally.failures[:5]:
             stderr.print(f"not downloaded: {failure}")
         raise click.ClickException(
-            f"{len(tally.failures)} outputs were not downloaded (first: {tally.failures[0]})"
+            f"{counted(len(tally.failures), 'output was', 'outputs were')} not downloaded "
+            f"(first: {tally.failures[0]})"
         )
 
 

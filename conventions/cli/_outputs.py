@@ -14,7 +14,7 @@ from conventions.kinds import TaskOutputKind
 from conventions.output_files import OutputFile, UploadCondition, std_logs, task_output_file
 from conventions.planner import plan_uploads
 
-from ._app import emit, json_option, main
+from ._app import counted, emit, json_option, main
 from ._connect import parse_task_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -171,5 +171,5 @@ def plan_command(
         as_json,
         rows,
         columns=["pattern", "local_path", "blob_name", "condition"],
-        title=f"{len(rows)} files would be uploaded (exit code {exit_code})",
+        title=f"{counted(len(rows), 'file')} would be uploaded (exit code {exit_code})",
     )
