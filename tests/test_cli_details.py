@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,31 @@ def test_a_total_of_one_is_singular(capsys: pytest.CaptureFixture[str]) -> None:
     emit(False, rows, columns=["path", "size"], sizes=["size"], total_of="outputs")
     out = capsys.readouterr().out
     assert re.search(r"total: 1 output(?!s)", out), out
+
+
+def _first_sentence(text: str) -> str:
+    paragraph = " ".join(text.split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end == -1 else paragraph[: end + 1]
+
+
+def test_help_uses_a_wide_terminal_and_keeps_every_summary_whole() -> None:
+    # A real process: click's test runner forces 80 columns; COLUMNS is what a
+    # 100-column terminal tells shutil.get_terminal_size.
+    result = subprocess.run(
+        [sys.executable, "-m", "conventions", "--help"],
+        env={**os.environ, "COLUMNS": "100"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) > 80  # was wrapped at 80 columns
+    assert all(len(line) <= 100 for line in lines)
+    commands = result.stdout.split("Commands:")[1]
+    assert "..." not in commands  # no summary cut
+    said = " ".join(result.stdout.split())
+    assert len(main.commands) >= 13
+    for name, command in main.commands.items():
+        assert f"{name} {_first_sentence(command.help or '')}" in said, name

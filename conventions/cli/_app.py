@@ -136,6 +136,18 @@ class _Group(click.Group):
     2 for a usage error. ``--verbose`` prints the traceback first.
     """
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each summary whole (its first sentence), wrapped to the
+        terminal; click would cut it at one line with "..."."""
+        rows = [
+            (name, command.get_short_help_str(limit=_NO_LIMIT))
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -174,6 +186,11 @@ class _Group(click.Group):
             raise
         # standalone_mode=False returns an Exit's code (e.g. 0 after --help) or the result.
         sys.exit(result if isinstance(result, int) else SUCCESS)
+
+
+_NO_LIMIT = 10_000
+#: Help uses the terminal's width up to this (click's default stops at 80 columns).
+HELP_MAX_WIDTH = 120
 
 
 class _CliError(click.ClickException):
@@ -237,7 +254,7 @@ def usage_errors(param_hint: str | None = None) -> Iterator[None]:
 
 @click.group(
     cls=_Group,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_MAX_WIDTH},
     epilog=EXIT_CODES_HELP,
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug logging.")
