@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from conventions.cli import main
 from conventions.cli._app import emit
+from conventions.cli._examples import EXAMPLES
 from conventions.output_files import std_logs
 
 URL = "https://acct.blob.core.windows.net/job-abc?sv=2025-01-05&sp=cw&sig=SECRET"
@@ -67,3 +69,25 @@ def test_help_uses_a_wide_terminal_and_keeps_every_summary_whole() -> None:
     assert len(main.commands) >= 13
     for name, command in main.commands.items():
         assert f"{name} {_first_sentence(command.help or '')}" in said, name
+
+
+def test_every_command_has_an_example_that_parses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "files.json").write_text("[]")
+    (tmp_path / "wd").mkdir()
+    for name in main.commands:
+        result = CliRunner().invoke(main, [name, "--help"], terminal_width=200)
+        assert result.exit_code == 0, result.output
+        assert "Example" in result.stdout, name
+        for line in EXAMPLES.get(name, ()):
+            if line.startswith("#"):
+                continue
+            assert line in result.stdout, line  # shown whole, not wrapped
+            args = shlex.split(line.split(" > ")[0])
+            assert args[0] == "batch-conventions", line
+            with main.make_context("batch-conventions", args[1:]) as ctx:
+                sub = main.get_command(ctx, args[1])
+                assert sub is not None
+                sub.make_context(args[1], args[2:], parent=ctx)  # a usage error raises here

@@ -129,12 +129,28 @@ def _cell(value: object, is_size: bool) -> str:
     return str(value)
 
 
+class _Command(click.Command):
+    """A command whose help ends with its examples (``_examples.EXAMPLES``)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        from ._examples import EXAMPLES
+
+        lines = EXAMPLES.get(self.name or "", ())
+        if lines:
+            with formatter.section("Examples"):
+                for line in lines:  # command lines are not wrapped: they are copied
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+
+
 class _Group(click.Group):
     """The one place where failures become one line on stderr and an exit code.
 
     ``error: <what failed>: <why>. <what to do>``; exit 1 for a failure while running,
     2 for a usage error. ``--verbose`` prints the traceback first.
     """
+
+    command_class = _Command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list with each summary whole (its first sentence), wrapped to the
