@@ -91,3 +91,26 @@ def test_every_command_has_an_example_that_parses(
                 sub = main.get_command(ctx, args[1])
                 assert sub is not None
                 sub.make_context(args[1], args[2:], parent=ctx)  # a usage error raises here
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["save", "--kind", "output", "a.txt"],
+        ["output-files", "--task", "t1", "--container-url", URL, "--output", "output:*.txt"],
+    ],
+)
+def test_a_task_command_suggests_task_kinds_only(args: list[str], tmp_path: Path) -> None:
+    env = {"AZ_BATCH_JOB_ID": "j", "AZ_BATCH_TASK_ID": "t"}
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert "did you mean 'TaskOutput'?" in result.stderr
+    assert "JobOutput" not in result.stderr
+
+
+def test_a_command_for_both_suggests_both_when_both_are_as_close() -> None:
+    result = CliRunner().invoke(
+        main, ["list", "j", "--kind", "output", "--connection-string", "UseDevelopmentStorage=true"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "did you mean 'JobOutput' or 'TaskOutput'?" in result.stderr
