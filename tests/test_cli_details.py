@@ -114,3 +114,21 @@ def test_a_command_for_both_suggests_both_when_both_are_as_close() -> None:
     )
     assert result.exit_code == 2, result.output
     assert "did you mean 'JobOutput' or 'TaskOutput'?" in result.stderr
+
+
+def test_a_missing_job_id_variable_exits_2_like_a_missing_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("a")
+    clean = {name: None for name in os.environ if name.startswith(("AZ_BATCH_", "CONVENTIONS_"))}
+    clean["AZURE_STORAGE_CONNECTION_STRING"] = None
+    no_connection = CliRunner().invoke(main, ["save", "a.txt"], env=clean)
+    assert no_connection.exit_code == 2, no_connection.output
+    no_job = CliRunner().invoke(
+        main,
+        ["save", "a.txt", "--connection-string", "UseDevelopmentStorage=true"],
+        env={**clean, "AZ_BATCH_TASK_ID": "t1"},
+    )
+    assert no_job.exit_code == 2, no_job.output
+    assert no_job.stderr.startswith("error: environment variable AZ_BATCH_JOB_ID is not set")
