@@ -763,9 +763,12 @@ class JobOutputStorage(_Storage[JobOutputKind]):
 
     @classmethod
     def from_container_url(
-        cls, container_url: str, *, job_id: str | None = None, **client_kwargs: Any
+        cls, container_url: str, job_id: str | None = None, **client_kwargs: Any
     ) -> JobOutputStorage:
         """Storage on a container URL with SAS (``output_container_url``).
+
+        *job_id*, positional as in :meth:`from_connection_string`, checks that the URL is
+        that job's container.
 
         Raises:
             ContainerMismatchError: *job_id* is given and the URL's container is not

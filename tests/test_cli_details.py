@@ -11,12 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 from click.testing import CliRunner
 
+from conventions import ContainerMismatchError, container_name
 from conventions.cli import main
 from conventions.cli._app import emit
 from conventions.cli._examples import EXAMPLES
 from conventions.output_files import std_logs
+from conventions.sas import output_container_url, prepare_output_storage
+from conventions.storage import JobOutputStorage
 
 URL = "https://acct.blob.core.windows.net/job-abc?sv=2025-01-05&sp=cw&sig=SECRET"
 
@@ -132,3 +136,15 @@ def test_a_missing_job_id_variable_exits_2_like_a_missing_connection(
     )
     assert no_job.exit_code == 2, no_job.output
     assert no_job.stderr.startswith("error: environment variable AZ_BATCH_JOB_ID is not set")
+
+
+def test_job_storage_from_a_container_url_takes_the_job_id_as_the_others_do(
+    blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    url = output_container_url(blob_service_client, job_id, permissions="rl")
+    with JobOutputStorage.from_container_url(url, job_id) as job:  # was a TypeError
+        assert job.container_name == container_name(job_id)
+        assert list(job.list_all()) == []
+    with pytest.raises(ContainerMismatchError):
+        JobOutputStorage.from_container_url(url, f"{job_id}-other")
