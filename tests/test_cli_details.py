@@ -6,21 +6,26 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 from click.testing import CliRunner
 
-from conventions import ContainerMismatchError, container_name
+from conventions import ContainerMismatchError, TaskOutputKind, container_name
 from conventions.cli import main
 from conventions.cli._app import emit
 from conventions.cli._examples import EXAMPLES
 from conventions.output_files import std_logs
 from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import JobOutputStorage
+from scripts.azurite import StorageEndpoint
+
+from .faultproxy import Fault, FaultProxy
 
 URL = "https://acct.blob.core.windows.net/job-abc?sv=2025-01-05&sp=cw&sig=SECRET"
 
@@ -148,3 +153,47 @@ def test_job_storage_from_a_container_url_takes_the_job_id_as_the_others_do(
         assert list(job.list_all()) == []
     with pytest.raises(ContainerMismatchError):
         JobOutputStorage.from_container_url(url, f"{job_id}-other")
+
+
+def test_ctrl_c_during_download_ends_with_the_summary_after_the_bar_and_exit_130(
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    fault_proxy: FaultProxy,
+    proxied_endpoint: StorageEndpoint,
+    tmp_path: Path,
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    job.task("t1").save_text(TaskOutputKind.TASK_OUTPUT, "small", "small.txt")
+    job.task("t2").save_bytes(TaskOutputKind.TASK_OUTPUT, b"x" * 4096, "big.txt")
+    # t2's body arrives 512 bytes every 0.25 s: still running when Ctrl-C comes.
+    fault_proxy.inject(
+        Fault.trickle(512, 0.25), times=None, when=lambda r: r.method == "GET" and "big" in r.path
+    )
+    env = {**os.environ, "AZURE_STORAGE_CONNECTION_STRING": proxied_endpoint.connection_string}
+    dest = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conventions", "download", job_id, "--kind", "TaskOutput",
+         str(dest)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (dest / "t1" / "small.txt").exists():
+            assert time.monotonic() < deadline, "t1 was never downloaded"
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    said = " ".join(err.split())
+    assert "error: interrupted" not in said
+    bar = said.rfind("TaskOutput: ")
+    summary = said.find("interrupted: ")
+    assert 0 <= bar < summary, err  # the summary comes after the bar
+    assert "run the same command again to fetch the rest" in said
+    assert not list(dest.rglob("*.part"))

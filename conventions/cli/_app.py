@@ -23,6 +23,7 @@ from conventions.urls import redact_sas
 
 from ._errors import (
     EXIT_CODES_HELP,
+    INTERRUPTED,
     RUNTIME_FAILURE,
     SUCCESS,
     USAGE_ERROR,
@@ -190,9 +191,12 @@ class _Group(click.Group):
         except click.ClickException as error:
             click.echo(f"error: {tidy(error.format_message())}", err=True)
             sys.exit(error.code if isinstance(error, _CliError) else error.exit_code)
-        except click.Abort:
+        except click.Abort as error:
             click.echo("error: interrupted", err=True)
-            sys.exit(RUNTIME_FAILURE)
+            # Ctrl-C exits 130, as shells report SIGINT; an Abort of our own (a prompt
+            # answered with EOF) is a failure.
+            ctrl_c = isinstance(error.__cause__, KeyboardInterrupt)
+            sys.exit(INTERRUPTED if ctrl_c else RUNTIME_FAILURE)
         except OSError as error:
             if error.errno == errno.EPIPE:  # `| head` closed the pipe: not our failure
                 # As the Python docs advise: point stdout at devnull so that the flush

@@ -30,6 +30,7 @@ from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStor
 from ._app import counted, emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
 from ._empty_dirs import folders_under, remove_new_empty_folders
+from ._errors import INTERRUPTED
 from ._network import network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -206,7 +207,11 @@ def download_command(
             )
         else:
             # The listing sizes the bar; download exactly it, not a second listing.
-            planned = list(job.find_outputs(kind, task_ids or None))
+            try:
+                planned = list(job.find_outputs(kind, task_ids or None))
+            except KeyboardInterrupt:
+                stderr.print("interrupted while listing: nothing downloaded")
+                raise click.exceptions.Exit(INTERRUPTED) from None
             folders_before = folders_under(dest)
             finished: _CliTally | None = None
             try:
@@ -214,7 +219,7 @@ def download_command(
                     job, kind, planned, dest, overwrite, max_concurrency, as_json
                 )
             finally:
-                if finished is None or finished.failures:
+                if finished is None or finished.failures or finished.interrupted:
                     # What failed leaves no empty folders behind (all threads have ended).
                     remove_new_empty_folders(dest, folders_before)
     data = {
@@ -226,7 +231,13 @@ def download_command(
         "seconds": round(tally.seconds, 3),
     }
     if as_json:
-        emit(True, [], columns=[], data={**data, "dest": str(dest)})
+        interrupted = {"interrupted": True} if tally.interrupted else {}
+        emit(True, [], columns=[], data={**data, "dest": str(dest), **interrupted})
+    elif tally.interrupted:  # after the bar, which _download has closed
+        stderr.print(
+            f"interrupted: {counted(tally.files, 'file')} downloaded, {tally.skipped} skipped; "
+            "run the same command again to fetch the rest"
+        )
     elif not planned and not watch:
         tasks = f" of task {', '.join(task_ids)}" if task_ids else ""
         stderr.print(f"nothing to download: job {job_id} has no {kind.text} outputs{tasks}")
@@ -248,6 +259,9 @@ def download_command(
     if tally.failures:
         for failure in tally.failures[:5]:
             stderr.print(f"not downloaded: {failure}")
+    if tally.interrupted:
+        raise click.exceptions.Exit(INTERRUPTED)
+    if tally.failures:
         raise click.ClickException(
             f"{counted(len(tally.failures), 'output was', 'outputs were')} not downloaded "
             f"(first: {tally.failures[0]})"
@@ -262,6 +276,7 @@ class _CliTally:
         self.files = self.bytes = self.skipped = self.skipped_bytes = 0
         self.failures: list[DownloadFailure] = []
         self.seconds = 0.0
+        self.interrupted = False
 
     def add(self, result: DownloadedOutput | DownloadFailure) -> None:
         if isinstance(result, DownloadFailure):
@@ -341,11 +356,8 @@ def _download(
                 handle(result)
         except KeyboardInterrupt:
             _finish(results, handle)
-            stderr.print(
-                f"interrupted: {tally.files} files downloaded, {tally.skipped} skipped; "
-                "run the same command again to fetch the rest"
-            )
-            raise
+            # The caller says so once the bar is closed, so the summary comes after it.
+            tally.interrupted = True
     return tally
 
 

@@ -23,6 +23,7 @@ from conventions.urls import redact_sas
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "INTERRUPTED",
     "RUNTIME_FAILURE",
     "SUCCESS",
     "USAGE_ERROR",
@@ -34,11 +35,13 @@ __all__ = [
 SUCCESS = 0
 RUNTIME_FAILURE = 1
 USAGE_ERROR = 2
+#: Ended by Ctrl-C (SIGINT), as shells report it: 128 + 2.
+INTERRUPTED = 130
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 a failure while running (storage, files, network); "
     "2 a usage error (an unknown option; a missing connection or environment variable; "
-    "an invalid ID, kind, path, condition, permission or duration)."
+    "an invalid ID, kind, path, condition, permission or duration); 130 interrupted (Ctrl-C)."
 )
 
 _BATCH_SETS_IT = "The Batch service sets it in a task; outside one, set it yourself"
