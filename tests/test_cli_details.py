@@ -197,3 +197,20 @@ def test_ctrl_c_during_download_ends_with_the_summary_after_the_bar_and_exit_130
     assert 0 <= bar < summary, err  # the summary comes after the bar
     assert "run the same command again to fetch the rest" in said
     assert not list(dest.rglob("*.part"))
+
+
+def test_delete_without_a_terminal_says_so_in_the_clis_style(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    job.task("t1").save_text(TaskOutputKind.TASK_OUTPUT, "x", "a.txt")
+    result = CliRunner().invoke(
+        main, ["delete", job_id, "--connection-string", azurite.connection_string]
+    )
+    assert result.exit_code == 2, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: not deleting "), last  # (its counts are worded elsewhere)
+    assert "Error:" not in result.stderr
+    assert last.endswith("pass --yes")
+    assert [ref.path for ref in job.list_all()] == ["a.txt"]  # nothing deleted

@@ -34,6 +34,7 @@ from ._errors import (
 )
 
 __all__ = [
+    "NotConfirmedError",
     "counted",
     "emit",
     "job_id_argument",
@@ -211,6 +212,12 @@ class _Group(click.Group):
 _NO_LIMIT = 10_000
 #: Help uses the terminal's width up to this (click's default stops at 80 columns).
 HELP_MAX_WIDTH = 120
+
+
+class NotConfirmedError(click.ClickException):
+    """A command that needs confirmation did not get it: ``error: ...``, exit 2."""
+
+    exit_code = USAGE_ERROR
 
 
 class _CliError(click.ClickException):
