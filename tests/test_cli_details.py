@@ -16,7 +16,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from click.testing import CliRunner
 
-from conventions import ContainerMismatchError, TaskOutputKind, container_name
+from conventions import ContainerMismatchError, JobOutputKind, TaskOutputKind, container_name
 from conventions.cli import main
 from conventions.cli._app import emit
 from conventions.cli._examples import EXAMPLES
@@ -214,3 +214,62 @@ def test_delete_without_a_terminal_says_so_in_the_clis_style(
     assert "Error:" not in result.stderr
     assert last.endswith("pass --yes")
     assert [ref.path for ref in job.list_all()] == ["a.txt"]  # nothing deleted
+
+
+def test_download_without_kind_fetches_every_kind_each_in_its_folder(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    job.task("t1").save_text(TaskOutputKind.TASK_OUTPUT, "result", "a.txt")
+    job.task("t1").save_text(TaskOutputKind.TASK_LOG, "log", "a.txt")  # same path, other kind
+    job.task("t2").save_text(TaskOutputKind.TASK_OUTPUT, "result 2", "a.txt")
+    job.save_text(JobOutputKind.JOB_OUTPUT, "merged", "t1/a.txt")  # a job path like a task's
+    conn = ["--connection-string", azurite.connection_string]
+    dest = tmp_path / "out"
+    first = CliRunner().invoke(main, ["download", job_id, str(dest), "--json", *conn])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["files"] == 4
+    files = {
+        path.relative_to(dest).as_posix(): path.read_text()
+        for path in dest.rglob("*")
+        if path.is_file()
+    }
+    assert files == {
+        "TaskOutput/t1/a.txt": "result",
+        "TaskOutput/t2/a.txt": "result 2",
+        "TaskLog/t1/a.txt": "log",
+        "JobOutput/t1/a.txt": "merged",
+    }
+    again = CliRunner().invoke(main, ["download", job_id, str(dest), "--json", *conn])
+    assert (json.loads(again.stdout)["files"], json.loads(again.stdout)["skipped"]) == (0, 4)
+    only_t2 = CliRunner().invoke(
+        main, ["download", job_id, str(tmp_path / "t2"), "--task", "t2", "--json", *conn]
+    )
+    assert json.loads(only_t2.stdout)["files"] == 1
+    assert (tmp_path / "t2" / "TaskOutput" / "t2" / "a.txt").read_text() == "result 2"
+    watch = CliRunner().invoke(main, ["download", job_id, str(dest), "--watch", *conn])
+    assert watch.exit_code == 2
+    assert "--watch follows one kind: give --kind" in watch.stderr
+
+
+def test_download_of_every_kind_refuses_a_job_and_a_task_kind_sharing_a_folder(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    job.task("t1").save_text(TaskOutputKind.TASK_OUTPUT, "task", "a.txt")
+    job.save_text(JobOutputKind.custom("TaskOutput"), "job", "t1/a.txt")  # legal (KD-2)
+    result = CliRunner().invoke(
+        main,
+        [
+            "download",
+            job_id,
+            str(tmp_path / "out"),
+            "--connection-string",
+            azurite.connection_string,
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "share that text" in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))

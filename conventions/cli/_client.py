@@ -140,7 +140,11 @@ def list_command(
 
 @main.command("download")
 @job_id_argument
-@click.option("--kind", "kind_text", required=True, help=f"The kind to download. {KIND_HELP}")
+@click.option(
+    "--kind",
+    "kind_text",
+    help=f"The kind to download (default: every kind, each in DEST/<kind>/). {KIND_HELP}",
+)
 @task_ids_option
 @click.option(
     "--max-concurrency",
@@ -178,7 +182,7 @@ def list_command(
 @json_option
 def download_command(
     job_id: str,
-    kind_text: str,
+    kind_text: str | None,
     task_ids: tuple[str, ...],
     max_concurrency: int,
     overwrite: bool,
@@ -191,17 +195,22 @@ def download_command(
 ) -> None:
     """Download every output of a kind into DEST (task kinds: DEST/<task>/<path>).
 
+    Without --kind, every kind, each in its folder: DEST/<kind>/<task>/<path> for task
+    kinds, DEST/<kind>/<path> for job kinds (with --task, those tasks' outputs).
     Incremental: outputs whose local copy is already identical (same size and MD5) are
     skipped, so running it again fetches only what is new, changed or missing.
     """
-    kind = parse_kind(kind_text)
+    kind = parse_kind(kind_text) if kind_text is not None else None
     if task_ids and isinstance(kind, JobOutputKind):
         raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
     if not watch and idle_exit is not None:
         raise click.UsageError("--idle-exit applies to --watch")
+    if watch and kind is None:
+        raise click.UsageError("--watch follows one kind: give --kind")
     with connection.job_storage(job_id) as job:
         planned: list[OutputFileReference] = []
         if watch:
+            assert kind is not None  # checked above
             tally = _watch(
                 job, kind, task_ids, dest, overwrite, max_concurrency, interval, idle_exit, as_json
             )
@@ -212,11 +221,17 @@ def download_command(
             except KeyboardInterrupt:
                 stderr.print("interrupted while listing: nothing downloaded")
                 raise click.exceptions.Exit(INTERRUPTED) from None
+            groups = [(planned, dest)] if kind is not None else _by_kind(planned, dest)
             folders_before = folders_under(dest)
             finished: _CliTally | None = None
             try:
                 tally = finished = _download(
-                    job, kind, planned, dest, overwrite, max_concurrency, as_json
+                    job,
+                    kind.text if kind is not None else "every kind",
+                    groups,
+                    overwrite,
+                    max_concurrency,
+                    as_json,
                 )
             finally:
                 if finished is None or finished.failures or finished.interrupted:
@@ -240,7 +255,8 @@ def download_command(
         )
     elif not planned and not watch:
         tasks = f" of task {', '.join(task_ids)}" if task_ids else ""
-        stderr.print(f"nothing to download: job {job_id} has no {kind.text} outputs{tasks}")
+        what = f"{kind.text} outputs" if kind is not None else "outputs"
+        stderr.print(f"nothing to download: job {job_id} has no {what}{tasks}")
     else:
         rate = ""
         if tally.seconds > 0 and tally.bytes > 0:
@@ -323,41 +339,67 @@ def _columns() -> tuple[ProgressColumn, ...]:
     )
 
 
+def _by_kind(
+    planned: list[OutputFileReference], dest: Path
+) -> list[tuple[list[OutputFileReference], Path]]:
+    """Every kind's outputs and its folder, DEST/<kind>, for a download of every kind.
+
+    Each kind keeps its own layout below its folder (rules LP-1 to LP-3 apply per kind).
+    A job kind and a task kind with the same text (a custom job kind may share a task
+    kind's text, KD-2) would share a folder, and "." or ".." (kinds only .NET writes)
+    name no folder of their own: those refuse the download before anything is written.
+    """
+    groups: dict[tuple[bool, str], list[OutputFileReference]] = {}
+    for reference in planned:
+        groups.setdefault((reference.task_id is None, reference.kind.text), []).append(reference)
+    texts = [text for _, text in groups]
+    for text in texts:
+        shared = texts.count(text) > 1
+        if text in (".", "..") or shared:
+            why = " (a job kind and a task kind share that text)" if shared else ""
+            raise click.ClickException(
+                f"the outputs of kind {text!r} cannot have a folder of their own in "
+                f"{dest}{why}; download that kind alone with --kind"
+            )
+    return [(references, dest / text) for (_, text), references in groups.items()]
+
+
 def _download(
     job: JobOutputStorage,
-    kind: JobOutputKind | TaskOutputKind,
-    planned: list[OutputFileReference],
-    dest: Path,
+    label: str,
+    groups: list[tuple[list[OutputFileReference], Path]],
     overwrite: bool,
     max_concurrency: int,
     as_json: bool,
 ) -> _CliTally:
+    """Download each group of outputs into its folder, one bar for all of them."""
     tally = _CliTally()
-    total_bytes = sum(reference.size or 0 for reference in planned)
+    count = sum(len(references) for references, _ in groups)
+    total_bytes = sum(reference.size or 0 for references, _ in groups for reference in references)
     with Progress(*_columns(), console=stderr, disable=as_json) as progress:
-        bar = _ByteBar(
-            progress, progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
-        )
-        results = job.iter_download(
-            planned,
-            dest,
-            overwrite=overwrite,
-            max_concurrency=max_concurrency,
-            on_bytes=bar.on_bytes,
-        )
+        bar = _ByteBar(progress, progress.add_task(f"{label}: 0/{count} files", total=total_bytes))
 
         def handle(result: DownloadedOutput | DownloadFailure) -> None:
             tally.add(result)
             done = tally.files + tally.skipped + len(tally.failures)
-            bar.finished(result, f"{kind.text}: {done}/{len(planned)} files")
+            bar.finished(result, f"{label}: {done}/{count} files")
 
-        try:
-            for result in results:
-                handle(result)
-        except KeyboardInterrupt:
-            _finish(results, handle)
-            # The caller says so once the bar is closed, so the summary comes after it.
-            tally.interrupted = True
+        for references, folder in groups:
+            results = job.iter_download(
+                references,
+                folder,
+                overwrite=overwrite,
+                max_concurrency=max_concurrency,
+                on_bytes=bar.on_bytes,
+            )
+            try:
+                for result in results:
+                    handle(result)
+            except KeyboardInterrupt:
+                _finish(results, handle)
+                # The caller says so once the bar is closed, so the summary comes after it.
+                tally.interrupted = True
+                break
     return tally
 
 

@@ -33,7 +33,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "download": (
         "batch-conventions download my-job --kind TaskOutput out/",
-        "batch-conventions download my-job --kind JobOutput --json out/",
+        "# every kind: out/<kind>/<task>/<path> and out/<job kind>/<path>",
+        "batch-conventions download my-job out/",
     ),
     "logs": (
         "batch-conventions logs my-job task-1 --follow",
