@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 from rich import filesize
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -84,14 +85,19 @@ def emit(
     """Print *rows* as a table, or *data* (default: *rows*) as JSON.
 
     Columns named in *sizes* hold byte counts: shown as human sizes (``1.2 MB``; JSON keeps
-    the bytes), right-aligned, like every number. With *total_of* (what a row is, e.g.
-    ``"files"``), a last line gives the count and the sum of each size column. When stdout
-    is not a terminal the table keeps its full width: nothing is cut or wrapped.
+    the bytes), right-aligned, like every number. With *total_of* (what the rows are, in
+    the plural, e.g. ``"files"``), a last line gives the count and the sum of each size
+    column. On a terminal a rich table; when stdout is not a terminal, or the rows are
+    many (rich takes seconds for 10,000), plain aligned text at its full width: nothing
+    is cut or wrapped.
     """
     if as_json:
         click.echo(json.dumps(rows if data is None else data, indent=2, ensure_ascii=False))
         return
     names = list(columns)
+    if not stdout.is_terminal or len(rows) > _RICH_ROWS:
+        click.echo(_plain_table(title, names, rows, sizes, total_of))
+        return
     table = Table(title=title, show_footer=total_of is not None)
     for index, name in enumerate(names):
         numeric = name in sizes or any(_is_number(row.get(name)) for row in rows)
@@ -109,14 +115,47 @@ def emit(
         )
     for row in rows:
         table.add_row(*(_cell(row.get(name), name in sizes) for name in names))
-    if stdout.is_terminal:
-        stdout.print(table)
-    else:
-        # Piped or redirected: rich would assume 80 columns and fold; print it whole.
-        Console(highlight=False, width=_UNLIMITED_WIDTH).print(table)
+    stdout.print(table)
 
 
-_UNLIMITED_WIDTH = 1_000_000
+#: Up to this many rows, a terminal gets a rich table; more are printed as plain text.
+_RICH_ROWS = 1_000
+
+
+def _plain_table(
+    title: str | None,
+    names: list[str],
+    rows: Sequence[dict[str, Any]],
+    sizes: Collection[str],
+    total_of: str | None,
+) -> str:
+    """The table as aligned text: a title, the header, a rule, the rows, the total."""
+    body = [[_cell(row.get(name), name in sizes) for name in names] for row in rows]
+    numeric = [name in sizes or any(_is_number(row.get(name)) for row in rows) for name in names]
+    footer: list[str] | None = None
+    if total_of is not None:
+        footer = [
+            filesize.decimal(sum(int(row.get(name) or 0) for row in rows))
+            if name in sizes
+            else (f"total: {counted(len(rows), total_of.removesuffix('s'))}" if index == 0 else "")
+            for index, name in enumerate(names)
+        ]
+    lines = [names, *body, *([footer] if footer else [])]
+    widths = [max(cell_len(line[index]) for line in lines) for index in range(len(names))]
+
+    def text(cells: Sequence[str]) -> str:
+        padded = []
+        for cell, width, right in zip(cells, widths, numeric, strict=True):
+            blank = " " * (width - cell_len(cell))
+            padded.append(blank + cell if right else cell + blank)
+        return "  ".join(padded).rstrip()
+
+    rule = text(["-" * width for width in widths])
+    out = [title] if title else []
+    out += [text(names), rule, *(text(cells) for cells in body)]
+    if footer:
+        out += [rule, text(footer)]
+    return "\n".join(out)
 
 
 def _is_number(value: object) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     ProgressColumn,
+    SpinnerColumn,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
@@ -120,11 +122,12 @@ def list_command(
             references = job.list_outputs(kind)
         else:
             references = job.list_all()
-        rows = [
-            _row(reference)
-            for reference in references
-            if not task_ids or reference.task_id in task_ids
-        ]
+        rows: list[dict[str, object]] = []
+        with _counting(f"listing outputs of job {job_id}") as found:
+            for reference in references:
+                if not task_ids or reference.task_id in task_ids:
+                    rows.append(_row(reference))
+                    found(len(rows))
     if not rows and not as_json:
         stderr.print(f"no outputs of job {job_id} match")
         return
@@ -136,6 +139,16 @@ def list_command(
         sizes=["size"],
         total_of="outputs",
     )
+
+
+@contextlib.contextmanager
+def _counting(description: str) -> Iterator[Callable[[int], None]]:
+    """A spinner on stderr with how many were found so far (a listing of 10,000 outputs
+    takes a while); gone when it ends, and silent when stderr is not a terminal."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}: {task.completed:,} found"))
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda count: progress.update(task, completed=count)
 
 
 @main.command("download")
