@@ -146,9 +146,9 @@ def _counting(description: str) -> Iterator[Callable[[int], None]]:
     """A spinner on stderr with how many were found so far (a listing of 10,000 outputs
     takes a while); gone when it ends, and silent when stderr is not a terminal."""
     columns = (SpinnerColumn(), TextColumn("{task.description}: {task.completed:,} found"))
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task(description, total=None)
-        yield lambda count: progress.update(task, completed=count)
+    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda count: bar.update(task, completed=count)
 
 
 @main.command("download")
