@@ -33,7 +33,7 @@ from .errors import (
     StorageError,
 )
 from .received import range_problem
-from .urls import redact_sas
+from .urls import expired_sas, redact_sas
 
 __all__ = [
     "UnusableAnswerError",
@@ -208,6 +208,13 @@ def http_detail(error: HttpResponseError) -> str:
     return f"(HTTP {error.status_code}{', ' + code if code else ''}): {_azure_detail(error)}"
 
 
+def _expired_sas_of(error: HttpResponseError) -> str | None:
+    """The passed expiry of the SAS in the refused request's URL, if any (issue 21)."""
+    request = getattr(getattr(error, "response", None), "request", None)
+    url = getattr(request, "url", None)
+    return expired_sas(url) if isinstance(url, str) else None
+
+
 def _translate(
     error: HttpResponseError,
     operation: str,
@@ -234,7 +241,10 @@ def _translate(
         )
     if status in _DENIED_STATUS:
         rejected = "the credential or SAS was rejected (expired, or not for this account?)"
-        if code in _REJECTED_CODES:
+        expired = _expired_sas_of(error)
+        if expired is not None:  # known locally: say it instead of guessing
+            need = f"; the SAS expired at {expired}: sign a new one"
+        elif code in _REJECTED_CODES:
             need = f"; {rejected}"
         elif not permission:
             need = "; a SAS cannot do this, use an account key or Entra ID credential"

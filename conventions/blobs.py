@@ -216,11 +216,14 @@ def parse_blob_name(name: str) -> BlobLocation:
     except InvalidBlobNameError as error:
         cause = error.__cause__
         raise InvalidBlobNameError(name, f"{shape}: {cause}" if cause else shape) from cause
+    # A kind one typo away from a standard one is written when asked for (D-90), so the
+    # inverse reads it; case variants and KD-3-only texts still raise.
+    kind = attrs.evolve(location.kind, allow_near_standard=True)
     try:
         if location.task_id is None:
-            canonical = job_blob_name(_job_kind(location.kind), location.path)
+            canonical = job_blob_name(_job_kind(kind), location.path)
         else:
-            canonical = task_blob_name(location.task_id, _task_kind(location.kind), location.path)
+            canonical = task_blob_name(location.task_id, _task_kind(kind), location.path)
     except ConventionsError as error:
         raise InvalidBlobNameError(name, f"{shape}: {error}") from error
     if canonical != name:

@@ -10,6 +10,7 @@ both survive pickling (``BaseException.__reduce__`` carries ``__dict__``).
 
 from __future__ import annotations
 
+import errno as errno_module
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "LocalPathError",
     "MissingDependencyError",
     "MissingEnvironmentVariableError",
+    "NoMatchingFilesError",
     "OutputNotFoundError",
     "SasError",
     "StorageError",
@@ -194,6 +196,26 @@ class LocalPathError(ConventionsError, OSError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild_local, (type(self), str(self), self.path, self.blob, self.errno))
+
+
+class NoMatchingFilesError(LocalPathError):
+    """A save or a plan matched no file, which is never reported as success.
+
+    ``path`` is the directory the patterns are relative to, ``patterns`` the patterns
+    that matched nothing. Pass ``allow_empty=True`` (the CLI's ``--allow-empty``) where no
+    file is a fine outcome.
+    """
+
+    def __init__(self, message: str, *, path: str, patterns: Sequence[str] = ()) -> None:
+        super().__init__(message, path=path, errno=errno_module.ENOENT)
+        self.patterns = tuple(patterns)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_no_match, (str(self), self.path, self.patterns))
+
+
+def _rebuild_no_match(message: str, path: str, patterns: tuple[str, ...]) -> NoMatchingFilesError:
+    return NoMatchingFilesError(message, path=path, patterns=patterns)
 
 
 def _rebuild_local(

@@ -35,11 +35,13 @@ def _check_text(_instance: object, _attribute: attrs.Attribute[str], text: str) 
         raise InvalidKindError(text, _READ_RULE, subject="kind text")
 
 
-def _custom(cls: type[_K], text: str, standard: tuple[_K, ...]) -> _K:
+def _custom(cls: type[_K], text: str, standard: tuple[_K, ...], allow_near_standard: bool) -> _K:
     if not isinstance(text, str) or not _WRITE_TEXT.fullmatch(text):
         raise InvalidKindError(text, _WRITE_RULE, subject="kind text")
     _refuse_case_variant(text, standard)
-    return cls(text)
+    if not allow_near_standard:
+        _refuse_near_standard(text, standard)
+    return cls(text, allow_near_standard=allow_near_standard)
 
 
 def _refuse_case_variant(
@@ -54,6 +56,58 @@ def _refuse_case_variant(
                 f"{_attribute_name(kind.text)} (rule KD-1, decision D-40)",
                 subject="kind text",
             )
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether *a* becomes *b* by one insertion, deletion, substitution or swap of two
+    neighbouring characters (a typo's usual forms)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diffs) == 1 or (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(shorter) and shorter[i] == longer[i]:
+        i += 1
+    return shorter[i:] == longer[i + 1 :]
+
+
+def _near_standard(
+    text: str, standard: tuple[JobOutputKind, ...] | tuple[TaskOutputKind, ...]
+) -> JobOutputKind | TaskOutputKind | None:
+    """Return the standard kind that *text* is one typo away from, in any case, or None.
+
+    One typo: one character inserted, deleted, replaced, or two neighbours swapped,
+    compared ignoring case (decision D-90). A case variant alone is not near (D-40).
+    """
+    folded = text.lower()
+    for kind in standard:
+        if _one_edit_apart(folded, kind.text.lower()):
+            return kind
+    return None
+
+
+def _refuse_near_standard(
+    text: str, standard: tuple[JobOutputKind, ...] | tuple[TaskOutputKind, ...]
+) -> None:
+    kind = _near_standard(text, standard)
+    if kind is not None:
+        kind_type = type(kind).__name__
+        raise InvalidKindError(
+            text,
+            f"is one typo away from the standard kind {kind.text!r}: did you mean "
+            f"{kind_type}.{_attribute_name(kind.text)}? Outputs under ${text} are never "
+            f"seen where ${kind.text} is looked for. If {text!r} is meant, ask for it "
+            f"explicitly: {kind_type}.custom({text!r}, allow_near_standard=True), or "
+            f"'custom:{text}' in user text (rule KD-1, decision D-90)",
+            subject="kind text",
+        )
 
 
 def _attribute_name(text: str) -> str:
@@ -72,7 +126,8 @@ def _parse(cls: type[_K], text: str, standard: tuple[_K, ...], other: tuple[str,
         # Lenient like a reader (KD-3), so kinds written by .NET can be named; still
         # never a case variant of a standard kind.
         _refuse_case_variant(custom_text, standard)
-        return cls(custom_text)
+        # Typing 'custom:' is the explicit request for exactly this kind (decision D-90).
+        return cls(custom_text, allow_near_standard=True)
     names = [kind.text for kind in standard]
     suggestion = difflib.get_close_matches(folded, [n.lower() for n in names], n=1, cutoff=0.6)
     if suggestion:
@@ -108,6 +163,8 @@ class JobOutputKind:
     """
 
     text: str = attrs.field(validator=_check_text)
+    allow_near_standard: bool = attrs.field(default=False, kw_only=True, eq=False)
+    """Whether writers may file under a text one typo away from a standard kind (D-90)."""
 
     JOB_OUTPUT: ClassVar[JobOutputKind]
     """The job's main output (``$JobOutput``)."""
@@ -120,14 +177,18 @@ class JobOutputKind:
         return (cls.JOB_OUTPUT, cls.JOB_PREVIEW)
 
     @classmethod
-    def custom(cls, text: str) -> JobOutputKind:
+    def custom(cls, text: str, *, allow_near_standard: bool = False) -> JobOutputKind:
         """Return a custom kind; *text* must be 1-64 letters, digits, ``-`` or ``_``.
 
+        A text one typo away from a standard kind (``JobOuput``, ``JobOutputs``, in any
+        case) is refused unless *allow_near_standard* says it is meant (decision D-90).
+
         Raises:
-            InvalidKindError: *text* breaks rule KD-1, or differs from a standard kind
-                only in case (``jobOutput``): use the standard kind instead.
+            InvalidKindError: *text* breaks rule KD-1, differs from a standard kind
+                only in case (``jobOutput``: use the standard kind instead), or is one
+                typo away from one without *allow_near_standard*.
         """
-        return _custom(cls, text, cls.standard())
+        return _custom(cls, text, cls.standard(), allow_near_standard)
 
     @classmethod
     def parse(cls, text: str) -> JobOutputKind:
@@ -177,6 +238,8 @@ class TaskOutputKind:
     """
 
     text: str = attrs.field(validator=_check_text)
+    allow_near_standard: bool = attrs.field(default=False, kw_only=True, eq=False)
+    """Whether writers may file under a text one typo away from a standard kind (D-90)."""
 
     TASK_OUTPUT: ClassVar[TaskOutputKind]
     """The task's main output (``$TaskOutput``); the portal shows it as "Task output files"."""
@@ -193,14 +256,21 @@ class TaskOutputKind:
         return (cls.TASK_OUTPUT, cls.TASK_PREVIEW, cls.TASK_LOG, cls.TASK_INTERMEDIATE)
 
     @classmethod
-    def custom(cls, text: str) -> TaskOutputKind:
+    def custom(cls, text: str, *, allow_near_standard: bool = False) -> TaskOutputKind:
         """Return a custom kind; *text* must be 1-64 letters, digits, ``-`` or ``_``.
 
+        A text one typo away from a standard kind (``TaskOuput``, ``TaskLogs``, in any
+        case) is refused unless *allow_near_standard* says it is meant (decision D-90).
+
+        >>> TaskOutputKind.custom("TaskLogs", allow_near_standard=True)
+        TaskOutputKind('TaskLogs')
+
         Raises:
-            InvalidKindError: *text* breaks rule KD-1, or differs from a standard kind
-                only in case (``taskoutput``, ``TASKLOG``): use the standard kind instead.
+            InvalidKindError: *text* breaks rule KD-1, differs from a standard kind
+                only in case (``taskoutput``, ``TASKLOG``: use the standard kind
+                instead), or is one typo away from one without *allow_near_standard*.
         """
-        return _custom(cls, text, cls.standard())
+        return _custom(cls, text, cls.standard(), allow_near_standard)
 
     @classmethod
     def parse(cls, text: str) -> TaskOutputKind:
@@ -230,7 +300,13 @@ class TaskOutputKind:
 def check_writable(kind: _K) -> _K:
     """Return *kind* if writers may file outputs under it (rule KD-1), else raise.
 
-    A kind read from storage may hold text that only .NET writes (rule KD-3).
+    Every writer calls this, whatever built the kind: the constructor accepts what
+    readers meet (rule KD-3), such as ``TaskOutputKind("taskoutput")``.
+
+    >>> check_writable(TaskOutputKind("TaskOuput"))
+    Traceback (most recent call last):
+    ...
+    conventions.errors.InvalidKindError: kind text 'TaskOuput' is one typo away ...
     """
     if not _WRITE_TEXT.fullmatch(kind.text):
         raise InvalidKindError(
@@ -238,6 +314,10 @@ def check_writable(kind: _K) -> _K:
             f"{_WRITE_RULE}; kinds with other text are read, never written (decision D-41)",
             subject="kind text",
         )
+    standard = type(kind).standard()
+    _refuse_case_variant(kind.text, standard)
+    if not kind.allow_near_standard:
+        _refuse_near_standard(kind.text, standard)
     return kind
 
 

@@ -26,11 +26,10 @@ from .errors import (
     InvalidArgumentError,
     InvalidOutputFileError,
     InvalidPathError,
-    MissingDependencyError,
 )
 from .kinds import JobOutputKind, TaskOutputKind, check_writable
 from .paths import destination_path
-from .urls import redact_sas, redact_value
+from .urls import redact_sas, redact_value, sas_expiry
 
 if TYPE_CHECKING:
     from azure.batch import models as batch_models
@@ -447,24 +446,23 @@ class OutputFile:
         )
 
     def to_batch_model(self) -> batch_models.OutputFile:
-        """Return this OutputFile as an ``azure.batch.models.OutputFile`` of azure-batch 15.x.
+        """Return this OutputFile as the ``azure.batch.models.OutputFile`` of the installed SDK.
+
+        Both azure-batch lines are served, chosen by what the installed package offers
+        (decision D-91): 15.x builds it from the REST JSON (``OutputFile(d)``, for
+        ``BatchTaskCreateOptions``), 14.x deserializes it (``OutputFile.deserialize(d)``,
+        for ``TaskAddParameter``; e.g. under Apache Airflow's ``azure-batch<15``). The
+        model is checked to give back exactly :meth:`to_dict`, so an SDK that drops a
+        field (an identity, an upload header) raises instead.
 
         Raises:
-            MissingDependencyError: azure-batch 15.x is not installed; install the extra
-                ``pip install 'batch-file-conventions[batch]'``.
+            MissingDependencyError: azure-batch is missing, or is neither 14.x nor 15.x,
+                or cannot hold this entry; the message names the version found.
         """
-        hint = "pip install 'batch-file-conventions[batch]'"
-        try:
-            from azure.batch import models
-        except ImportError as error:
-            raise MissingDependencyError(
-                f"OutputFile.to_batch_model() needs azure-batch 15.x: {hint}"
-            ) from error
-        if not hasattr(models, "OutputFileUploadConfiguration"):
-            raise MissingDependencyError(
-                f"OutputFile.to_batch_model() needs azure-batch 15.x, found an older one: {hint}"
-            )
-        return models.OutputFile(self.to_dict())
+        # Imported here: azure.batch is optional, and loaded only when a model is asked for.
+        from ._batch import output_file_model
+
+        return output_file_model(self.to_dict(), "OutputFile.to_batch_model()")
 
 
 def _redacted_keys(data: object) -> object:
@@ -479,18 +477,16 @@ def _check_not_expired(container_url: str, now: datetime.datetime | None = None)
     when nothing can be done about it.
     """
     expiry_text = _sas_fields(container_url).get("se", [None])[0]
-    if not expiry_text:
-        return
     try:
-        expiry = datetime.datetime.fromisoformat(expiry_text.replace("Z", "+00:00"))
+        expiry = sas_expiry(container_url)  # the same reading as storage errors' (urls)
     except ValueError:
         raise InvalidOutputFileError(
             redact_sas(container_url),
             f"has a SAS expiry 'se={expiry_text}' that is not an ISO 8601 time (rule OF-3)",
             subject="container url",
         ) from None
-    if expiry.tzinfo is None:
-        expiry = expiry.replace(tzinfo=datetime.timezone.utc)  # SAS times are UTC
+    if expiry is None:
+        return
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if expiry <= now:
         raise InvalidOutputFileError(

@@ -10,6 +10,7 @@ Pure apart from reading the file system: azure-storage-blob is imported only ins
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Iterable, Sequence
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .errors import InvalidPathError
+from .errors import InvalidPathError, LocalPathError, NoMatchingFilesError
 from .output_files import OutputFile, check_exit_code, has_wildcard
 from .paths import destination_path
 
@@ -83,8 +84,11 @@ def _plan_one(output_file: OutputFile, working_dir: str) -> list[PlannedUpload]:
     base = os.path.normpath(os.path.join(working_dir, _fixed_directory(pattern)))
     found: dict[str, PlannedUpload] = {}
     for match in glob.glob(pattern, root_dir=working_dir, recursive=True):
-        local = os.path.normpath(os.path.join(working_dir, match))
-        if local in found or not os.path.isfile(local):
+        joined = os.path.join(working_dir, match)
+        local = os.path.normpath(joined)
+        # Checked before normalising: glob gives 'a/' for 'a/**' when 'a' is a file, and
+        # a file is not under itself.
+        if local in found or not os.path.isfile(joined):
             continue
         # Our reading of the service (decision D-12): the blob name is the virtual
         # directory plus the file's path below the pattern's fixed leading directory,
@@ -100,6 +104,7 @@ def plan_uploads(
     working_dir: str | os.PathLike[str],
     *,
     exit_code: int,
+    allow_empty: bool = False,
 ) -> list[PlannedUpload]:
     """Return the files the Batch service would upload for *output_files*, and their blob names.
 
@@ -118,6 +123,12 @@ def plan_uploads(
     reading (decision D-12). Within each entry, uploads are sorted by blob name; entries
     keep their order, and a file matched by two entries appears twice.
 
+    A plan in which no pattern whose condition holds matches a file raises
+    ``NoMatchingFilesError`` (the CLI's ``plan`` exits 1), unless *allow_empty* says no
+    file is fine; a plan that is empty because no condition holds for *exit_code* is
+    the answer, not a miss, and is returned. A *working_dir* that is not a directory
+    raises ``LocalPathError``.
+
     >>> import tempfile
     >>> from conventions import std_logs
     >>> url = "https://acct.blob.core.windows.net/job-abc?sp=cw&sig=x"
@@ -133,13 +144,34 @@ def plan_uploads(
         InvalidArgumentError: *exit_code* is not an ``int``.
         InvalidPathError: a matched file would get a blob name that Azure refuses or
             changes (a name ending in ``.``, a control character, a ``\\``).
+        NoMatchingFilesError: nothing matched, without *allow_empty*.
+        LocalPathError: *working_dir* is missing or not a directory.
     """
     check_exit_code(exit_code)
     directory = os.fspath(working_dir)
+    if not os.path.isdir(directory):
+        raise LocalPathError(
+            f"cannot plan uploads: the working directory {directory!r} "
+            f"{'is not a directory' if os.path.exists(directory) else 'does not exist'}. "
+            "Give the task's working directory",
+            path=directory,
+            errno=errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT,
+        )
     plan: list[PlannedUpload] = []
+    tried: list[str] = []
     for output_file in output_files:
         if output_file.upload_condition.applies(exit_code=exit_code):
+            tried.append(output_file.file_pattern)
             plan.extend(_plan_one(output_file, directory))
+    if tried and not plan and not allow_empty:
+        quoted = ", ".join(repr(pattern) for pattern in tried)
+        raise NoMatchingFilesError(
+            f"nothing would be uploaded: no file in {directory} matches {quoted} "
+            f"(exit code {exit_code}). Check the patterns and the working directory, or "
+            "pass allow_empty=True if no file is fine",
+            path=directory,
+            patterns=tried,
+        )
     return plan
 
 

@@ -76,6 +76,7 @@ from .errors import (
     InvalidKindError,
     InvalidSettingError,
     MissingEnvironmentVariableError,
+    NoMatchingFilesError,
     StorageError,
 )
 from .identity import CLIENT_ID_ENV, storage_credential
@@ -362,6 +363,7 @@ class _Storage(Generic[K]):
         base_dir: str | os.PathLike[str] | None = None,
         max_concurrency: int = _DEFAULT_CONCURRENCY,
         chunk_concurrency: int | None = None,
+        allow_empty: bool = False,
     ) -> list[OutputFileReference]:
         """Save many files in parallel (threads, one client), each under its relative path.
 
@@ -370,12 +372,18 @@ class _Storage(Generic[K]):
         before the first upload. Returns the references in input (or sorted glob) order;
         the first failure is raised once running uploads finish.
 
+        A glob that matches no file, or an empty list, raises ``NoMatchingFilesError``
+        (as the CLI's ``save`` exits 1): saving nothing is not success unless
+        *allow_empty* says no file is fine, and then ``[]`` is returned.
+
         *max_concurrency* files go at once; a file larger than 64 MiB goes in blocks,
         *chunk_concurrency* at once (default: ``max(1, 32 // max_concurrency)``, so that
         files x blocks in flight stay within 32; see ``conventions._transport``).
         """
         chunks = chunks_per_file(max_concurrency, chunk_concurrency)
         paths = _expand(paths_or_glob, base_dir)
+        if not paths and not allow_empty:
+            raise _nothing_matched(paths_or_glob, base_dir)
         names = [self.blob_name(kind, path) for path in paths]  # validate all first
         check_distinct_blobs(zip(paths, names, strict=True))
         for name, path in zip(names, paths, strict=True):
@@ -626,6 +634,24 @@ def _source_path(path: str | os.PathLike[str], base_dir: str | os.PathLike[str] 
     return str(source)
 
 
+def _nothing_matched(
+    paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    base_dir: str | os.PathLike[str] | None,
+) -> NoMatchingFilesError:
+    root = os.fspath(base_dir) if base_dir is not None else os.getcwd()
+    if isinstance(paths_or_glob, (str, os.PathLike)):
+        pattern = os.fspath(paths_or_glob)
+        what, patterns = f"no file matches {pattern!r} in {root}", [pattern]
+    else:
+        what, patterns = "the list of paths is empty", []
+    return NoMatchingFilesError(
+        f"nothing saved: {what}. Check the pattern and the base directory, or pass "
+        "allow_empty=True if no file is fine",
+        path=root,
+        patterns=patterns,
+    )
+
+
 def _expand(
     paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     base_dir: str | os.PathLike[str] | None,
@@ -838,9 +864,12 @@ class JobOutputStorage(_Storage[JobOutputKind]):
 
     @classmethod
     def from_container_url(
-        cls, container_url: str, *, job_id: str | None = None, **client_kwargs: Any
+        cls, container_url: str, job_id: str | None = None, **client_kwargs: Any
     ) -> JobOutputStorage:
         """Storage on a container URL with SAS (``output_container_url``).
+
+        *job_id*, positional as in :meth:`from_connection_string`, checks that the URL is
+        that job's container.
 
         Raises:
             ContainerMismatchError: *job_id* is given and the URL's container is not

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import re
+from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["redact_sas", "redact_value"]
+__all__ = ["expired_sas", "redact_sas", "redact_value", "sas_expiry"]
 
 # The signature is the secret part of a SAS; the other fields (sp, se, sv...) say
 # what the token allows and help debugging, so they stay visible. The value runs to the
@@ -44,3 +46,46 @@ def redact_value(value: object) -> object:
     if isinstance(value, (bytes, bytearray)):
         return _SIGNATURE_BYTES.sub(rb"\1REDACTED", bytes(value))
     return value
+
+
+def sas_expiry(url: str) -> datetime.datetime | None:
+    """Return the expiry (``se=``) of the SAS in *url* as an aware UTC time, or None.
+
+    None when *url* has no ``se`` field (no SAS, or one from a stored access policy).
+    A time without a zone is UTC, as SAS times are.
+
+    >>> sas_expiry("https://a.blob.core.windows.net/job-x?sp=r&se=2026-12-06T01%3A30%3A30Z&sig=x")
+    datetime.datetime(2026, 12, 6, 1, 30, 30, tzinfo=datetime.timezone.utc)
+    >>> sas_expiry("https://a.blob.core.windows.net/job-x") is None
+    True
+
+    Raises:
+        ValueError: ``se`` is not an ISO 8601 time.
+    """
+    values = parse_qs(urlsplit(url).query).get("se")
+    if not values or not values[0]:
+        return None
+    expiry = datetime.datetime.fromisoformat(values[0].strip().replace("Z", "+00:00"))
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=datetime.timezone.utc)
+    return expiry.astimezone(datetime.timezone.utc)
+
+
+def expired_sas(url: str, now: datetime.datetime | None = None) -> str | None:
+    """Return the expiry of *url*'s SAS as ``YYYY-MM-DDTHH:MM:SSZ`` if it has passed, else None.
+
+    For error messages: an unreadable ``se`` is not a known expiry, so it gives None.
+
+    >>> expired_sas("https://a/c?se=2020-01-01T00:00:00Z&sig=x")
+    '2020-01-01T00:00:00Z'
+    >>> expired_sas("https://a/c?se=2999-01-01&sig=x") is None
+    True
+    """
+    try:
+        expiry = sas_expiry(url)
+    except ValueError:
+        return None
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if expiry is None or expiry > now:
+        return None
+    return expiry.strftime("%Y-%m-%dT%H:%M:%SZ")

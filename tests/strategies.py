@@ -44,10 +44,35 @@ _STANDARD_KIND_TEXTS = {kind.text for kind in TaskOutputKind.standard()} | {
 _FOLDED_STANDARD_KIND_TEXTS = {text.lower() for text in _STANDARD_KIND_TEXTS}
 
 
+def _near_a_standard_kind(folded: str) -> bool:
+    """One insertion, deletion, replacement or neighbour swap from a standard kind (D-90)."""
+    for standard in _FOLDED_STANDARD_KIND_TEXTS:
+        for i in range(len(standard) + 1):
+            if folded in (
+                standard[:i] + standard[i + 1 :],
+                standard[:i] + standard[i + 1 : i + 2] + standard[i : i + 1] + standard[i + 2 :],
+            ):
+                return True
+            if len(folded) == len(standard) + 1 and folded[:i] + folded[i + 1 :] == standard:
+                return True
+            if len(folded) == len(standard) and folded[:i] + folded[i + 1 :] == (
+                standard[:i] + standard[i + 1 :]
+            ):
+                return True
+    return False
+
+
 def kind_texts() -> st.SearchStrategy[str]:
-    """Legal kind texts (rule KD-1): never a case variant of a standard kind (D-40)."""
+    """Legal kind texts (rule KD-1): never a case variant of a standard kind (D-40), nor
+    one typo away from one (D-90)."""
     return st.text(alphabet=ID_CHARS, min_size=1, max_size=64).filter(
-        lambda text: text in _STANDARD_KIND_TEXTS or text.lower() not in _FOLDED_STANDARD_KIND_TEXTS
+        lambda text: (
+            text in _STANDARD_KIND_TEXTS
+            or (
+                text.lower() not in _FOLDED_STANDARD_KIND_TEXTS
+                and not _near_a_standard_kind(text.lower())
+            )
+        )
     )
 
 

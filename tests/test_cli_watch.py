@@ -75,4 +75,4 @@ def test_cli_watch_exits_1_when_an_output_is_still_failed_at_the_end(
         "--connection-string", azurite.connection_string,
     )  # fmt: skip
     assert code == 1
-    assert "1 outputs were not downloaded" in " ".join(err.split())
+    assert "1 output was not downloaded" in " ".join(err.split())

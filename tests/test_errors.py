@@ -92,6 +92,10 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
         lambda cls: cls("cannot save 'p'", path="/x/p", blob="t1/$TaskLog/p", errno=21),
         ("path", "blob", "errno"),
     ),
+    "NoMatchingFilesError": (
+        lambda cls: cls("nothing saved: no file matches '*.csv'", path="/x", patterns=["*.csv"]),
+        ("path", "patterns", "errno"),
+    ),
     "DownloadError": (
         lambda cls: cls("1 of 2 outputs were not downloaded", summary=("files", 1)),
         ("summary",),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from conventions import (
     InvalidOutputFileError,
     JobOutputKind,
+    NoMatchingFilesError,
     OutputFile,
     TaskOutputKind,
     UploadCondition,
@@ -242,7 +244,13 @@ def test_planner_uploads_exactly_the_matching_files(
     with tempfile.TemporaryDirectory() as directory:
         task_dir = Path(directory)
         made = _make_tree(task_dir, files)
-        plan = plan_uploads([output_file], task_dir / "wd", exit_code=exit_code)
+        plan = plan_uploads([output_file], task_dir / "wd", exit_code=exit_code, allow_empty=True)
+        if condition.applies(exit_code=exit_code) and not plan:
+            # Without allow_empty, a plan that matched nothing is an error (D-92).
+            with pytest.raises(NoMatchingFilesError, match=re.escape(repr(pattern))):
+                plan_uploads([output_file], task_dir / "wd", exit_code=exit_code)
+        else:
+            assert plan_uploads([output_file], task_dir / "wd", exit_code=exit_code) == plan
         got = {
             (upload.local_path.relative_to(task_dir).as_posix(), upload.blob_name)
             for upload in plan

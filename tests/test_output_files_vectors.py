@@ -52,6 +52,9 @@ def _make_tree(root: Path, files: list[str]) -> Path:
 @pytest.mark.parametrize("case", cases("planner.json"))
 def test_planner_vector(case: dict[str, Any], tmp_path: Path) -> None:
     working_dir = _make_tree(tmp_path, case["tree"])
+    if "working_dir" in case:
+        working_dir = tmp_path / case["working_dir"]
+    allow_empty = case.get("allow_empty", False)
     output_files = [
         output_file
         for spec in case["output_files"]
@@ -59,9 +62,13 @@ def test_planner_vector(case: dict[str, Any], tmp_path: Path) -> None:
     ]
     if "raises" in case:
         with pytest.raises(_error(case["raises"]), match=case["match"]):
-            plan_uploads(output_files, working_dir, exit_code=case["exit_code"])
+            plan_uploads(
+                output_files, working_dir, exit_code=case["exit_code"], allow_empty=allow_empty
+            )
         return
-    plan = plan_uploads(output_files, working_dir, exit_code=case["exit_code"])
+    plan = plan_uploads(
+        output_files, working_dir, exit_code=case["exit_code"], allow_empty=allow_empty
+    )
     got = [
         [upload.local_path.relative_to(tmp_path).as_posix(), upload.blob_name] for upload in plan
     ]

@@ -95,7 +95,9 @@ def test_plan_on_a_real_tree(task_dir: Path) -> None:
 def test_absolute_wildcard_pattern(task_dir: Path) -> None:
     pattern = f"{task_dir.as_posix()}/wd/results/*.csv"
     output_file = task_output_file(URL, "task-1", TaskOutputKind.TASK_OUTPUT, pattern)
-    plan = plan_uploads([output_file], "/nonexistent", exit_code=0)
+    elsewhere = task_dir / "elsewhere"  # the working directory must exist, even if unused
+    elsewhere.mkdir()
+    plan = plan_uploads([output_file], elsewhere, exit_code=0)
     assert _relative(plan, task_dir) == [
         ("wd/results/summary.csv", "task-1/$TaskOutput/summary.csv")
     ]

@@ -9,6 +9,7 @@ import pytest
 
 PURE_MODULES = [
     "conventions",
+    "conventions._batch",
     "conventions.blobs",
     "conventions.containers",
     "conventions.errors",

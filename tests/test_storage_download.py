@@ -237,7 +237,10 @@ def test_downloaded_files_get_the_mode_a_plain_open_gives(
 
 _Key = tuple[str | None, str]  # (task id or None, kind text)
 _TASK_KINDS = [TaskOutputKind.TASK_OUTPUT, TaskOutputKind.TASK_LOG, TaskOutputKind.custom("Extra")]
-_JOB_KINDS = [JobOutputKind.JOB_OUTPUT, JobOutputKind.custom("JobOutputX")]
+_JOB_KINDS = [
+    JobOutputKind.JOB_OUTPUT,
+    JobOutputKind.custom("JobOutputX", allow_near_standard=True),
+]
 
 _entries = st.lists(
     st.tuples(

@@ -243,7 +243,7 @@ def test_listing_prefix_is_exact(task: TaskOutputStorage, job: JobOutputStorage)
     other = job.task(f"{TASK_ID}2")
     other.save_bytes(TaskOutputKind.TASK_OUTPUT, b"3", "c.txt")  # "test-task2" shares a prefix
     job.save_bytes(JobOutputKind.JOB_OUTPUT, b"4", "d.txt")
-    job.save_bytes(JobOutputKind.custom("JobOutputX"), b"5", "e.txt")
+    job.save_bytes(JobOutputKind.custom("JobOutputX", allow_near_standard=True), b"5", "e.txt")
 
     assert [r.path for r in task.list_outputs(TaskOutputKind.TASK_OUTPUT)] == ["a.txt"]
     assert [r.path for r in job.list_outputs(JobOutputKind.JOB_OUTPUT)] == ["d.txt"]

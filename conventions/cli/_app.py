@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 from rich import filesize
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -23,6 +24,7 @@ from conventions.urls import redact_sas
 
 from ._errors import (
     EXIT_CODES_HELP,
+    INTERRUPTED,
     RUNTIME_FAILURE,
     SUCCESS,
     USAGE_ERROR,
@@ -33,6 +35,8 @@ from ._errors import (
 )
 
 __all__ = [
+    "NotConfirmedError",
+    "counted",
     "emit",
     "job_id_argument",
     "json_option",
@@ -50,6 +54,15 @@ _LOG = logging.getLogger("conventions")
 # `--json` output can be piped while progress still shows.
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False)
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``: *number* and *noun*, in the plural unless it is one.
+
+    >>> counted(1, "file"), counted(0, "file"), counted(2, "output was", "outputs were")
+    ('1 file', '0 files', '2 outputs were')
+    """
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def json_option(function: F) -> F:
@@ -72,14 +85,19 @@ def emit(
     """Print *rows* as a table, or *data* (default: *rows*) as JSON.
 
     Columns named in *sizes* hold byte counts: shown as human sizes (``1.2 MB``; JSON keeps
-    the bytes), right-aligned, like every number. With *total_of* (what a row is, e.g.
-    ``"files"``), a last line gives the count and the sum of each size column. When stdout
-    is not a terminal the table keeps its full width: nothing is cut or wrapped.
+    the bytes), right-aligned, like every number. With *total_of* (what the rows are, in
+    the plural, e.g. ``"files"``), a last line gives the count and the sum of each size
+    column. On a terminal a rich table; when stdout is not a terminal, or the rows are
+    many (rich takes seconds for 10,000), plain aligned text at its full width: nothing
+    is cut or wrapped.
     """
     if as_json:
         click.echo(json.dumps(rows if data is None else data, indent=2, ensure_ascii=False))
         return
     names = list(columns)
+    if not stdout.is_terminal or len(rows) > _RICH_ROWS:
+        click.echo(_plain_table(title, names, rows, sizes, total_of))
+        return
     table = Table(title=title, show_footer=total_of is not None)
     for index, name in enumerate(names):
         numeric = name in sizes or any(_is_number(row.get(name)) for row in rows)
@@ -88,7 +106,7 @@ def emit(
             if name in sizes:
                 footer = filesize.decimal(sum(int(row.get(name) or 0) for row in rows))
             elif index == 0:
-                footer = f"total: {len(rows)} {total_of}"
+                footer = f"total: {counted(len(rows), total_of.removesuffix('s'))}"
         table.add_column(
             name,
             justify="right" if numeric else "left",
@@ -97,14 +115,47 @@ def emit(
         )
     for row in rows:
         table.add_row(*(_cell(row.get(name), name in sizes) for name in names))
-    if stdout.is_terminal:
-        stdout.print(table)
-    else:
-        # Piped or redirected: rich would assume 80 columns and fold; print it whole.
-        Console(highlight=False, width=_UNLIMITED_WIDTH).print(table)
+    stdout.print(table)
 
 
-_UNLIMITED_WIDTH = 1_000_000
+#: Up to this many rows, a terminal gets a rich table; more are printed as plain text.
+_RICH_ROWS = 1_000
+
+
+def _plain_table(
+    title: str | None,
+    names: list[str],
+    rows: Sequence[dict[str, Any]],
+    sizes: Collection[str],
+    total_of: str | None,
+) -> str:
+    """The table as aligned text: a title, the header, a rule, the rows, the total."""
+    body = [[_cell(row.get(name), name in sizes) for name in names] for row in rows]
+    numeric = [name in sizes or any(_is_number(row.get(name)) for row in rows) for name in names]
+    footer: list[str] | None = None
+    if total_of is not None:
+        footer = [
+            filesize.decimal(sum(int(row.get(name) or 0) for row in rows))
+            if name in sizes
+            else (f"total: {counted(len(rows), total_of.removesuffix('s'))}" if index == 0 else "")
+            for index, name in enumerate(names)
+        ]
+    lines = [names, *body, *([footer] if footer else [])]
+    widths = [max(cell_len(line[index]) for line in lines) for index in range(len(names))]
+
+    def text(cells: Sequence[str]) -> str:
+        padded = []
+        for cell, width, right in zip(cells, widths, numeric, strict=True):
+            blank = " " * (width - cell_len(cell))
+            padded.append(blank + cell if right else cell + blank)
+        return "  ".join(padded).rstrip()
+
+    rule = text(["-" * width for width in widths])
+    out = [title] if title else []
+    out += [text(names), rule, *(text(cells) for cells in body)]
+    if footer:
+        out += [rule, text(footer)]
+    return "\n".join(out)
 
 
 def _is_number(value: object) -> bool:
@@ -119,12 +170,40 @@ def _cell(value: object, is_size: bool) -> str:
     return str(value)
 
 
+class _Command(click.Command):
+    """A command whose help ends with its examples (``_examples.EXAMPLES``)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        from ._examples import EXAMPLES
+
+        lines = EXAMPLES.get(self.name or "", ())
+        if lines:
+            with formatter.section("Examples"):
+                for line in lines:  # command lines are not wrapped: they are copied
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+
+
 class _Group(click.Group):
     """The one place where failures become one line on stderr and an exit code.
 
     ``error: <what failed>: <why>. <what to do>``; exit 1 for a failure while running,
     2 for a usage error. ``--verbose`` prints the traceback first.
     """
+
+    command_class = _Command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each summary whole (its first sentence), wrapped to the
+        terminal; click would cut it at one line with "..."."""
+        rows = [
+            (name, command.get_short_help_str(limit=_NO_LIMIT))
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -152,9 +231,12 @@ class _Group(click.Group):
         except click.ClickException as error:
             click.echo(f"error: {tidy(error.format_message())}", err=True)
             sys.exit(error.code if isinstance(error, _CliError) else error.exit_code)
-        except click.Abort:
+        except click.Abort as error:
             click.echo("error: interrupted", err=True)
-            sys.exit(RUNTIME_FAILURE)
+            # Ctrl-C exits 130, as shells report SIGINT; an Abort of our own (a prompt
+            # answered with EOF) is a failure.
+            ctrl_c = isinstance(error.__cause__, KeyboardInterrupt)
+            sys.exit(INTERRUPTED if ctrl_c else RUNTIME_FAILURE)
         except OSError as error:
             if error.errno == errno.EPIPE:  # `| head` closed the pipe: not our failure
                 # As the Python docs advise: point stdout at devnull so that the flush
@@ -164,6 +246,17 @@ class _Group(click.Group):
             raise
         # standalone_mode=False returns an Exit's code (e.g. 0 after --help) or the result.
         sys.exit(result if isinstance(result, int) else SUCCESS)
+
+
+_NO_LIMIT = 10_000
+#: Help uses the terminal's width up to this (click's default stops at 80 columns).
+HELP_MAX_WIDTH = 120
+
+
+class NotConfirmedError(click.ClickException):
+    """A command that needs confirmation did not get it: ``error: ...``, exit 2."""
+
+    exit_code = USAGE_ERROR
 
 
 class _CliError(click.ClickException):
@@ -227,7 +320,7 @@ def usage_errors(param_hint: str | None = None) -> Iterator[None]:
 
 @click.group(
     cls=_Group,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_MAX_WIDTH},
     epilog=EXIT_CODES_HELP,
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug logging.")

@@ -12,7 +12,7 @@ from conventions.containers import container_name
 from conventions.errors import ConventionsError, DeleteError
 from conventions.kinds import JobOutputKind
 
-from ._app import emit, job_id_argument, json_option, main, stderr
+from ._app import NotConfirmedError, emit, job_id_argument, json_option, main, stderr
 from ._connect import Connection, connection_options, parse_kind
 from ._errors import render
 from ._network import network_options
@@ -120,9 +120,9 @@ def _confirm(what: str, *, dry_run: bool, assume_yes: bool, as_json: bool) -> No
     if assume_yes:
         return
     if not sys.stdin.isatty():
-        stderr.print(f"Error: not deleting {what} without confirmation: stdin is not a "
-                     "terminal; pass --yes")  # fmt: skip
-        sys.exit(2)
+        raise NotConfirmedError(
+            f"not deleting {what} without confirmation: stdin is not a terminal; pass --yes"
+        )
     if not click.confirm(f"Delete {what}?", default=False, err=True):
         stderr.print("nothing deleted")
         sys.exit(2)

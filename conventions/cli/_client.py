@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     ProgressColumn,
+    SpinnerColumn,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
@@ -28,9 +30,10 @@ from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStorage
 from conventions.transfer import MAX_INTERVAL
 
-from ._app import emit, job_id_argument, json_option, main, stderr, task_ids_option
+from ._app import counted, emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
 from ._empty_dirs import folders_under, remove_new_empty_folders
+from ._errors import INTERRUPTED
 from ._network import FiniteFloatRange, network_options
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -120,11 +123,12 @@ def list_command(
             references = job.list_outputs(kind)
         else:
             references = job.list_all()
-        rows = [
-            _row(reference)
-            for reference in references
-            if not task_ids or reference.task_id in task_ids
-        ]
+        rows: list[dict[str, object]] = []
+        with _counting(f"listing outputs of job {job_id}") as found:
+            for reference in references:
+                if not task_ids or reference.task_id in task_ids:
+                    rows.append(_row(reference))
+                    found(len(rows))
     if not rows and not as_json:
         stderr.print(f"no outputs of job {job_id} match")
         return
@@ -138,9 +142,23 @@ def list_command(
     )
 
 
+@contextlib.contextmanager
+def _counting(description: str) -> Iterator[Callable[[int], None]]:
+    """A spinner on stderr with how many were found so far (a listing of 10,000 outputs
+    takes a while); gone when it ends, and silent when stderr is not a terminal."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}: {task.completed:,} found"))
+    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda count: bar.update(task, completed=count)
+
+
 @main.command("download")
 @job_id_argument
-@click.option("--kind", "kind_text", required=True, help=f"The kind to download. {KIND_HELP}")
+@click.option(
+    "--kind",
+    "kind_text",
+    help=f"The kind to download (default: every kind, each in DEST/<kind>/). {KIND_HELP}",
+)
 @task_ids_option
 @click.option(
     "--max-concurrency",
@@ -178,7 +196,7 @@ def list_command(
 @json_option
 def download_command(
     job_id: str,
-    kind_text: str,
+    kind_text: str | None,
     task_ids: tuple[str, ...],
     max_concurrency: int,
     overwrite: bool,
@@ -191,31 +209,46 @@ def download_command(
 ) -> None:
     """Download every output of a kind into DEST (task kinds: DEST/<task>/<path>).
 
+    Without --kind, every kind, each in its folder: DEST/<kind>/<task>/<path> for task
+    kinds, DEST/<kind>/<path> for job kinds (with --task, those tasks' outputs).
     Incremental: outputs whose local copy is already identical (same size and MD5) are
     skipped, so running it again fetches only what is new, changed or missing.
     """
-    kind = parse_kind(kind_text)
+    kind = parse_kind(kind_text) if kind_text is not None else None
     if task_ids and isinstance(kind, JobOutputKind):
         raise click.UsageError(f"--task applies to task kinds, not {kind.text}")
     if not watch and idle_exit is not None:
         raise click.UsageError("--idle-exit applies to --watch")
+    if watch and kind is None:
+        raise click.UsageError("--watch follows one kind: give --kind")
     with connection.job_storage(job_id) as job:
         planned: list[OutputFileReference] = []
         if watch:
+            assert kind is not None  # checked above
             tally = _watch(
                 job, kind, task_ids, dest, overwrite, max_concurrency, interval, idle_exit, as_json
             )
         else:
             # The listing sizes the bar; download exactly it, not a second listing.
-            planned = list(job.find_outputs(kind, task_ids or None))
+            try:
+                planned = list(job.find_outputs(kind, task_ids or None))
+            except KeyboardInterrupt:
+                stderr.print("interrupted while listing: nothing downloaded")
+                raise click.exceptions.Exit(INTERRUPTED) from None
+            groups = [(planned, dest)] if kind is not None else _by_kind(planned, dest)
             folders_before = folders_under(dest)
             finished: _CliTally | None = None
             try:
                 tally = finished = _download(
-                    job, kind, planned, dest, overwrite, max_concurrency, as_json
+                    job,
+                    kind.text if kind is not None else "every kind",
+                    groups,
+                    overwrite,
+                    max_concurrency,
+                    as_json,
                 )
             finally:
-                if finished is None or finished.failed:
+                if finished is None or finished.failed or finished.interrupted:
                     # What failed leaves no empty folders behind (all threads have ended).
                     remove_new_empty_folders(dest, folders_before)
     data = {
@@ -227,10 +260,17 @@ def download_command(
         "seconds": round(tally.seconds, 3),
     }
     if as_json:
-        emit(True, [], columns=[], data={**data, "dest": str(dest)})
+        interrupted = {"interrupted": True} if tally.interrupted else {}
+        emit(True, [], columns=[], data={**data, "dest": str(dest), **interrupted})
+    elif tally.interrupted:  # after the bar, which _download has closed
+        stderr.print(
+            f"interrupted: {counted(tally.files, 'file')} downloaded, {tally.skipped} skipped; "
+            "run the same command again to fetch the rest"
+        )
     elif not planned and not watch:
         tasks = f" of task {', '.join(task_ids)}" if task_ids else ""
-        stderr.print(f"nothing to download: job {job_id} has no {kind.text} outputs{tasks}")
+        what = f"{kind.text} outputs" if kind is not None else "outputs"
+        stderr.print(f"nothing to download: job {job_id} has no {what}{tasks}")
     else:
         rate = ""
         if tally.seconds > 0 and tally.bytes > 0:
@@ -250,8 +290,12 @@ def download_command(
         failures = tally.failures
         for failure in failures[:5]:
             stderr.print(f"not downloaded: {failure}")
+    if tally.interrupted:
+        raise click.exceptions.Exit(INTERRUPTED)
+    if tally.failures:
         raise click.ClickException(
-            f"{len(failures)} outputs were not downloaded (first: {failures[0]})"
+            f"{counted(tally.failed, 'output was', 'outputs were')} not downloaded "
+            f"(first: {tally.failures[0]})"
         )
 
 
@@ -265,6 +309,7 @@ class _CliTally:
         self.files = self.bytes = self.skipped = self.skipped_bytes = 0
         self._failed: dict[str, DownloadFailure] = {}  # blob name -> its last failure
         self.seconds = 0.0
+        self.interrupted = False
 
     @property
     def failures(self) -> list[DownloadFailure]:
@@ -324,44 +369,67 @@ def _columns() -> tuple[ProgressColumn, ...]:
     )
 
 
+def _by_kind(
+    planned: list[OutputFileReference], dest: Path
+) -> list[tuple[list[OutputFileReference], Path]]:
+    """Every kind's outputs and its folder, DEST/<kind>, for a download of every kind.
+
+    Each kind keeps its own layout below its folder (rules LP-1 to LP-3 apply per kind).
+    A job kind and a task kind with the same text (a custom job kind may share a task
+    kind's text, KD-2) would share a folder, and "." or ".." (kinds only .NET writes)
+    name no folder of their own: those refuse the download before anything is written.
+    """
+    groups: dict[tuple[bool, str], list[OutputFileReference]] = {}
+    for reference in planned:
+        groups.setdefault((reference.task_id is None, reference.kind.text), []).append(reference)
+    texts = [text for _, text in groups]
+    for text in texts:
+        shared = texts.count(text) > 1
+        if text in (".", "..") or shared:
+            why = " (a job kind and a task kind share that text)" if shared else ""
+            raise click.ClickException(
+                f"the outputs of kind {text!r} cannot have a folder of their own in "
+                f"{dest}{why}; download that kind alone with --kind"
+            )
+    return [(references, dest / text) for (_, text), references in groups.items()]
+
+
 def _download(
     job: JobOutputStorage,
-    kind: JobOutputKind | TaskOutputKind,
-    planned: list[OutputFileReference],
-    dest: Path,
+    label: str,
+    groups: list[tuple[list[OutputFileReference], Path]],
     overwrite: bool,
     max_concurrency: int,
     as_json: bool,
 ) -> _CliTally:
+    """Download each group of outputs into its folder, one bar for all of them."""
     tally = _CliTally()
-    total_bytes = sum(reference.size or 0 for reference in planned)
+    count = sum(len(references) for references, _ in groups)
+    total_bytes = sum(reference.size or 0 for references, _ in groups for reference in references)
     with Progress(*_columns(), console=stderr, disable=as_json) as progress:
-        bar = _ByteBar(
-            progress, progress.add_task(f"{kind.text}: 0/{len(planned)} files", total=total_bytes)
-        )
-        results = job.iter_download(
-            planned,
-            dest,
-            overwrite=overwrite,
-            max_concurrency=max_concurrency,
-            on_bytes=bar.on_bytes,
-        )
+        bar = _ByteBar(progress, progress.add_task(f"{label}: 0/{count} files", total=total_bytes))
 
         def handle(result: DownloadedOutput | DownloadFailure) -> None:
             tally.add(result)
             done = tally.files + tally.skipped + tally.failed
-            bar.finished(result, f"{kind.text}: {done}/{len(planned)} files")
+            bar.finished(result, f"{label}: {done}/{count} files")
 
-        try:
-            for result in results:
-                handle(result)
-        except KeyboardInterrupt:
-            _finish(results, handle)
-            stderr.print(
-                f"interrupted: {tally.files} files downloaded, {tally.skipped} skipped; "
-                "run the same command again to fetch the rest"
+        for references, folder in groups:
+            results = job.iter_download(
+                references,
+                folder,
+                overwrite=overwrite,
+                max_concurrency=max_concurrency,
+                on_bytes=bar.on_bytes,
             )
-            raise
+            try:
+                for result in results:
+                    handle(result)
+            except KeyboardInterrupt:
+                _finish(results, handle)
+                # The caller says so once the bar is closed, so the summary comes after it.
+                tally.interrupted = True
+                break
     return tally
 
 

@@ -44,6 +44,7 @@ _JOB_PREFIX = "job:"
 _KIND_NAMES = [k.text for k in TaskOutputKind.standard()] + [
     k.text for k in JobOutputKind.standard()
 ]
+_TASK_KIND_NAMES = [k.text for k in TaskOutputKind.standard()]
 KIND_HELP = (
     "Output kind, any case: "
     + ", ".join(_KIND_NAMES)
@@ -53,13 +54,28 @@ _DURATION = re.compile(r"(\d+)([smhd])", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def parse_kind(text: str, param_hint: str = "--kind") -> JobOutputKind | TaskOutputKind:
+def _suggestion(text: str, names: list[str]) -> str:
+    """``did you mean 'TaskOutput'? `` (or two names when both are as close), or ``""``."""
+    folded = [name.lower() for name in names]
+    close = difflib.get_close_matches(text.lower().strip(), folded, n=2)
+    if not close:
+        return ""
+    ratios = [difflib.SequenceMatcher(None, text.lower(), match).ratio() for match in close]
+    chosen = [names[folded.index(match)] for match, ratio in zip(close, ratios, strict=True)
+              if ratio >= ratios[0] - 0.1]  # fmt: skip
+    return f"did you mean {' or '.join(repr(name) for name in chosen)}? "
+
+
+def parse_kind(
+    text: str, param_hint: str = "--kind", *, task_only: bool = False
+) -> JobOutputKind | TaskOutputKind:
     """The kind a ``--kind`` value names (rule KD-4), or a usage error (exit 2).
 
     Standard kinds in any case (``taskoutput``, ``JobPreview``); ``custom:<text>`` is a
     custom task kind and ``job:custom:<text>`` a custom job kind; ``job:<standard>`` is
     accepted too. Anything else is refused with a "did you mean" suggestion, so a typo
-    never lists or downloads nothing with exit 0.
+    never lists or downloads nothing with exit 0. With *task_only* (a command that takes
+    task kinds), only task kinds are suggested.
     """
     job_texts = {kind.text.lower() for kind in JobOutputKind.standard()}
     try:
@@ -69,12 +85,9 @@ def parse_kind(text: str, param_hint: str = "--kind") -> JobOutputKind | TaskOut
             return JobOutputKind.parse(text)
         return TaskOutputKind.parse(text)
     except InvalidKindError as error:
-        names = _KIND_NAMES
-        close = difflib.get_close_matches(text.lower(), [n.lower() for n in names], n=1)
-        hint = ""
-        if close:
-            hint = f"did you mean {names[[n.lower() for n in names].index(close[0])]!r}? "
-        elif not text.lower().startswith(("custom:", _JOB_PREFIX)):
+        names = _TASK_KIND_NAMES if task_only else _KIND_NAMES
+        hint = _suggestion(text, names)
+        if not hint and not text.lower().startswith(("custom:", _JOB_PREFIX)):
             hint = f"for a custom kind write 'custom:{text}'. "
         lowered = text.lower()
         if lowered.startswith(_JOB_PREFIX) and not lowered[len(_JOB_PREFIX) :].startswith(
@@ -87,16 +100,17 @@ def parse_kind(text: str, param_hint: str = "--kind") -> JobOutputKind | TaskOut
             ) from None
         if lowered.startswith(("custom:", _JOB_PREFIX)):
             raise click.BadParameter(f"{error}", param_hint=param_hint) from None
+        others = "custom:<text>" if task_only else "custom:<text> or job:custom:<text>"
         raise click.BadParameter(
-            f"{text!r} is not a kind; {hint}Valid: {', '.join(names)} (any case), "
-            "custom:<text> or job:custom:<text>",
+            f"{text!r} is not a {'task ' if task_only else ''}kind; {hint}Valid: "
+            f"{', '.join(names)} (any case), {others}",
             param_hint=param_hint,
         ) from None
 
 
 def parse_task_kind(text: str, param_hint: str = "--kind") -> TaskOutputKind:
     """A task kind, as :func:`parse_kind` reads it; a job kind is a usage error (exit 2)."""
-    kind = parse_kind(text, param_hint)
+    kind = parse_kind(text, param_hint, task_only=True)
     if not isinstance(kind, TaskOutputKind):
         raise click.BadParameter(
             f"{kind.text} is a job kind; {param_hint} takes task kinds "

@@ -23,6 +23,7 @@ from conventions.urls import redact_sas
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "INTERRUPTED",
     "RUNTIME_FAILURE",
     "SUCCESS",
     "USAGE_ERROR",
@@ -34,11 +35,13 @@ __all__ = [
 SUCCESS = 0
 RUNTIME_FAILURE = 1
 USAGE_ERROR = 2
+#: Ended by Ctrl-C (SIGINT), as shells report it: 128 + 2.
+INTERRUPTED = 130
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 a failure while running (storage, files, network); "
-    "2 a usage error (an unknown option, or an invalid ID, kind, path, condition, "
-    "permission or duration)."
+    "2 a usage error (an unknown option; a missing connection or environment variable; "
+    "an invalid ID, kind, path, condition, permission or duration); 130 interrupted (Ctrl-C)."
 )
 
 _BATCH_SETS_IT = "The Batch service sets it in a task; outside one, set it yourself"
@@ -60,8 +63,11 @@ _LEADING_ERROR = re.compile(r"^(?:error:\s*)+", re.IGNORECASE)
 
 
 def exit_code(error: BaseException) -> int:
-    """2 for a value that breaks a rule (the library raises those as ``ValueError``), else 1."""
+    """2 for a value that breaks a rule (the library raises those as ``ValueError``) and for
+    a missing environment variable (set-up, as a missing connection is), else 1."""
     if isinstance(error, ConventionsError) and isinstance(error, ValueError):
+        return USAGE_ERROR
+    if isinstance(error, MissingEnvironmentVariableError):
         return USAGE_ERROR
     return RUNTIME_FAILURE
 

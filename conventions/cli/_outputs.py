@@ -9,11 +9,12 @@ from typing import Any
 
 import click
 
+from conventions.errors import NoMatchingFilesError
 from conventions.kinds import TaskOutputKind
 from conventions.output_files import OutputFile, UploadCondition, std_logs, task_output_file
 from conventions.planner import plan_uploads
 
-from ._app import emit, json_option, main
+from ._app import counted, emit, json_option, main
 from ._connect import parse_task_kind
 
 # The commands register themselves on the `main` group; nothing here is imported by name.
@@ -83,8 +84,9 @@ def output_files_command(
 ) -> None:
     """Print the OutputFile list (REST JSON) for a task, ready for the Batch API.
 
-    Use it with `az batch task create --json-file` (as the task's "outputFiles") or
-    pass each item to azure-batch's `models.OutputFile(item)`.
+    Use it with `az batch task create --json-file` (as the task's "outputFiles"), or
+    pass each item to azure-batch: `models.OutputFile(item)` on 15.x,
+    `models.OutputFile.deserialize(item)` on 14.x.
     """
     files: list[OutputFile] = []
     if with_std_logs:
@@ -126,14 +128,36 @@ def _load_output_files(path: Path) -> list[OutputFile]:
     help="The task's working directory (patterns are relative to it).",
 )
 @click.option("--exit-code", required=True, type=int, help="The task's exit code.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Succeed when no file matches (by default that fails, exit 1).",
+)
 @json_option
-def plan_command(output_files_json: Path, working_dir: Path, exit_code: int, as_json: bool) -> None:
+def plan_command(
+    output_files_json: Path, working_dir: Path, exit_code: int, allow_empty: bool, as_json: bool
+) -> None:
     """Show which files the Batch service would upload, and to which blobs.
 
     OUTPUT_FILES.json is a list of OutputFiles (as `output-files` prints), or a task's
-    JSON with an "outputFiles" list.
+    JSON with an "outputFiles" list. A plan in which nothing matches fails (exit 1)
+    unless --allow-empty; one in which no upload condition holds for the exit code is
+    empty, and succeeds.
     """
-    plan = plan_uploads(_load_output_files(output_files_json), working_dir, exit_code=exit_code)
+    try:
+        plan = plan_uploads(
+            _load_output_files(output_files_json),
+            working_dir,
+            exit_code=exit_code,
+            allow_empty=allow_empty,
+        )
+    except NoMatchingFilesError as error:
+        quoted = ", ".join(repr(pattern) for pattern in error.patterns)
+        raise click.ClickException(
+            f"nothing would be uploaded: no file in {working_dir} matches {quoted} (exit "
+            f"code {exit_code}). Check the patterns and --working-dir, or pass --allow-empty "
+            "if no file is fine"
+        ) from None
     rows = [
         {
             "pattern": upload.output_file.file_pattern,
@@ -147,5 +171,5 @@ def plan_command(output_files_json: Path, working_dir: Path, exit_code: int, as_
         as_json,
         rows,
         columns=["pattern", "local_path", "blob_name", "condition"],
-        title=f"{len(rows)} files would be uploaded (exit code {exit_code})",
+        title=f"{counted(len(rows), 'file')} would be uploaded (exit code {exit_code})",
     )
