@@ -132,7 +132,14 @@ class _ExplainedCredential:
             raise self._error(error) from error
         return info
 
+    #: Set by the storage that built this credential for itself: closing the storage
+    #: closes it (and its connections).
+    owned_by_storage = False
+    #: Whether :meth:`close` was called.
+    closed = False
+
     def close(self) -> None:
+        self.closed = True
         self._credential.close()
 
     def __enter__(self) -> _ExplainedCredential:

@@ -202,6 +202,8 @@ def _account_container(
     *client_id*, else ``DefaultAzureCredential`` (``conventions.identity``)."""
     if credential is None:
         credential = storage_credential(client_id)
+        # Made here, so closed with the storage (a credential you pass stays yours).
+        credential.owned_by_storage = True
     return container_client_from_account_url(
         account_url, container_name(job_id), credential, client_kwargs
     )
@@ -269,9 +271,14 @@ class _Storage(Generic[K]):
         return str(self.container_client.container_name)
 
     def close(self) -> None:
-        """Close the container client, unless it is borrowed (``owns_client=False``)."""
+        """Close the container client, unless it is borrowed (``owns_client=False``),
+        and the credential the storage built for itself (``from_account_url`` or
+        ``from_environment`` without a credential of yours)."""
         if self.owns_client:
             self.container_client.close()
+            credential: Any = getattr(self.container_client, "credential", None)
+            if getattr(credential, "owned_by_storage", False):
+                credential.close()
 
     def __enter__(self: _S) -> _S:
         return self

@@ -222,3 +222,30 @@ def test_from_container_url_checks_the_job_when_told_it(
         TaskOutputStorage.from_container_url(url, "t1", job_id="another-job")
     with JobOutputStorage.from_container_url(url, job_id=job_id) as job:
         assert job.container_name == container_name(job_id)
+
+
+def test_a_credential_the_storage_built_is_closed_with_it(
+    azurite_oauth: StorageEndpoint, token_endpoint: TokenEndpoint, oauth_job: str
+) -> None:
+    # What the library creates, it closes (issue 22); a credential passed in stays open.
+    env = _task_env(azurite_oauth, oauth_job, AZURE_CLIENT_ID=str(uuid.uuid4()))
+    with TaskOutputStorage.from_environment(env, **azurite_oauth.client_kwargs) as task:
+        built = task.container_client.credential
+        task.save_text(TaskOutputKind.TASK_OUTPUT, "x", "x.txt")
+        assert not built.closed
+    assert built.closed
+    mine = ManagedIdentityCredential(client_id=str(uuid.uuid4()))
+    closed: list[bool] = []
+    original = mine.close
+
+    def close() -> None:
+        closed.append(True)
+        original()
+
+    mine.close = close  # type: ignore[method-assign]
+    with JobOutputStorage.from_account_url(
+        azurite_oauth.blob_endpoint, oauth_job, credential=mine, **azurite_oauth.client_kwargs
+    ):
+        pass
+    assert closed == []
+    mine.close()
