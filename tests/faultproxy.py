@@ -11,7 +11,9 @@ bodies), so that a fault can hit *one* request on a kept-alive connection:
 - ``Fault.reset_mid_response()``: forward, send half of the response, then reset;
 - ``Fault.stall(seconds)``: forward, send the response head, then go silent;
 - ``Fault.hang(seconds)``: forward, let it land, then send nothing at all (no head);
-- ``Fault.trickle(nbytes, every)``: forward, send the response *nbytes* at a time.
+- ``Fault.trickle(nbytes, every)``: forward, send the response *nbytes* at a time;
+- ``Fault.cut_head(nbytes, reset=False)``: forward, send only the first *nbytes* of the
+  response head, then close the connection (FIN, or RST if *reset*).
 
 Faults are queued with :meth:`FaultProxy.inject` (the next *times* requests that match a
 predicate) and ``latency`` adds a delay before each request is forwarded. Everything runs
@@ -67,6 +69,7 @@ class Fault:
     status: int = 0
     seconds: float = 0.0
     nbytes: int = 0
+    reset: bool = False
 
     @classmethod
     def refuse(cls, status: int = 503) -> Fault:
@@ -99,6 +102,10 @@ class Fault:
     @classmethod
     def trickle(cls, nbytes: int = 1, every: float = 0.5) -> Fault:
         return cls("trickle", nbytes=nbytes, seconds=every)
+
+    @classmethod
+    def cut_head(cls, nbytes: int, reset: bool = False) -> Fault:
+        return cls("cut_head", nbytes=nbytes, reset=reset)
 
 
 @dataclass
@@ -313,6 +320,14 @@ class FaultProxy:
                         client_w.write(response_body[start : start + step])
                         await client_w.drain()
                         await asyncio.sleep(fault.seconds)
+                elif fault.name == "cut_head":
+                    client_w.write(response_head[: fault.nbytes])
+                    await client_w.drain()
+                    if fault.reset:
+                        _reset(client_w)
+                    else:
+                        client_w.close()  # FIN after what was written
+                    return
                 else:  # pragma: no cover - a fault this proxy does not know
                     raise ValueError(f"unknown fault {fault.name!r}")
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
