@@ -55,6 +55,7 @@ from .errors import (
     TrackedFileTruncatedError,
     TrackedSourceError,
     TrackingError,
+    WriterGoneError,
 )
 from .kinds import JobOutputKind, TaskOutputKind
 from .output_files import (
@@ -110,6 +111,7 @@ __all__ = [
     "TrackedSourceError",
     "TrackingError",
     "UploadCondition",
+    "WriterGoneError",
     "__version__",
     "container_name",
     "default_condition",
