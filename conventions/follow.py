@@ -36,7 +36,10 @@ from .errors import InvalidSettingError
 __all__ = [
     "COMPLETE_METADATA_KEY",
     "INCOMPLETE_METADATA_KEY",
+    "LIVENESS_SLACK",
     "LIVE_METADATA_KEY",
+    "MAX_LIVENESS_PERIOD",
+    "MIN_LIVENESS_PERIOD",
     "TAIL_CHECK",
     "BlobRead",
     "FollowEvent",
@@ -119,8 +122,12 @@ def liveness_metadata(period: float) -> dict[str, str]:
 
     >>> liveness_metadata(2.0), liveness_metadata(12.345)
     ({'conventions_live': '2'}, {'conventions_live': '12.35'})
+    >>> liveness_metadata(2.001)
+    {'conventions_live': '2.01'}
     """
-    return {LIVE_METADATA_KEY: f"{period:.2f}".rstrip("0").rstrip(".")}
+    # Rounded up: the promise is never shorter than the writer's real period.
+    text = f"{math.ceil(period * 100) / 100:.2f}".rstrip("0").rstrip(".")
+    return {LIVE_METADATA_KEY: text}
 
 
 def _metadata_value(metadata: Mapping[str, str] | None, name: str) -> str | None:

@@ -133,6 +133,7 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
             "OutputNotFoundError",
             "BlobChangedError",
             "FollowTimeoutError",
+            "WriterGoneError",
             "CredentialError",
         ),
         (_storage_error, ("container", "blob")),
