@@ -73,6 +73,8 @@ MAX_REQUEST_TIMEOUT = 3_600.0
 READ_RETRIES = 3
 
 _BLOB_MISSING_CODES = ("BlobNotFound",)
+# azure-storage-blob sleeps this long before it downloads again after a failed body.
+_SDK_PAUSE = 1.0
 # Errors no retry can mend: the follow raises them at once.
 _LASTING_ERRORS = (AccessDeniedError, ContainerNotFoundError, OutputNotFoundError)
 
@@ -274,7 +276,10 @@ def follow_blob(
         # rate; never past the follow's timeout by more than one request timeout.
         bound = request_timeout + length / rate
         if deadline is not None:
-            bound = min(bound, max(deadline - time.monotonic(), 0.0) + request_timeout)
+            # Less the pause azure-storage-blob takes before it asks again for a download
+            # whose body failed (the second ask is refused at once, the bound passed).
+            last = max(request_timeout - _SDK_PAUSE, request_timeout / 2)
+            bound = min(bound, max(deadline - time.monotonic(), 0.0) + last)
         try:
             read = _read(blob_client, start, length, request_timeout, bound)
         except _LASTING_ERRORS:

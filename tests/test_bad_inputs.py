@@ -187,6 +187,13 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
         yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False
         yield f"watch(interval={value})", lambda v=value: next(iter(_job().watch(T, tmp / "d", interval=v))), False
     yield "follow(timeout=-1)", lambda: next(iter(_task().reference(T, "log.txt").follow(timeout=-1))), False
+    for value in [float("inf"), 1e300, float("nan"), -float("inf")]:
+        yield f"follow(interval={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(interval=v))), False
+        yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False
+        yield f"save_tracked(lifetime={value})", lambda v=value: _task().save_tracked(__file__, lifetime=v), False
+    yield "follow(request_timeout=1e-9)", lambda: next(iter(_task().reference(T, "log.txt").follow(request_timeout=1e-9))), False
+    yield "follow(timeout=nan)", lambda: next(iter(_task().reference(T, "log.txt").follow(timeout=float("nan")))), False
+    yield "save_tracked(lifetime=0)", lambda: _task().save_tracked(__file__, lifetime=0), False
     for value in BAD_ENCODINGS:
         yield f"save_text(encoding={value!r})", lambda v=value: _task().save_text(T, "x", "a.txt", encoding=v), False
     for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
@@ -257,6 +264,8 @@ CLI_CASES: list[list[str]] = [
     ["sas", "job", "--expiry", "soon", "--connection-string", DEAD_CS],
     ["sas", "job", "--permissions", "xyz", "--connection-string", DEAD_CS],
     ["prepare", "a b", "--connection-string", DEAD_CS],
+    ["logs", "x", "t1", "-f", "--interval", "inf", "--container-url", DEAD_URL],
+    ["logs", "x", "t1", "-f", "--interval", "nan", "--container-url", DEAD_URL],
 ]
 
 
