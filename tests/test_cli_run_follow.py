@@ -1,5 +1,6 @@
-"""`batch-conventions logs -f` against a real `run` on Azurite: it ends (exit 3) when the
-writer was killed, and keeps following a writer that is merely quiet (issue 20)."""
+"""`batch-conventions run` and `logs -f` on Azurite (issue 20): `logs -f` ends (exit 3) when
+the writer was killed and keeps following a writer that is merely quiet; `run` exits with its
+command's code whatever befell the logs' bookkeeping, unless --strict-logs."""
 
 from __future__ import annotations
 
@@ -10,11 +11,23 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from azure.storage.blob import BlobServiceClient
 
 from conventions import TaskOutputKind, container_name, task_blob_name
+from conventions.follow import COMPLETE_METADATA_KEY, INCOMPLETE_METADATA_KEY
 from conventions.sas import prepare_output_storage
 from scripts.azurite import StorageEndpoint
+
+from .faultproxy import Fault, FaultProxy, ProxiedRequest
+
+
+def _is_metadata(request: ProxiedRequest) -> bool:
+    return request.method == "PUT" and request.query.get("comp") == "metadata"
+
+
+def _is_append(request: ProxiedRequest) -> bool:
+    return request.method == "PUT" and request.query.get("comp") == "appendblock"
 
 
 def _env(azurite: StorageEndpoint, job_id: str) -> dict[str, str]:
@@ -107,3 +120,66 @@ def test_logs_follow_keeps_following_a_quiet_writer_to_completion(
                 process.wait(10)
     assert follower.returncode == 0, err
     assert out == b"start\nend\n"
+
+
+# -- run's exit code: the command's, whatever happened to the logs' bookkeeping ---------------
+
+
+def _proxied_run(
+    proxied_endpoint: StorageEndpoint, job_id: str, tmp_path: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    env = _env(proxied_endpoint, job_id)
+    command = [
+        sys.executable, "-m", "conventions", "run", "--flush-interval", "0.2", "--retries", "0",
+        "--log-dir", str(tmp_path), *options, "--", sys.executable, "-c", "print('hello')",
+    ]  # fmt: skip
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _stored(service: BlobServiceClient, job_id: str) -> tuple[bytes, dict[str, str]]:
+    blob = service.get_blob_client(
+        container_name(job_id), task_blob_name("t1", TaskOutputKind.TASK_LOG, "stdout.txt")
+    )
+    return blob.download_blob().readall(), dict(blob.get_blob_properties().metadata)
+
+
+def test_run_exits_0_when_only_the_completion_mark_cannot_be_set(
+    fault_proxy: FaultProxy,
+    proxied_endpoint: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+) -> None:
+    # Before: close() raised for the mark, and run exited 1 for a command that succeeded
+    # and whose logs were stored whole.
+    prepare_output_storage(blob_service_client, job_id)
+    fault_proxy.inject(Fault.refuse(503), times=None, when=_is_metadata)
+    result = _proxied_run(proxied_endpoint, job_id, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert fault_proxy.faults_applied("refuse") >= 3
+    data, metadata = _stored(blob_service_client, job_id)
+    assert data == b"hello\n" == (tmp_path / "stdout.txt").read_bytes()
+    assert COMPLETE_METADATA_KEY not in metadata
+
+
+@pytest.mark.parametrize(("strict", "code"), [(False, 0), (True, 1)])
+def test_a_log_that_cannot_be_stored_is_reported_and_strict_logs_fails_the_run(
+    strict: bool,
+    code: int,
+    fault_proxy: FaultProxy,
+    proxied_endpoint: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    fault_proxy.inject(Fault.refuse(503), times=None, when=_is_append)
+    options = ("--strict-logs",) if strict else ()
+    result = _proxied_run(proxied_endpoint, job_id, tmp_path, *options)
+    assert result.returncode == code, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert "could not be stored completely" in errors[0]
+    data, metadata = _stored(blob_service_client, job_id)
+    assert data == b""
+    assert metadata[INCOMPLETE_METADATA_KEY] == "0"  # followers learn it at once
