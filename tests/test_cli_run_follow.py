@@ -183,3 +183,23 @@ def test_a_log_that_cannot_be_stored_is_reported_and_strict_logs_fails_the_run(
     data, metadata = _stored(blob_service_client, job_id)
     assert data == b""
     assert metadata[INCOMPLETE_METADATA_KEY] == "0"  # followers learn it at once
+
+
+def test_a_log_marked_incomplete_is_printed_and_follow_exits_3_at_once(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    prepare_output_storage(blob_service_client, job_id)
+    blob = blob_service_client.get_blob_client(
+        container_name(job_id), task_blob_name("t1", TaskOutputKind.TASK_LOG, "stdout.txt")
+    )
+    blob.create_append_blob(metadata={INCOMPLETE_METADATA_KEY: "6", "conventions_live": "2"})
+    blob.append_block(b"part 1")
+    env = _env(azurite, job_id)
+    base = [sys.executable, "-m", "conventions", "logs", job_id, "t1"]
+    printed = subprocess.run(base, env=env, capture_output=True, timeout=60)
+    assert (printed.returncode, printed.stdout) == (0, b"part 1"), printed.stderr
+    assert b"will not be completed" in printed.stderr
+    started = time.monotonic()
+    followed = subprocess.run([*base, "-f"], env=env, capture_output=True, timeout=60)
+    assert (followed.returncode, followed.stdout) == (3, b"part 1"), followed.stderr
+    assert time.monotonic() - started < 20

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import click
 
 from conventions._azure_errors import translate_errors
-from conventions.errors import FollowTimeoutError
+from conventions.errors import FollowTimeoutError, WriterGoneError
 from conventions.follow import FollowRestart
 from conventions.kinds import TaskOutputKind
 
@@ -69,6 +69,9 @@ def logs_command(
                 _print_follow(log.follow(interval=interval, timeout=0), out)
             except FollowTimeoutError:
                 stderr.print("(the log is still being written: not marked complete)", style="dim")
+            except WriterGoneError as error:
+                # What is stored was printed, which is all this command was asked for.
+                stderr.print(f"(the log will not be completed: {error})", style="dim", markup=False)
             return
         stderr.print(f"following {log.blob_name} (Ctrl-C to stop)", style="dim")
         try:
