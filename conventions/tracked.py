@@ -52,7 +52,15 @@ from typing import TYPE_CHECKING, BinaryIO
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
-from ._azure_errors import http_detail, storage_error
+from ._azure_errors import storage_error
+from ._tracked_blob import (
+    MARK_ATTEMPTS,
+    created_by,
+    mark_complete_patiently,
+    mark_incomplete,
+    read_back,
+)
+from ._tracked_source import TrackedSource
 from .budget import BlockBudget
 from .errors import (
     AccessDeniedError,
@@ -69,8 +77,8 @@ from .errors import (
     TrackedSourceError,
     TrackingError,
 )
-from .follow import incomplete_metadata, liveness_metadata, liveness_period
-from .live import mark_complete, set_metadata
+from .follow import liveness_metadata, liveness_period
+from .live import set_metadata
 from .reconcile import reconcile
 
 if TYPE_CHECKING:
@@ -133,15 +141,9 @@ _TRACKER_METADATA = "conventionstracker"
 # A flush gives up after this many 412s that reconcile to "append again" (the blob's length
 # kept moving under it); the next flush starts over.
 _MAX_RECONCILES = 3
-# Tries at the completion mark once the blob equals the file (each with the client's own
-# retries), a second apart; then a warning, never a failure of close() (decision D-82).
-_MARK_ATTEMPTS = 3
 # A liveness promise is published again when the period it promises is too short (it
 # must be, before a longer gap), or this many times longer than the current one.
 _REPUBLISH_RATIO = 1.25
-_VERIFY_CHUNK = 1024 * 1024
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block open()
-_O_BINARY = getattr(os, "O_BINARY", 0)
 
 
 def _check_number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
@@ -263,7 +265,7 @@ class TrackedFile:
         self._blocks = 0
         self._tail = b""  # the last bytes uploaded, to check on the next flush
         self._digest = hashlib.sha256()  # of every byte uploaded, checked against the file at close
-        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) once the file exists
+        self._source = TrackedSource(self.source, self._where(), self._names())
         self._errors: list[Exception] = []
         self._error_count = 0
         self._unrecovered: list[Exception] = []  # kept since the last flush that caught up
@@ -317,7 +319,7 @@ class TrackedFile:
             pass  # waited for (decision D-34)
         else:
             if not stat.S_ISREG(mode):
-                raise self._not_regular(mode)
+                raise self._source.not_regular(mode)
         metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(self._promised)}
         try:
             if self._overwrite:
@@ -327,7 +329,7 @@ class TrackedFile:
                     metadata=metadata, match_condition=MatchConditions.IfMissing
                 )
         except ResourceExistsError as exc:
-            if not self._created_by_us():
+            if not created_by(self._blob, _TRACKER_METADATA, self._tracker_id, self._names()):
                 raise TrackedBlobExistsError(
                     f"{self._where()}: the blob already exists; pass overwrite=True to replace it",
                     **self._names(),
@@ -427,12 +429,12 @@ class TrackedFile:
                     try:
                         with self._lock:
                             self._flush_locked()
-                            if self._identity is None:
+                            if self._source.identity is None:
                                 raise TrackedFileMissingError(
                                     f"{self._where()}: the file never appeared; the blob is empty",
                                     **self._names(),
                                 )
-                            self._verify_locked()
+                            self._source.verify(self._uploaded, self._digest.digest())
                     except Exception as exc:  # noqa: BLE001 - kept and raised by close()
                         self._keep(exc)
                 # The one place where success is known: the blob equals the file.
@@ -440,7 +442,8 @@ class TrackedFile:
                 if self._succeeded:
                     self._mark_complete()
                 else:
-                    self._mark_incomplete()
+                    keep = {_TRACKER_METADATA: self._tracker_id}
+                    mark_incomplete(self._blob, self._uploaded, keep)
             finally:
                 self._finished = True
                 self._finishing = None
@@ -449,32 +452,18 @@ class TrackedFile:
         """Say so to readers (follow). The blob is stored: a mark that cannot be set is
         retried, then a warning, never a failure (decision D-82)."""
         keep = {_TRACKER_METADATA: self._tracker_id}
-        for attempt in range(1, _MARK_ATTEMPTS + 1):
-            try:
-                mark_complete(self._blob, self._uploaded, keep=keep)
-                return
-            except StorageError as exc:
-                if attempt == _MARK_ATTEMPTS:
-                    self._count(exc)
-                    _log.warning(
-                        "tracked %s: the blob equals the file (%d bytes), but it could not "
-                        "be marked complete after %d attempts, so followers will not see "
-                        "its end (they stop when its liveness lapses): %s",
-                        self.blob_name,
-                        self._uploaded,
-                        attempt,
-                        exc,
-                    )
-                    return
-                time.sleep(1.0)
-
-    def _mark_incomplete(self) -> None:
-        """Tell followers that this log will not be completed, where storage lets us."""
-        metadata = {_TRACKER_METADATA: self._tracker_id, **incomplete_metadata(self._uploaded)}
-        try:
-            set_metadata(self._blob, metadata, "mark incomplete")
-        except StorageError as exc:
-            _log.debug("tracked %s: could not mark it incomplete: %s", self.blob_name, exc)
+        error = mark_complete_patiently(self._blob, self._uploaded, keep)
+        if error is not None:
+            self._count(error)
+            _log.warning(
+                "tracked %s: the blob equals the file (%d bytes), but it could not be marked "
+                "complete after %d attempts, so followers will not see its end (they stop "
+                "when its liveness lapses): %s",
+                self.blob_name,
+                self._uploaded,
+                MARK_ATTEMPTS,
+                error,
+            )
 
     def _report(self) -> None:
         with self._state_lock:
@@ -498,30 +487,6 @@ class TrackedFile:
             first.add_note(f"{self._error_count - 1} more error(s) in .errors")
         raise first
 
-    def _verify_locked(self) -> None:
-        """Re-read the uploaded prefix of the file and compare it with what was uploaded:
-        catches in-place rewrites and truncations that grew back (one more read of the file)."""
-        opened = self._open()
-        if opened is None:
-            raise self._removed()
-        file, _ = opened
-        digest = hashlib.sha256()
-        with file:
-            left = self._uploaded
-            while left:
-                chunk = file.read(min(left, _VERIFY_CHUNK))
-                if not chunk:
-                    raise self._truncated("shrank while it was checked")
-                digest.update(chunk)
-                left -= len(chunk)
-        if digest.digest() != self._digest.digest():
-            raise TrackedFileChangedError(
-                f"{self._where()}: bytes of the file that were already uploaded changed "
-                f"(checked at close over the first {self._uploaded} bytes); the blob holds "
-                "what the file held when they were uploaded; tracked files may only grow",
-                **self._names(),
-            )
-
     # -- internals ------------------------------------------------------------------------
 
     def _names(self) -> dict[str, str]:
@@ -531,31 +496,6 @@ class TrackedFile:
         return (
             f"tracked save of {str(self.source)!r} to blob {self.blob_name!r} "
             f"in container {self.container_name!r}"
-        )
-
-    def _created_by_us(self) -> bool:
-        """After 'already exists' on create: did our own create land (response lost)?"""
-        try:
-            metadata = self._blob.get_blob_properties().metadata or {}
-        except AzureError as exc:
-            raise storage_error(
-                exc, "read back, to check who created it,", permission="r", **self._names()
-            ) from exc
-        return bool(metadata.get(_TRACKER_METADATA) == self._tracker_id)
-
-    def _not_regular(self, mode: int) -> TrackedSourceError:
-        what = (
-            "a directory"
-            if stat.S_ISDIR(mode)
-            else "a FIFO"
-            if stat.S_ISFIFO(mode)
-            else "a device"
-            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "not a regular file"
-        )
-        return TrackedSourceError(
-            f"{self._where()}: the source is {what}; only a regular file can be tracked",
-            **self._names(),
         )
 
     def _run(self) -> None:
@@ -622,49 +562,19 @@ class TrackedFile:
         with self._lock:
             return self._flush_locked()
 
-    def _open(self) -> tuple[BinaryIO, os.stat_result] | None:
-        """Open the source without blocking (a FIFO would), or None if not there yet."""
-        try:
-            fd = os.open(self.source, os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError:
-            raise self._not_regular(stat.S_IFDIR) from None
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            os.close(fd)
-            raise self._not_regular(status.st_mode)
-        file = os.fdopen(fd, "rb")
-        identity = (status.st_dev, status.st_ino)
-        if self._identity is not None and identity != self._identity:
-            file.close()
-            raise TrackedFileReplacedError(
-                f"{self._where()}: the file was replaced by another file after "
-                f"{self._uploaded} bytes were uploaded",
-                **self._names(),
-            )
-        self._identity = identity
-        return file, status
-
-    def _removed(self) -> TrackedFileReplacedError:
-        return TrackedFileReplacedError(
-            f"{self._where()}: the file was removed after {self._uploaded} bytes were uploaded",
-            **self._names(),
-        )
-
     def _flush_locked(self, *, budgeted: bool = False) -> int:
         """Upload what the file gained; *budgeted* (background flushes): only what the
         block budget allows now (:meth:`conventions.budget.BlockBudget.plan`)."""
-        opened = self._open()
+        opened = self._source.open(self._uploaded)
         if opened is None:
-            if self._identity is None:
+            if self._source.identity is None:
                 return 0  # not there yet: wait for it
-            raise self._removed()
+            raise self._source.removed(self._uploaded)
         file, status = opened
         with file:
             size = status.st_size  # the end of this flush, fixed now (decision D-30)
             if size < self._uploaded:
-                raise self._truncated(f"shrank to {size} bytes")
+                raise self._source.truncated(f"shrank to {size} bytes", self._uploaded)
             if size == self._uploaded:
                 self._unrecovered.clear()
                 return 0
@@ -684,7 +594,7 @@ class TrackedFile:
             if self._tail:
                 file.seek(self._uploaded - len(self._tail))
                 if file.read(len(self._tail)) != self._tail:
-                    raise self._changed()
+                    raise self._source.changed(self._uploaded)
             start = self._uploaded
             reconciles = 0
             while self._uploaded < end:
@@ -693,7 +603,7 @@ class TrackedFile:
                 file.seek(self._uploaded)
                 data = file.read(length)
                 if len(data) != length:
-                    raise self._truncated("shrank while it was read")
+                    raise self._source.truncated("shrank while it was read", self._uploaded)
                 if not self._append(data, file):
                     reconciles += 1
                     if reconciles > _MAX_RECONCILES:
@@ -709,20 +619,6 @@ class TrackedFile:
                 self._unrecovered.clear()  # caught up: earlier errors are recovered from
             _log.debug("tracked %s: flushed bytes [%d, %d)", self.blob_name, start, self._uploaded)
             return self._uploaded - start
-
-    def _truncated(self, what: str) -> TrackedFileTruncatedError:
-        return TrackedFileTruncatedError(
-            f"{self._where()}: the file {what}, but {self._uploaded} bytes were already "
-            "uploaded; tracked files may only grow",
-            **self._names(),
-        )
-
-    def _changed(self) -> TrackedFileChangedError:
-        return TrackedFileChangedError(
-            f"{self._where()}: the file changed before the end of what was uploaded "
-            f"({self._uploaded} bytes); tracked files may only grow",
-            **self._names(),
-        )
 
     def _check_limits(self, length: int) -> None:
         if self._blocks + 1 > self._max_blocks:
@@ -764,38 +660,9 @@ class TrackedFile:
     def _reconcile(self, offset: int, file: BinaryIO, cause: HttpResponseError) -> bool:
         """After a 412 on the append position: read what the blob really holds and decide
         (:func:`conventions.reconcile.reconcile`). True if the offset advanced."""
-        blob_extra = file_extra = b""
-        try:
-            properties = self._blob.get_blob_properties()
-            blob_length: int = properties.size
-            extra = blob_length - offset
-            if 0 < extra <= self._block_size:
-                file.seek(offset)
-                file_extra = file.read(extra)
-                if len(file_extra) == extra:
-                    blob_extra = self._blob.download_blob(offset=offset, length=extra).readall()
-                    if len(blob_extra) != extra:  # a cut read is not a conflict: retry later
-                        raise TrackingError(
-                            f"{self._where()}: reading back bytes [{offset}, {blob_length}) "
-                            f"to reconcile a retried append returned {len(blob_extra)} bytes; "
-                            "will try again at the next flush",
-                            **self._names(),
-                        )
-        except AzureError as exc:
-            error = storage_error(
-                exc, "read back, to reconcile a retried append,", permission="r", **self._names()
-            )
-            if isinstance(error, AccessDeniedError) and isinstance(exc, HttpResponseError):
-                # Only a retried append needs this read, so a SAS without 'r' works until a
-                # response is lost: say why 'r' is needed, not only that it is missing.
-                error = AccessDeniedError(
-                    f"{self._where()}: an append was retried after its response was lost, "
-                    "and reconciling a retried append needs read: access denied; a SAS needs "
-                    f"permission 'r' for this (tracked saves need 'racw') {http_detail(exc)}",
-                    permission="r",
-                    **self._names(),
-                )
-            raise error from exc
+        blob_length, committed, blob_extra, file_extra = read_back(
+            self._blob, offset, file, self._block_size, self._where(), self._names()
+        )
         decision = reconcile(
             believed=offset,
             blob_length=blob_length,
@@ -809,7 +676,6 @@ class TrackedFile:
             ) from cause
         if decision.action == "append":
             return False
-        committed = properties.append_blob_committed_block_count
         self._advance(blob_extra, committed if committed is not None else self._blocks + 1)
         _log.warning(
             "tracked %s: an earlier append of bytes [%d, %d) had landed though no response "
