@@ -23,7 +23,7 @@ from .faultproxy import Fault, FaultProxy, ProxiedRequest
 LOG = TaskOutputKind.TASK_LOG
 NAME = "t1/$TaskLog/stdout.txt"
 CONTENT = b"".join(f"line {i:04d}\n".encode() for i in range(200))
-TIMEOUT, REQUEST_TIMEOUT = 3.0, 5.0
+TIMEOUT, REQUEST_TIMEOUT = 1.0, 2.0
 # The bound the issue asks for, plus room for a busy test machine.
 BOUND = TIMEOUT + REQUEST_TIMEOUT + 1.0
 
