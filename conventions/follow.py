@@ -5,7 +5,8 @@ loops: ask :func:`next_range` which bytes to read, read them with one ranged GET
 that the blob does not exist), describe the answer as a :class:`BlobRead`, and let
 :func:`observe` say what to hand to the caller, the new state, and whether to stop or to
 read again at once. Everything here is a value; nothing waits or talks to storage
-(spec/README.md, "Following a log"; decisions D-60 to D-62; vectors ``follow.json``).
+(spec/README.md, "Following a log"; decisions D-60 to D-62 and D-81, the writer's
+liveness: :func:`liveness`; vectors ``follow.json``).
 
 Why the read starts before the offset: each read asks again for the last
 :data:`TAIL_CHECK` bytes already followed, so the answer itself shows whether those

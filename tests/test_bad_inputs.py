@@ -266,6 +266,8 @@ CLI_CASES: list[list[str]] = [
     ["prepare", "a b", "--connection-string", DEAD_CS],
     ["logs", "x", "t1", "-f", "--interval", "inf", "--container-url", DEAD_URL],
     ["logs", "x", "t1", "-f", "--interval", "nan", "--container-url", DEAD_URL],
+    ["run", "--lifetime", "0s", "--container-url", DEAD_URL, "--", "true"],
+    ["run", "--lifetime", "forever", "--container-url", DEAD_URL, "--", "true"],
 ]
 
 

@@ -108,7 +108,7 @@ def save_command(
     default="180d",
     show_default=True,
     metavar="DURATION",
-    callback=lambda _ctx, _param, value: parse_duration(value),
+    callback=lambda _ctx, _param, value: _positive_duration(value),
     help="How long the logs must keep streaming (7d, 12h, 30m, 90s); a Batch task lives "
     "180 days at most.",
 )
@@ -197,6 +197,13 @@ def run_command(
         _say(f"command exited with code {code}", style="dim")
     _quiet_if_broken()
     sys.exit(code)
+
+
+def _positive_duration(text: str) -> timedelta:
+    duration = parse_duration(text)
+    if duration <= timedelta(0):
+        raise click.BadParameter(f"{text!r} is not a duration more than 0, such as 180d or 12h")
+    return duration
 
 
 def _say(message: str, style: str | None = None) -> None:
