@@ -7,6 +7,7 @@ Faults go through the real TCP proxy (tests/faultproxy.py); a direct client sees
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 import uuid
@@ -15,6 +16,15 @@ from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conventions import StorageError, TaskOutputKind, task_blob_name
 from conventions.follow import (
@@ -22,7 +32,7 @@ from conventions.follow import (
     INCOMPLETE_METADATA_KEY,
     LIVE_METADATA_KEY,
 )
-from conventions.tracked import TrackedFile, TrackedFileTruncatedError
+from conventions.tracked import AppendBlobLimitError, TrackedFile, TrackedFileTruncatedError
 from scripts.azurite import StorageEndpoint
 
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
@@ -150,3 +160,80 @@ def test_a_quiet_writer_refreshes_its_liveness_without_spending_blocks(
         later = blob.get_blob_properties()
         assert later.last_modified > first.last_modified
         assert later.append_blob_committed_block_count == 1
+
+
+class BudgetedMachine(RuleBasedStateMachine):
+    """Random writes and pauses under a tight block budget, background flushes only: the
+    background thread never meets the block limit (it keeps the reserve), the blob is
+    always a prefix of the file, and close() ends exact, or, only when the bytes left
+    need more blocks than remain, in AppendBlobLimitError with a prefix."""
+
+    def __init__(self, service: BlobServiceClient, base: Path) -> None:
+        super().__init__()
+        self.container = service.create_container(f"budget-{uuid.uuid4().hex[:12]}")
+        self.path = Path(tempfile.mkdtemp(dir=base)) / "log.txt"
+        self.path.write_bytes(b"")
+        self.written = bytearray()
+        self.tracked: TrackedFile | None = None
+        self.max_blocks = 0
+
+    @initialize(
+        max_blocks=st.integers(2, 12),
+        block_size=st.sampled_from([64, 256]),
+        lifetime=st.sampled_from([0.2, 1.0, 5.0]),
+    )
+    def start(self, max_blocks: int, block_size: int, lifetime: float) -> None:
+        self.max_blocks = max_blocks
+        self.tracked = TrackedFile(
+            self.container, BLOB, self.path, flush_interval=0.01,
+            max_blocks=max_blocks, block_size=block_size, lifetime=lifetime,
+        ).start()  # fmt: skip
+
+    @rule(chunk=st.binary(min_size=1, max_size=100))
+    def append(self, chunk: bytes) -> None:
+        with self.path.open("ab") as out:
+            out.write(chunk)
+        self.written += chunk
+
+    @rule(seconds=st.floats(0, 0.05))
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    @invariant()
+    def blob_is_a_prefix_and_the_background_never_meets_the_limit(self) -> None:
+        if self.tracked is None:
+            return
+        blob = self.container.get_blob_client(BLOB)
+        assert bytes(self.written).startswith(blob.download_blob().readall())
+        assert self.tracked.errors == ()
+
+    def teardown(self) -> None:
+        try:
+            if self.tracked is None:
+                return
+            properties = self.container.get_blob_client(BLOB).get_blob_properties()
+            try:
+                self.tracked.close()
+            except AppendBlobLimitError:
+                stored = self.container.download_blob(BLOB).readall()
+                assert bytes(self.written).startswith(stored)
+                assert len(self.written) - len(stored) > 0
+            else:
+                assert self.container.download_blob(BLOB).readall() == bytes(self.written)
+            final = self.container.get_blob_client(BLOB).get_blob_properties()
+            assert (final.append_blob_committed_block_count or 0) <= self.max_blocks
+            assert (properties.append_blob_committed_block_count or 0) < self.max_blocks
+        finally:
+            self.container.delete_container()
+
+
+def test_stateful_budget_keeps_the_reserve_and_the_blob_a_prefix(
+    blob_service_client: BlobServiceClient, tmp_path: Path
+) -> None:
+    class Machine(BudgetedMachine):
+        def __init__(self) -> None:
+            super().__init__(blob_service_client, tmp_path)
+
+    run_state_machine_as_test(
+        Machine, settings=settings(max_examples=12, stateful_step_count=12, deadline=None)
+    )
