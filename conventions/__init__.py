@@ -57,6 +57,7 @@ from .errors import (
     TrackedFileTruncatedError,
     TrackedSourceError,
     TrackingError,
+    WriterGoneError,
 )
 from .kinds import JobOutputKind, TaskOutputKind
 from .output_files import (
@@ -114,6 +115,7 @@ __all__ = [
     "TrackedSourceError",
     "TrackingError",
     "UploadCondition",
+    "WriterGoneError",
     "__version__",
     "container_name",
     "default_condition",

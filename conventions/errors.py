@@ -49,6 +49,7 @@ __all__ = [
     "TrackedFileTruncatedError",
     "TrackedSourceError",
     "TrackingError",
+    "WriterGoneError",
 ]
 
 
@@ -417,3 +418,10 @@ class AppendConflictError(TrackingError):
 class FollowTimeoutError(StorageError, TimeoutError):
     """``OutputFileReference.follow(timeout=...)`` ran out of time before the log was
     marked complete; what was read so far was already yielded."""
+
+
+class WriterGoneError(StorageError):
+    """``OutputFileReference.follow`` found that the log's writer stopped without
+    completing it: it marked the log incomplete, or it promised to show life every so
+    often and has been silent for longer (node lost, process killed). What was stored
+    was already yielded."""

@@ -5,7 +5,8 @@ loops: ask :func:`next_range` which bytes to read, read them with one ranged GET
 that the blob does not exist), describe the answer as a :class:`BlobRead`, and let
 :func:`observe` say what to hand to the caller, the new state, and whether to stop or to
 read again at once. Everything here is a value; nothing waits or talks to storage
-(spec/README.md, "Following a log"; decisions D-60 to D-62; vectors ``follow.json``).
+(spec/README.md, "Following a log"; decisions D-60 to D-62 and D-81, the writer's
+liveness: :func:`liveness`; vectors ``follow.json``).
 
 Why the read starts before the offset: each read asks again for the last
 :data:`TAIL_CHECK` bytes already followed, so the answer itself shows whether those
@@ -26,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import attrs
@@ -34,13 +36,23 @@ from .errors import InvalidSettingError
 
 __all__ = [
     "COMPLETE_METADATA_KEY",
+    "INCOMPLETE_METADATA_KEY",
+    "LIVENESS_SLACK",
+    "LIVE_METADATA_KEY",
+    "MAX_LIVENESS_PERIOD",
+    "MIN_LIVENESS_PERIOD",
     "TAIL_CHECK",
     "BlobRead",
     "FollowEvent",
     "FollowRestart",
     "FollowState",
     "FollowStep",
+    "Liveness",
     "completion_metadata",
+    "incomplete_metadata",
+    "liveness",
+    "liveness_metadata",
+    "liveness_period",
     "marked_length",
     "next_range",
     "observe",
@@ -51,8 +63,27 @@ __all__ = [
 #: final flush, on the append blob itself, so a replaced blob (a new append blob) loses it.
 COMPLETE_METADATA_KEY = "conventions_complete"
 
+#: The blob metadata key by which a live writer promises to change the blob (append or
+#: set metadata) at least every so many seconds (decimal text); refreshed while the file
+#: is quiet. Set by ``TrackedFile`` from this version on; .NET and older versions do not.
+LIVE_METADATA_KEY = "conventions_live"
+
+#: The blob metadata key a writer sets when it stopped without storing the whole file;
+#: its value is the blob's length then.
+INCOMPLETE_METADATA_KEY = "conventions_incomplete"
+
 #: How many already-followed bytes each read asks for again, to notice a replaced blob.
 TAIL_CHECK = 64
+
+#: Bounds of the liveness period a writer publishes: heartbeats at most every 2 s (a
+#: quiet file costs a request, not a block), at least every 5 minutes.
+MIN_LIVENESS_PERIOD = 2.0
+MAX_LIVENESS_PERIOD = 300.0
+#: A writer is judged gone once its blob has not changed for ``2 x period + SLACK``
+#: seconds (by the service's own clock): a live writer changes it at least every period,
+#: the slack absorbs slow requests and whole-second timestamps, and a follower that
+#: reads again when the verdict falls due notices within ``3 x period + 30 s``.
+LIVENESS_SLACK = 20.0
 
 
 def completion_metadata(length: int) -> dict[str, str]:
@@ -66,6 +97,51 @@ def completion_metadata(length: int) -> dict[str, str]:
     return {COMPLETE_METADATA_KEY: str(length)}
 
 
+def incomplete_metadata(length: int) -> dict[str, str]:
+    """The metadata by which a writer says it stopped at *length* bytes, not complete.
+
+    >>> incomplete_metadata(3)
+    {'conventions_incomplete': '3'}
+    """
+    if length < 0:
+        raise ValueError(f"length must be >= 0, not {length!r}")
+    return {INCOMPLETE_METADATA_KEY: str(length)}
+
+
+def liveness_period(cadence: float) -> float:
+    """The period a writer flushing every *cadence* seconds publishes: the cadence,
+    within [2 s, 5 min].
+
+    >>> liveness_period(0.05), liveness_period(30.0), liveness_period(float("inf"))
+    (2.0, 30.0, 300.0)
+    """
+    return min(max(cadence, MIN_LIVENESS_PERIOD), MAX_LIVENESS_PERIOD)
+
+
+def liveness_metadata(period: float) -> dict[str, str]:
+    """The metadata that promises a change of the blob at least every *period* seconds.
+
+    >>> liveness_metadata(2.0), liveness_metadata(12.345)
+    ({'conventions_live': '2'}, {'conventions_live': '12.35'})
+    >>> liveness_metadata(2.001)
+    {'conventions_live': '2.01'}
+    """
+    # Rounded up: the promise is never shorter than the writer's real period.
+    text = f"{math.ceil(period * 100) / 100:.2f}".rstrip("0").rstrip(".")
+    return {LIVE_METADATA_KEY: text}
+
+
+def _metadata_value(metadata: Mapping[str, str] | None, name: str) -> str | None:
+    for key, value in (metadata or {}).items():
+        if key.lower() == name:
+            return value.strip()
+    return None
+
+
+def _length(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isascii() and text.isdigit() else None
+
+
 def marked_length(metadata: Mapping[str, str] | None) -> int | None:
     """The length a completion mark records, or ``None`` if *metadata* has no valid mark.
 
@@ -75,11 +151,29 @@ def marked_length(metadata: Mapping[str, str] | None) -> int | None:
     >>> marked_length({"Conventions_Complete": "7"}), marked_length({"other": "1"})
     (7, None)
     """
-    for key, value in (metadata or {}).items():
-        if key.lower() == COMPLETE_METADATA_KEY:
-            text = value.strip()
-            return int(text) if text.isascii() and text.isdigit() else None
-    return None
+    return _length(_metadata_value(metadata, COMPLETE_METADATA_KEY))
+
+
+def _period(metadata: Mapping[str, str] | None) -> float | None:
+    text = _metadata_value(metadata, LIVE_METADATA_KEY)
+    try:
+        period = float(text) if text is not None and text.isascii() else math.nan
+    except ValueError:
+        return None
+    return period if math.isfinite(period) and period > 0 else None
+
+
+@attrs.frozen
+class Liveness:
+    """What a read says about the writer (:func:`liveness`)."""
+
+    #: The writer stopped without completing the blob: it said so, or went silent.
+    gone: bool
+    #: Seconds until the verdict could change to gone, if it can (the follower reads
+    #: again by then at the latest); ``None`` if it cannot be judged.
+    due_in: float | None = None
+    #: Why it is gone, for the message.
+    reason: str = ""
 
 
 @attrs.frozen
@@ -118,6 +212,23 @@ class BlobRead:
     complete_length: int | None = None
     #: ``True`` for an append blob; a block blob is written at once, so complete when read.
     appendable: bool = True
+    #: The period the writer promised to change the blob within (its live metadata).
+    live_period: float | None = None
+    #: The length the writer recorded when it stopped without completing, if it did.
+    incomplete_length: int | None = None
+    #: Seconds between the blob's last change and the read, by the service's clock
+    #: (its ``Date`` header minus the blob's ``Last-Modified``), if both were given.
+    silent_for: float | None = None
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str] | None, **fields: object) -> BlobRead:
+        """A read whose completion, liveness and incomplete marks come from *metadata*."""
+        return cls(
+            complete_length=marked_length(metadata),
+            live_period=_period(metadata),
+            incomplete_length=_length(_metadata_value(metadata, INCOMPLETE_METADATA_KEY)),
+            **fields,  # type: ignore[arg-type]
+        )
 
 
 @attrs.frozen
@@ -214,3 +325,38 @@ def observe(state: FollowState, read: BlobRead | None) -> FollowStep:
         done=complete and offset >= read.size,
         more=offset < read.size,
     )
+
+
+def liveness(read: BlobRead) -> Liveness:
+    """Whether the writer of a blob not (yet) complete is gone.
+
+    Gone if it marked the blob incomplete, or if it promised a period and the blob has
+    not changed for ``2 x period + LIVENESS_SLACK`` seconds. A blob without the promise
+    (.NET, older versions) is never judged: it is followed as before.
+
+    >>> liveness(BlobRead(0, b"", 0, live_period=2.0, silent_for=25.0)).gone
+    True
+    >>> liveness(BlobRead(0, b"", 0, live_period=2.0, silent_for=5.0))
+    Liveness(gone=False, due_in=19.0, reason='')
+    >>> liveness(BlobRead(0, b"", 0, silent_for=1e6)).gone
+    False
+    """
+    if read.complete_length is not None or not read.appendable:
+        return Liveness(gone=False)
+    if read.incomplete_length is not None:
+        return Liveness(
+            gone=True,
+            reason=f"its writer stopped at {read.incomplete_length} bytes without storing "
+            "the whole log (it marked it incomplete)",
+        )
+    if read.live_period is None or read.silent_for is None:
+        return Liveness(gone=False)
+    limit = 2 * read.live_period + LIVENESS_SLACK
+    if read.silent_for > limit:
+        return Liveness(
+            gone=True,
+            reason=f"it has not changed for {read.silent_for:g} s although its writer "
+            f"promised a change every {read.live_period:g} s (judged gone after "
+            f"{limit:g} s): the writer died without completing it (node lost, killed?)",
+        )
+    return Liveness(gone=False, due_in=limit - read.silent_for)

@@ -9,16 +9,30 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 
 from __future__ import annotations
 
+import email.utils
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import (
+    DeserializationError,
+    HttpResponseError,
+    ServiceResponseError,
+)
 
-from ._azure_errors import storage_error
+from ._azure_errors import translate_errors
 from ._transport import FIRST_GET_SIZE
-from .errors import FollowTimeoutError, InvalidSettingError
+from .errors import (
+    AccessDeniedError,
+    ContainerNotFoundError,
+    FollowTimeoutError,
+    InvalidSettingError,
+    OutputNotFoundError,
+    StorageError,
+    WriterGoneError,
+)
 from .follow import (
     TAIL_CHECK,
     BlobRead,
@@ -26,15 +40,17 @@ from .follow import (
     FollowRestart,
     FollowState,
     completion_metadata,
-    marked_length,
+    liveness,
     next_range,
     observe,
 )
+from .network import TransferDeadline, TransferLimits, get_transfer_limits
+from .retrying import FOLLOW_READ_RETRIES, follow_read_bound, follow_read_pause
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
 
-__all__ = ["DEFAULT_FOLLOW_INTERVAL", "follow_blob", "mark_complete"]
+__all__ = ["DEFAULT_FOLLOW_INTERVAL", "follow_blob", "mark_complete", "set_metadata"]
 
 _log = logging.getLogger("conventions")
 
@@ -46,8 +62,31 @@ DEFAULT_REQUEST_TIMEOUT = 30.0
 #: first request of the library's client (4 MiB), so it is one GET. Two would race the
 #: writer: the SDK pins the second to the first one's ETag, which an append changes.
 DEFAULT_CHUNK_SIZE = FIRST_GET_SIZE - TAIL_CHECK
+#: Largest ``interval`` (a day): a follower that reads less often than that is a mistake,
+#: and ``time.sleep`` overflows on huge values.
+MAX_FOLLOW_INTERVAL = 86_400.0
+#: Bounds of ``request_timeout``: below 0.1 s no request can succeed, and the request
+#: timeout is also each read's share of the follow's time.
+MIN_REQUEST_TIMEOUT = 0.1
+MAX_REQUEST_TIMEOUT = 3_600.0
+#: A read that failed for a passing reason (5xx, timeout, cut response) is tried again
+#: this many times, after 1, 2, 4 s, before follow raises; never past its ``timeout``.
+READ_RETRIES = FOLLOW_READ_RETRIES
 
 _BLOB_MISSING_CODES = ("BlobNotFound",)
+# Errors no retry can mend: the follow raises them at once.
+_LASTING_ERRORS = (AccessDeniedError, ContainerNotFoundError, OutputNotFoundError)
+
+
+def set_metadata(blob_client: BlobClient, metadata: Mapping[str, str], operation: str) -> None:
+    """Replace the blob's metadata (Set Blob Metadata, SAS ``w``), as the library's errors."""
+    with translate_errors(
+        operation,
+        container=str(blob_client.container_name),
+        blob=str(blob_client.blob_name),
+        permission="w",
+    ):
+        blob_client.set_blob_metadata(dict(metadata))
 
 
 def mark_complete(
@@ -57,13 +96,10 @@ def mark_complete(
 
     Called by ``TrackedFile.close()`` once the blob equals the file; needs SAS ``w``.
     Setting metadata keeps the append blob's bytes; replacing the blob drops the mark.
-    Setting metadata replaces all of it: *keep* is metadata to write along with the mark.
+    Setting metadata replaces all of it: *keep* is metadata to write along with the mark
+    (the writer's liveness promise is dropped: a complete blob needs none).
     """
-    names = {"container": str(blob_client.container_name), "blob": str(blob_client.blob_name)}
-    try:
-        blob_client.set_blob_metadata({**(keep or {}), **completion_metadata(length)})
-    except AzureError as exc:
-        raise storage_error(exc, "mark complete", permission="w", **names) from exc
+    set_metadata(blob_client, {**(keep or {}), **completion_metadata(length)}, "mark complete")
 
 
 def _total_size(content_range: str | None) -> int | None:
@@ -80,51 +116,139 @@ def _is_missing_blob(error: HttpResponseError) -> bool:
     return error.status_code == 404 and code in _BLOB_MISSING_CODES
 
 
-def _describe(properties: Any, start: int, data: bytes, size: int) -> BlobRead:
+def _server_time(headers: Mapping[str, str]) -> float | None:
+    """The response's ``Date`` header as a POSIX time, if it is there and valid."""
+    try:
+        return email.utils.parsedate_to_datetime(headers.get("Date", "")).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _describe(
+    properties: Any, start: int, data: bytes, size: int, server_time: float | None
+) -> BlobRead:
     created = properties.creation_time
-    return BlobRead(
+    modified = properties.last_modified
+    silent = None
+    if server_time is not None and modified is not None:
+        silent = max(server_time - modified.timestamp(), 0.0)
+    return BlobRead.from_metadata(
+        properties.metadata,
         start=start,
         data=data,
         size=size,
         identity=created.isoformat() if created is not None else None,
-        complete_length=marked_length(properties.metadata),
         appendable=str(getattr(properties.blob_type, "value", properties.blob_type))
         == "AppendBlob",
+        silent_for=silent,
     )
 
 
+class _ReadBound:
+    """One read's deadline (the connection is shut down when it passes), and the
+    ``Date`` of the last response, for the liveness verdict."""
+
+    def __init__(self, blob_client: BlobClient, seconds: float) -> None:
+        # A rate no transfer reaches: the bound is *seconds*, whatever the size.
+        limits = TransferLimits(grace=seconds, minimum_rate=1e18)
+        self.deadline = TransferDeadline(
+            str(blob_client.container_name), str(blob_client.blob_name), None, limits
+        )
+        self.seconds = seconds
+        self.server_time: float | None = None
+
+    def hook(self, pipeline_response: Any) -> None:
+        self.server_time = _server_time(pipeline_response.http_response.headers)
+        self.deadline.hook(pipeline_response)
+
+
 def _read(
-    blob_client: BlobClient, start: int, length: int, request_timeout: float
+    blob_client: BlobClient, start: int, length: int, request_timeout: float, bound: float
 ) -> BlobRead | None:
-    """One ranged GET of ``[start, start + length)``: ``None`` if the blob does not exist."""
+    """One ranged GET of ``[start, start + length)``, done within *bound* seconds and not
+    retried (the follow loop retries): ``None`` if the blob does not exist."""
     names = {"container": str(blob_client.container_name), "blob": str(blob_client.blob_name)}
-    bounds: dict[str, Any] = {
-        "connection_timeout": request_timeout,
-        "read_timeout": request_timeout,
+    limit = _ReadBound(blob_client, bound)
+    options: dict[str, Any] = {
+        "connection_timeout": min(request_timeout, bound),
+        "read_timeout": min(request_timeout, bound),
+        "retry_total": 0,
+        "raw_response_hook": limit.hook,
     }
     try:
-        try:
-            downloader = blob_client.download_blob(offset=start, length=length, **bounds)
-            data = downloader.readall()
-            properties = downloader.properties
-            size = _total_size(properties.content_range)
-            if size is not None:
-                return _describe(properties, start, data, size)
-        except HttpResponseError as exc:
-            if _is_missing_blob(exc):
-                return None
-            if exc.status_code != 416:
-                raise
-        # 416 (the range starts at or past the end, e.g. an empty blob), or no
-        # Content-Range: describe the blob by its properties, with no data.
-        properties = blob_client.get_blob_properties(**bounds)
-        return _describe(properties, properties.size, b"", properties.size)
+        with limit.deadline, translate_errors("follow", permission="r", **names):
+            try:
+                return _read_once(blob_client, start, length, options, limit)
+            except (ValueError, AttributeError, DeserializationError) as exc:
+                # A response cut in its head reaches the SDK's parsing half-made, which
+                # then fails with these; it is a failed response like any other.
+                raise ServiceResponseError(
+                    f"the response was cut or malformed ({type(exc).__name__}: {exc})", error=exc
+                ) from exc
+    except StorageError as error:
+        if not limit.deadline.expired:
+            raise
+        raise StorageError(
+            f"could not follow blob {names['blob']!r} in container {names['container']!r}: "
+            f"a read did not finish within {bound:.1f} s (the service is stalled or too "
+            "slow); the connection was abandoned",
+            **names,
+        ) from error
+
+
+def _read_once(
+    blob_client: BlobClient, start: int, length: int, options: dict[str, Any], limit: _ReadBound
+) -> BlobRead | None:
+    try:
+        downloader = blob_client.download_blob(offset=start, length=length, **options)
+        data = downloader.readall()
+        properties = downloader.properties
+        size = _total_size(properties.content_range)
+        if size is not None:
+            return _describe(properties, start, data, size, limit.server_time)
     except HttpResponseError as exc:
         if _is_missing_blob(exc):
             return None
-        raise storage_error(exc, "follow", permission="r", **names) from exc
-    except AzureError as exc:
-        raise storage_error(exc, "follow", permission="r", **names) from exc
+        if exc.status_code != 416:
+            raise
+    # 416 (the range starts at or past the end, e.g. an empty blob), or no
+    # Content-Range: describe the blob by its properties, with no data.
+    try:
+        properties = blob_client.get_blob_properties(**options)
+    except HttpResponseError as exc:
+        if _is_missing_blob(exc):
+            return None
+        raise
+    return _describe(properties, properties.size, b"", properties.size, limit.server_time)
+
+
+def _check_seconds(value: object, name: str, low: float, high: float, *, low_open: bool) -> None:
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if (
+        number is None
+        or not math.isfinite(number)
+        or number > high
+        or number < low
+        or (low_open and number == low)
+    ):
+        above = "more than" if low_open else "at least"
+        raise InvalidSettingError(
+            value,
+            f"must be a finite number of seconds, {above} {low:g} and at most {high:g}",
+            subject=name,
+        )
+
+
+def _check_settings(interval: float, timeout: float | None, request_timeout: float) -> None:
+    _check_seconds(interval, "interval", 0.0, MAX_FOLLOW_INTERVAL, low_open=True)
+    _check_seconds(
+        request_timeout, "request_timeout", MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT,
+        low_open=False,
+    )  # fmt: skip
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0
+    ):
+        raise InvalidSettingError(timeout, "must be 0 seconds or more, or None", subject="timeout")
 
 
 def follow_blob(
@@ -138,26 +262,40 @@ def follow_blob(
 ) -> Iterator[FollowEvent]:
     """Yield what the blob gains until its writer marks it complete; see
     :meth:`conventions.references.OutputFileReference.follow`."""
-    if not interval > 0:
-        raise InvalidSettingError(interval, "must be more than 0 seconds", subject="interval")
-    if timeout is not None and not timeout >= 0:
-        raise InvalidSettingError(timeout, "must be 0 seconds or more, or None", subject="timeout")
-    if not request_timeout > 0:
-        raise InvalidSettingError(
-            request_timeout, "must be more than 0 seconds", subject="request_timeout"
-        )
+    _check_settings(interval, timeout, request_timeout)
+    where = f"blob {blob_client.blob_name!r} in container {blob_client.container_name!r}"
+    names = {"container": str(blob_client.container_name), "blob": str(blob_client.blob_name)}
     deadline = None if timeout is None else time.monotonic() + timeout
+    rate = get_transfer_limits().minimum_rate
     state = FollowState()
+    failures = 0
     while True:
         start, length = next_range(state, chunk_size)
-        step = observe(state, _read(blob_client, start, length, request_timeout))
+        # Each read: a request timeout, plus its size at the library's slowest accepted
+        # rate; never past the follow's timeout by more than one request timeout.
+        remaining = math.inf if deadline is None else deadline - time.monotonic()
+        bound = follow_read_bound(request_timeout, length, rate, remaining=remaining)
+        try:
+            read = _read(blob_client, start, length, request_timeout, bound)
+        except _LASTING_ERRORS:
+            raise
+        except StorageError as error:
+            failures += 1
+            remaining = math.inf if deadline is None else deadline - time.monotonic()
+            backoff = follow_read_pause(failures, remaining=remaining)
+            if backoff is None:
+                raise
+            _log.warning("following %s: %s; reading again in %g s", where, error, backoff)
+            sleep(backoff)
+            continue
+        failures = 0
+        step = observe(state, read)
         for event in step.events:
             if isinstance(event, FollowRestart):
                 _log.warning(
-                    "following blob %r in container %r: %s; starting again from byte 0 "
+                    "following %s: %s; starting again from byte 0 "
                     "(attempt %d, %d bytes of the previous one were read)",
-                    blob_client.blob_name,
-                    blob_client.container_name,
+                    where,
                     event.reason,
                     event.attempt,
                     event.offset,
@@ -165,25 +303,31 @@ def follow_blob(
             yield event
         state = step.state
         if step.done:
-            _log.debug(
-                "followed %s to its end (%d bytes)", blob_client.blob_name, state.offset
-            )
+            _log.debug("followed %s to its end (%d bytes)", where, state.offset)
             return
         if step.more:
             continue
         wait = interval
+        if read is not None:
+            verdict = liveness(read)
+            if verdict.gone:
+                raise WriterGoneError(
+                    f"followed {where} to byte {state.offset}, and it will not be completed: "
+                    f"{verdict.reason}",
+                    **names,
+                )
+            if verdict.due_in is not None:
+                # Read again just after the verdict could fall due (timestamps are whole
+                # seconds), so a dead writer is noticed in time whatever the interval.
+                wait = min(wait, verdict.due_in + 1.0)
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                where = (
-                    f"blob {blob_client.blob_name!r} in container {blob_client.container_name!r}"
-                )
                 seen = f"{state.offset} bytes read" if state.seen else "it never appeared"
                 raise FollowTimeoutError(
                     f"followed {where} for {timeout} s without it being marked complete "
                     f"({seen}); pass a longer timeout, or timeout=None to wait until it is",
-                    container=str(blob_client.container_name),
-                    blob=str(blob_client.blob_name),
+                    **names,
                 )
-            wait = min(interval, remaining)
+            wait = min(wait, remaining)
         sleep(wait)

@@ -438,7 +438,11 @@ class OutputFileReference:
 
         Raises:
             FollowTimeoutError: *timeout* passed first.
-            ContainerNotFoundError; AccessDeniedError (a SAS needs ``r``); StorageError.
+            WriterGoneError: the writer stopped without completing the log (it marked it
+                incomplete, or was silent past its liveness promise: killed, node lost).
+            InvalidSettingError: *interval*, *timeout* or *request_timeout* out of range.
+            ContainerNotFoundError; AccessDeniedError (a SAS needs ``r``); StorageError
+                (after 3 tries of a read that failed for a passing reason).
         """
         from .live import follow_blob  # the loop and its waits live there
 

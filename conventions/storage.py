@@ -86,7 +86,7 @@ from .local_paths import check_distinct_blobs
 from .network import bounded
 from .output_files import has_wildcard
 from .references import OutputFileReference
-from .tracked import TrackedFile
+from .tracked import DEFAULT_LIFETIME, MAX_APPEND_BLOCKS, TrackedFile
 from .transfer import (
     BytesCallback,
     DownloadedOutput,
@@ -823,13 +823,18 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
         flush_interval: float = 60.0,
         on_error: Callable[[Exception], object] | None = None,
         overwrite: bool = False,
+        lifetime: float = DEFAULT_LIFETIME,
+        max_blocks: int = MAX_APPEND_BLOCKS,
     ) -> TrackedFile:
         """Stream the growing file *source* (a log) to an append blob while it is written.
 
         Returns a :class:`~conventions.tracked.TrackedFile`, not yet started: use it as a
         context manager (or ``start()``/``close()``). Every *flush_interval* seconds a
         background thread appends exactly what the file gained; closing uploads the rest,
-        so that the blob is then byte-identical to the file. The stored path is
+        so that the blob is then byte-identical to the file. Background flushes spend the
+        blob's *max_blocks* so that it streams for *lifetime* seconds (180 days, a Batch
+        task's longest life): *flush_interval* while the budget allows, then less often.
+        The stored path is
         *destination*, or else *source* as a relative path (``destination_path`` rules).
         With a SAS, tracked saves need ``racw``: ``r`` to reconcile an append retried after
         its response was lost (without it, that case raises ``AccessDeniedError``)::
@@ -851,6 +856,8 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
             flush_interval=flush_interval,
             on_error=on_error,
             overwrite=overwrite,
+            lifetime=lifetime,
+            max_blocks=max_blocks,
         )
 
 

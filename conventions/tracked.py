@@ -13,7 +13,12 @@ save"; decisions D-30 to D-34):
 - errors raised in the background thread are kept, passed to ``on_error`` as they happen,
   and the first is raised by :meth:`~TrackedFile.close` with all of them in ``.errors``;
 - idle tracking waits on an event (no busy loop), and a flush of a file that did not grow
-  sends no request.
+  sends no request;
+- background flushes spend the blob's 50,000 blocks by a budget (:mod:`conventions.budget`)
+  so that the stream lasts ``lifetime`` (a Batch task's 180 days by default), keeping the
+  last block for ``close()``;
+- while the file is quiet the tracker refreshes a liveness promise in the blob's metadata,
+  so a follower can tell a quiet writer from a dead one (decision D-81).
 
 Typical use (the blob name comes from :func:`conventions.task_blob_name`)::
 
@@ -37,6 +42,7 @@ import os
 import stat
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -46,13 +52,23 @@ from typing import TYPE_CHECKING, BinaryIO
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
-from ._azure_errors import http_detail, storage_error
+from ._azure_errors import storage_error
+from ._tracked_blob import (
+    MARK_ATTEMPTS,
+    created_by,
+    mark_complete_patiently,
+    mark_incomplete,
+    read_back,
+)
+from ._tracked_source import TrackedSource
+from .budget import BlockBudget
 from .errors import (
     AccessDeniedError,
     AppendBlobLimitError,
     AppendConflictError,
     ContainerNotFoundError,
     InvalidTrackingOptionError,
+    StorageError,
     TrackedBlobExistsError,
     TrackedFileChangedError,
     TrackedFileMissingError,
@@ -61,13 +77,15 @@ from .errors import (
     TrackedSourceError,
     TrackingError,
 )
-from .live import mark_complete
+from .follow import liveness_metadata, liveness_period
+from .live import set_metadata
 from .reconcile import reconcile
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
 
 __all__ = [
+    "DEFAULT_LIFETIME",
     "MAX_APPEND_BLOB_SIZE",
     "MAX_APPEND_BLOCKS",
     "MAX_APPEND_BLOCK_SIZE",
@@ -92,6 +110,9 @@ MAX_APPEND_BLOCK_SIZE = 4 * 1024 * 1024
 MAX_APPEND_BLOCKS = 50_000
 #: Largest append blob: 50,000 blocks of 4 MiB (about 195 GiB).
 MAX_APPEND_BLOB_SIZE = MAX_APPEND_BLOCKS * MAX_APPEND_BLOCK_SIZE
+
+#: Seconds a tracked log streams for by default: a Batch task's longest life, 180 days.
+DEFAULT_LIFETIME = 180 * 24 * 3600.0
 
 # How many kept errors close() carries in ``.errors``; the count goes on regardless.
 _MAX_KEPT_ERRORS = 100
@@ -120,9 +141,9 @@ _TRACKER_METADATA = "conventionstracker"
 # A flush gives up after this many 412s that reconcile to "append again" (the blob's length
 # kept moving under it); the next flush starts over.
 _MAX_RECONCILES = 3
-_VERIFY_CHUNK = 1024 * 1024
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block open()
-_O_BINARY = getattr(os, "O_BINARY", 0)
+# A liveness promise is published again when the period it promises is too short (it
+# must be, before a longer gap), or this many times longer than the current one.
+_REPUBLISH_RATIO = 1.25
 
 
 def _check_number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
@@ -149,8 +170,9 @@ class TrackedFile:
     :param blob_name: the blob to write, e.g. from :func:`conventions.task_blob_name`.
     :param source: the local file. It may not exist yet: nothing is uploaded until it does.
         It must be a regular file (not a directory, FIFO or device).
-    :param flush_interval: seconds between background flushes (finite, > 0). The first
-        background flush happens one interval after :meth:`start`.
+    :param flush_interval: seconds between background flushes (finite, > 0), for as long
+        as the block budget allows; then the cadence stretches (see ``lifetime``). The
+        first background flush happens one interval after :meth:`start`.
     :param on_error: called, from the thread where it happened, with each error. It may
         call :meth:`close`. The errors are kept all the same.
     :param overwrite: if the blob exists, replace it with an empty append blob instead of
@@ -160,6 +182,10 @@ class TrackedFile:
         (at most :data:`MAX_APPEND_BLOCKS`).
     :param max_size: refuse an append that would make the blob longer (at most
         :data:`MAX_APPEND_BLOB_SIZE`).
+    :param lifetime: seconds the stream must last (finite, > 0; default
+        :data:`DEFAULT_LIFETIME`, 180 days): background flushes spend the ``max_blocks``
+        by the budget of :class:`conventions.budget.BlockBudget`, so that the blob never
+        runs out of blocks before, and the last block is kept for :meth:`close`.
 
     Bad options raise :class:`~conventions.errors.InvalidTrackingOptionError` here.
     Use it as a context manager, or call :meth:`start` and :meth:`close`::
@@ -172,8 +198,9 @@ class TrackedFile:
             tracked.close()     # final flush; blob == file, or it raises
 
     Every flush uses at least one append block, and an append blob holds at most
-    50,000: flushing a constantly growing file every 5 ms exhausts it in about four
-    minutes, every minute (the default) in about a month.
+    50,000: background flushes therefore honour ``flush_interval`` while the budget
+    allows and then flush less often (at the defaults, every 60 s for the first days,
+    about every 20 minutes near day 180). A manual :meth:`flush` is not budgeted.
     """
 
     def __init__(
@@ -188,6 +215,7 @@ class TrackedFile:
         block_size: int = MAX_APPEND_BLOCK_SIZE,
         max_blocks: int = MAX_APPEND_BLOCKS,
         max_size: int = MAX_APPEND_BLOB_SIZE,
+        lifetime: float = DEFAULT_LIFETIME,
     ) -> None:
         _check_number("flush_interval", flush_interval, 0, threading.TIMEOUT_MAX, integer=False)
         if not flush_interval > 0:
@@ -197,6 +225,11 @@ class TrackedFile:
         _check_number("block_size", block_size, 1, MAX_APPEND_BLOCK_SIZE, integer=True)
         _check_number("max_blocks", max_blocks, 1, MAX_APPEND_BLOCKS, integer=True)
         _check_number("max_size", max_size, 0, MAX_APPEND_BLOB_SIZE, integer=True)
+        _check_number("lifetime", lifetime, 0, threading.TIMEOUT_MAX, integer=False)
+        if not lifetime > 0:
+            raise InvalidTrackingOptionError(
+                f"lifetime must be a number > 0 seconds, not {lifetime!r}"
+            )
         self._container_client = container_client
         self._blob: BlobClient = container_client.get_blob_client(blob_name)
         self.blob_name = blob_name
@@ -209,6 +242,18 @@ class TrackedFile:
         self._max_blocks = max_blocks
         self._max_size = max_size
         self._tracker_id = uuid.uuid4().hex
+        self.lifetime = float(lifetime)
+        self._budget = BlockBudget(
+            interval=self.flush_interval,
+            lifetime=self.lifetime,
+            max_blocks=max_blocks,
+            block_size=block_size,
+        )
+        self._started_at = 0.0  # monotonic, at start()
+        self._caught_up_at = 0.0  # the last background flush that sent everything
+        self._changed_at = 0.0  # the blob's last change (create, append, metadata)
+        self._cadence = self.flush_interval  # the budget's current cadence
+        self._promised = liveness_period(self.flush_interval)  # in the blob's metadata
 
         self._lock = threading.Lock()  # one flush at a time, manual or background
         self._state_lock = threading.Lock()  # close() bookkeeping
@@ -220,7 +265,7 @@ class TrackedFile:
         self._blocks = 0
         self._tail = b""  # the last bytes uploaded, to check on the next flush
         self._digest = hashlib.sha256()  # of every byte uploaded, checked against the file at close
-        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) once the file exists
+        self._source = TrackedSource(self.source, self._where(), self._names())
         self._errors: list[Exception] = []
         self._error_count = 0
         self._unrecovered: list[Exception] = []  # kept since the last flush that caught up
@@ -274,8 +319,8 @@ class TrackedFile:
             pass  # waited for (decision D-34)
         else:
             if not stat.S_ISREG(mode):
-                raise self._not_regular(mode)
-        metadata = {_TRACKER_METADATA: self._tracker_id}
+                raise self._source.not_regular(mode)
+        metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(self._promised)}
         try:
             if self._overwrite:
                 self._blob.create_append_blob(metadata=metadata)
@@ -284,7 +329,7 @@ class TrackedFile:
                     metadata=metadata, match_condition=MatchConditions.IfMissing
                 )
         except ResourceExistsError as exc:
-            if not self._created_by_us():
+            if not created_by(self._blob, _TRACKER_METADATA, self._tracker_id, self._names()):
                 raise TrackedBlobExistsError(
                     f"{self._where()}: the blob already exists; pass overwrite=True to replace it",
                     **self._names(),
@@ -297,6 +342,7 @@ class TrackedFile:
         except AzureError as exc:
             raise storage_error(exc, "create append blob", permission="c", **self._names()) from exc
         self._started = True
+        self._started_at = self._caught_up_at = self._changed_at = time.monotonic()
         self._thread = threading.Thread(
             target=self._run, name=f"conventions-tracked:{self.blob_name}", daemon=True
         )
@@ -383,25 +429,41 @@ class TrackedFile:
                     try:
                         with self._lock:
                             self._flush_locked()
-                            if self._identity is None:
+                            if self._source.identity is None:
                                 raise TrackedFileMissingError(
                                     f"{self._where()}: the file never appeared; the blob is empty",
                                     **self._names(),
                                 )
-                            self._verify_locked()
-                            # The blob equals the file: say so to readers (follow).
-                            mark_complete(
-                                self._blob,
-                                self._uploaded,
-                                keep={_TRACKER_METADATA: self._tracker_id},
-                            )
+                            self._source.verify(self._uploaded, self._digest.digest())
                     except Exception as exc:  # noqa: BLE001 - kept and raised by close()
                         self._keep(exc)
                 # The one place where success is known: the blob equals the file.
                 self._succeeded = self._final_error is None and not self._unrecovered
+                if self._succeeded:
+                    self._mark_complete()
+                else:
+                    keep = {_TRACKER_METADATA: self._tracker_id}
+                    mark_incomplete(self._blob, self._uploaded, keep)
             finally:
                 self._finished = True
                 self._finishing = None
+
+    def _mark_complete(self) -> None:
+        """Say so to readers (follow). The blob is stored: a mark that cannot be set is
+        retried, then a warning, never a failure (decision D-82)."""
+        keep = {_TRACKER_METADATA: self._tracker_id}
+        error = mark_complete_patiently(self._blob, self._uploaded, keep)
+        if error is not None:
+            self._count(error)
+            _log.warning(
+                "tracked %s: the blob equals the file (%d bytes), but it could not be marked "
+                "complete after %d attempts, so followers will not see its end (they stop "
+                "when its liveness lapses): %s",
+                self.blob_name,
+                self._uploaded,
+                MARK_ATTEMPTS,
+                error,
+            )
 
     def _report(self) -> None:
         with self._state_lock:
@@ -425,30 +487,6 @@ class TrackedFile:
             first.add_note(f"{self._error_count - 1} more error(s) in .errors")
         raise first
 
-    def _verify_locked(self) -> None:
-        """Re-read the uploaded prefix of the file and compare it with what was uploaded:
-        catches in-place rewrites and truncations that grew back (one more read of the file)."""
-        opened = self._open()
-        if opened is None:
-            raise self._removed()
-        file, _ = opened
-        digest = hashlib.sha256()
-        with file:
-            left = self._uploaded
-            while left:
-                chunk = file.read(min(left, _VERIFY_CHUNK))
-                if not chunk:
-                    raise self._truncated("shrank while it was checked")
-                digest.update(chunk)
-                left -= len(chunk)
-        if digest.digest() != self._digest.digest():
-            raise TrackedFileChangedError(
-                f"{self._where()}: bytes of the file that were already uploaded changed "
-                f"(checked at close over the first {self._uploaded} bytes); the blob holds "
-                "what the file held when they were uploaded; tracked files may only grow",
-                **self._names(),
-            )
-
     # -- internals ------------------------------------------------------------------------
 
     def _names(self) -> dict[str, str]:
@@ -460,35 +498,19 @@ class TrackedFile:
             f"in container {self.container_name!r}"
         )
 
-    def _created_by_us(self) -> bool:
-        """After 'already exists' on create: did our own create land (response lost)?"""
-        try:
-            metadata = self._blob.get_blob_properties().metadata or {}
-        except AzureError as exc:
-            raise storage_error(
-                exc, "read back, to check who created it,", permission="r", **self._names()
-            ) from exc
-        return bool(metadata.get(_TRACKER_METADATA) == self._tracker_id)
-
-    def _not_regular(self, mode: int) -> TrackedSourceError:
-        what = (
-            "a directory"
-            if stat.S_ISDIR(mode)
-            else "a FIFO"
-            if stat.S_ISFIFO(mode)
-            else "a device"
-            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "not a regular file"
-        )
-        return TrackedSourceError(
-            f"{self._where()}: the source is {what}; only a regular file can be tracked",
-            **self._names(),
-        )
-
     def _run(self) -> None:
-        while not self._stop.wait(self.flush_interval):
+        next_tick = self._started_at + self.flush_interval
+        while True:
+            # Wake at the next tick, or when the liveness promise is due first.
+            wake = min(next_tick, self._changed_at + self._promised)
+            if self._stop.wait(max(wake - time.monotonic(), 0.0)):
+                break
             try:
-                self._flush()
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + self.flush_interval
+                    with self._lock:
+                        self._flush_locked(budgeted=True)
+                self._keep_alive()
             except Exception as exc:  # noqa: BLE001 - kept, reported, raised by close()
                 self._keep(exc)
                 if self._final_error is not None:
@@ -496,6 +518,27 @@ class TrackedFile:
                     break
         if self._close_in_background:
             self._finish()
+
+    def _keep_alive(self) -> None:
+        """Refresh the liveness promise if the blob did not change for a period, or
+        publish a new period when the budget's cadence moved away from it."""
+        period = liveness_period(self._cadence)
+        with self._lock:
+            now = time.monotonic()
+            quiet = now - self._changed_at >= self._promised
+            moved = period > self._promised or period * _REPUBLISH_RATIO < self._promised
+            if not (quiet or moved):
+                return
+            self._changed_at = now  # tried: the next try is a period later, not at once
+            metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(period)}
+            try:
+                set_metadata(self._blob, metadata, "refresh the liveness of")
+            except StorageError as exc:
+                # Not the log's bytes: counted and logged, and close() does not raise for it.
+                self._count(exc)
+                _log.warning("%s", exc)
+                return
+            self._promised = period
 
     def _count(self, exc: Exception) -> None:
         self._error_count += 1
@@ -519,63 +562,48 @@ class TrackedFile:
         with self._lock:
             return self._flush_locked()
 
-    def _open(self) -> tuple[BinaryIO, os.stat_result] | None:
-        """Open the source without blocking (a FIFO would), or None if not there yet."""
-        try:
-            fd = os.open(self.source, os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError:
-            raise self._not_regular(stat.S_IFDIR) from None
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            os.close(fd)
-            raise self._not_regular(status.st_mode)
-        file = os.fdopen(fd, "rb")
-        identity = (status.st_dev, status.st_ino)
-        if self._identity is not None and identity != self._identity:
-            file.close()
-            raise TrackedFileReplacedError(
-                f"{self._where()}: the file was replaced by another file after "
-                f"{self._uploaded} bytes were uploaded",
-                **self._names(),
-            )
-        self._identity = identity
-        return file, status
-
-    def _removed(self) -> TrackedFileReplacedError:
-        return TrackedFileReplacedError(
-            f"{self._where()}: the file was removed after {self._uploaded} bytes were uploaded",
-            **self._names(),
-        )
-
-    def _flush_locked(self) -> int:
-        opened = self._open()
+    def _flush_locked(self, *, budgeted: bool = False) -> int:
+        """Upload what the file gained; *budgeted* (background flushes): only what the
+        block budget allows now (:meth:`conventions.budget.BlockBudget.plan`)."""
+        opened = self._source.open(self._uploaded)
         if opened is None:
-            if self._identity is None:
+            if self._source.identity is None:
                 return 0  # not there yet: wait for it
-            raise self._removed()
+            raise self._source.removed(self._uploaded)
         file, status = opened
         with file:
             size = status.st_size  # the end of this flush, fixed now (decision D-30)
             if size < self._uploaded:
-                raise self._truncated(f"shrank to {size} bytes")
+                raise self._source.truncated(f"shrank to {size} bytes", self._uploaded)
             if size == self._uploaded:
                 self._unrecovered.clear()
                 return 0
+            now = time.monotonic()
+            end = size
+            if budgeted:
+                plan = self._budget.plan(
+                    blocks_left=self._max_blocks - self._blocks,
+                    elapsed=now - self._started_at,
+                    waiting=size - self._uploaded,
+                    since_flush=now - self._caught_up_at,
+                )
+                self._cadence = plan.cadence
+                end = self._uploaded + plan.nbytes
+                if end == self._uploaded:
+                    return 0  # held back for a later flush: the budget's cadence
             if self._tail:
                 file.seek(self._uploaded - len(self._tail))
                 if file.read(len(self._tail)) != self._tail:
-                    raise self._changed()
+                    raise self._source.changed(self._uploaded)
             start = self._uploaded
             reconciles = 0
-            while self._uploaded < size:
-                length = min(self._block_size, size - self._uploaded)
+            while self._uploaded < end:
+                length = min(self._block_size, end - self._uploaded)
                 self._check_limits(length)
                 file.seek(self._uploaded)
                 data = file.read(length)
                 if len(data) != length:
-                    raise self._truncated("shrank while it was read")
+                    raise self._source.truncated("shrank while it was read", self._uploaded)
                 if not self._append(data, file):
                     reconciles += 1
                     if reconciles > _MAX_RECONCILES:
@@ -585,23 +613,12 @@ class TrackedFile:
                             f"{self._uploaded}; will try again at the next flush",
                             **self._names(),
                         )
-            self._unrecovered.clear()  # caught up: earlier errors are recovered from
+            self._changed_at = time.monotonic()
+            if end == size:
+                self._caught_up_at = now
+                self._unrecovered.clear()  # caught up: earlier errors are recovered from
             _log.debug("tracked %s: flushed bytes [%d, %d)", self.blob_name, start, self._uploaded)
             return self._uploaded - start
-
-    def _truncated(self, what: str) -> TrackedFileTruncatedError:
-        return TrackedFileTruncatedError(
-            f"{self._where()}: the file {what}, but {self._uploaded} bytes were already "
-            "uploaded; tracked files may only grow",
-            **self._names(),
-        )
-
-    def _changed(self) -> TrackedFileChangedError:
-        return TrackedFileChangedError(
-            f"{self._where()}: the file changed before the end of what was uploaded "
-            f"({self._uploaded} bytes); tracked files may only grow",
-            **self._names(),
-        )
 
     def _check_limits(self, length: int) -> None:
         if self._blocks + 1 > self._max_blocks:
@@ -643,38 +660,9 @@ class TrackedFile:
     def _reconcile(self, offset: int, file: BinaryIO, cause: HttpResponseError) -> bool:
         """After a 412 on the append position: read what the blob really holds and decide
         (:func:`conventions.reconcile.reconcile`). True if the offset advanced."""
-        blob_extra = file_extra = b""
-        try:
-            properties = self._blob.get_blob_properties()
-            blob_length: int = properties.size
-            extra = blob_length - offset
-            if 0 < extra <= self._block_size:
-                file.seek(offset)
-                file_extra = file.read(extra)
-                if len(file_extra) == extra:
-                    blob_extra = self._blob.download_blob(offset=offset, length=extra).readall()
-                    if len(blob_extra) != extra:  # a cut read is not a conflict: retry later
-                        raise TrackingError(
-                            f"{self._where()}: reading back bytes [{offset}, {blob_length}) "
-                            f"to reconcile a retried append returned {len(blob_extra)} bytes; "
-                            "will try again at the next flush",
-                            **self._names(),
-                        )
-        except AzureError as exc:
-            error = storage_error(
-                exc, "read back, to reconcile a retried append,", permission="r", **self._names()
-            )
-            if isinstance(error, AccessDeniedError) and isinstance(exc, HttpResponseError):
-                # Only a retried append needs this read, so a SAS without 'r' works until a
-                # response is lost: say why 'r' is needed, not only that it is missing.
-                error = AccessDeniedError(
-                    f"{self._where()}: an append was retried after its response was lost, "
-                    "and reconciling a retried append needs read: access denied; a SAS needs "
-                    f"permission 'r' for this (tracked saves need 'racw') {http_detail(exc)}",
-                    permission="r",
-                    **self._names(),
-                )
-            raise error from exc
+        blob_length, committed, blob_extra, file_extra = read_back(
+            self._blob, offset, file, self._block_size, self._where(), self._names()
+        )
         decision = reconcile(
             believed=offset,
             blob_length=blob_length,
@@ -688,7 +676,6 @@ class TrackedFile:
             ) from cause
         if decision.action == "append":
             return False
-        committed = properties.append_blob_committed_block_count
         self._advance(blob_extra, committed if committed is not None else self._blocks + 1)
         _log.warning(
             "tracked %s: an earlier append of bytes [%d, %d) had landed though no response "

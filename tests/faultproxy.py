@@ -70,6 +70,7 @@ class Fault:
     status: int = 0
     seconds: float = 0.0
     nbytes: int = 0
+    reset: bool = False
 
     @classmethod
     def refuse(cls, status: int = 503) -> Fault:
@@ -109,8 +110,7 @@ class Fault:
 
     @classmethod
     def cut_head(cls, nbytes: int, reset: bool = False) -> Fault:
-        # status 1 marks a reset (RST) rather than a FIN.
-        return cls("cut_head", nbytes=nbytes, status=1 if reset else 0)
+        return cls("cut_head", nbytes=nbytes, reset=reset)
 
 
 @dataclass
@@ -335,7 +335,7 @@ class FaultProxy:
                 elif fault.name == "cut_head":
                     client_w.write(response_head[: fault.nbytes])
                     await client_w.drain()
-                    if fault.status:
+                    if fault.reset:
                         _reset(client_w)
                     else:
                         with contextlib.suppress(Exception):

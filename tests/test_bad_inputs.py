@@ -213,6 +213,13 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
     yield "prepare_output_storage(None)", lambda: prepare_output_storage(None, "job"), False  # type: ignore[arg-type]
     yield "output_container_url(None)", lambda: output_container_url(None, "job"), False  # type: ignore[arg-type]
     yield "output_container_url(a key that is not base64)", lambda: output_container_url(BlobServiceClient.from_connection_string(BAD_KEY_CS), "job"), False
+    for value in [float("inf"), 1e300, float("nan"), -float("inf")]:
+        yield f"follow(interval={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(interval=v))), False
+        yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False
+        yield f"save_tracked(lifetime={value})", lambda v=value: _task().save_tracked(__file__, lifetime=v), False
+    yield "follow(request_timeout=1e-9)", lambda: next(iter(_task().reference(T, "log.txt").follow(request_timeout=1e-9))), False
+    yield "follow(timeout=nan)", lambda: next(iter(_task().reference(T, "log.txt").follow(timeout=float("nan")))), False
+    yield "save_tracked(lifetime=0)", lambda: _task().save_tracked(__file__, lifetime=0), False
     for value in BAD_ENCODINGS:
         yield f"save_text(encoding={value!r})", lambda v=value: _task().save_text(T, "x", "a.txt", encoding=v), False
     for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
@@ -283,6 +290,10 @@ CLI_CASES: list[list[str]] = [
     ["sas", "job", "--expiry", "soon", "--connection-string", DEAD_CS],
     ["sas", "job", "--permissions", "xyz", "--connection-string", DEAD_CS],
     ["prepare", "a b", "--connection-string", DEAD_CS],
+    ["logs", "x", "t1", "-f", "--interval", "inf", "--container-url", DEAD_URL],
+    ["logs", "x", "t1", "-f", "--interval", "nan", "--container-url", DEAD_URL],
+    ["run", "--lifetime", "0s", "--container-url", DEAD_URL, "--", "true"],
+    ["run", "--lifetime", "forever", "--container-url", DEAD_URL, "--", "true"],
 ]
 
 #: Values that break a rule: a usage error, exit 2, before any request (issue 19 item 7).

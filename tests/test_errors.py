@@ -146,6 +146,7 @@ _EXAMPLES: dict[str, tuple[object, tuple[str, ...]]] = {
             "OutputNotFoundError",
             "BlobChangedError",
             "FollowTimeoutError",
+            "WriterGoneError",
             "CredentialError",
         ),
         (_storage_error, ("container", "blob")),

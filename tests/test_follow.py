@@ -9,18 +9,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conventions.follow import (
+    LIVENESS_SLACK,
+    MAX_LIVENESS_PERIOD,
+    MIN_LIVENESS_PERIOD,
     TAIL_CHECK,
     BlobRead,
     FollowEvent,
     FollowRestart,
     FollowState,
     completion_metadata,
+    liveness,
+    liveness_metadata,
+    liveness_period,
     marked_length,
     next_range,
     observe,
 )
 
-from .vectors import cases
+from .vectors import cases, load
 
 
 def _event(event: FollowEvent) -> Any:
@@ -74,7 +80,10 @@ def test_reading_a_growing_blob_hands_out_exactly_its_bytes(
             assert state.offset - start <= TAIL_CHECK
             data = content[:size][start : start + length]
             read = BlobRead(
-                start=min(start, size), data=data, size=size, identity="t",
+                start=min(start, size),
+                data=data,
+                size=size,
+                identity="t",
                 complete_length=size if last else None,
             )
             step = observe(state, read)
@@ -104,3 +113,55 @@ def test_a_different_blob_is_never_continued_silently(old: bytes, new: bytes) ->
     tail = old[-TAIL_CHECK:]
     continues = len(new) >= len(old) and new[len(old) - len(tail) : len(old)] == tail
     assert restarted != continues
+
+
+# -- the writer's liveness (decision D-81) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", load("follow.json")["liveness"]["cases"], ids=lambda c: c["id"])
+def test_liveness_vectors(case: dict[str, Any]) -> None:
+    read = BlobRead.from_metadata(
+        case["metadata"],
+        start=0,
+        data=b"",
+        size=0,
+        appendable=case["appendable"],
+        silent_for=case["silent_for"],
+    )
+    verdict = liveness(read)
+    assert verdict.gone == case["gone"]
+    assert verdict.due_in == case["due_in"]
+    assert bool(verdict.reason) == verdict.gone
+
+
+@given(period=st.floats(0.001, 1e6, allow_nan=False))
+def test_a_published_period_reads_back_never_shorter(period: float) -> None:
+    published = liveness_period(period)
+    read = BlobRead.from_metadata(liveness_metadata(published), start=0, data=b"", size=0)
+    assert read.live_period is not None
+    assert published <= read.live_period <= published + 0.01
+    assert MIN_LIVENESS_PERIOD <= read.live_period <= MAX_LIVENESS_PERIOD + 0.01
+
+
+@given(
+    period=st.floats(MIN_LIVENESS_PERIOD, MAX_LIVENESS_PERIOD),
+    late=st.floats(0, LIVENESS_SLACK - 1),
+    extra=st.floats(0.001, 1e6),
+)
+def test_a_writer_that_keeps_its_promise_is_never_gone_and_a_silent_one_is(
+    period: float, late: float, extra: float
+) -> None:
+    """A live writer changes the blob at least every period; one that is late by less
+    than the slack (a slow request) is alive, and the verdict falls due exactly at
+    2 x period + slack of silence."""
+    promise = liveness_metadata(period)
+    alive = liveness(BlobRead.from_metadata(promise, start=0, data=b"", size=0,
+                                            silent_for=period + late))  # fmt: skip
+    assert not alive.gone
+    assert alive.due_in is not None
+    assert alive.due_in >= period - 0.01
+    silent = 2 * (period + 0.01) + LIVENESS_SLACK + extra
+    dead = liveness(BlobRead.from_metadata(promise, start=0, data=b"", size=0, silent_for=silent))
+    assert dead.gone
+    unpromised = BlobRead.from_metadata({}, start=0, data=b"", size=0, silent_for=silent)
+    assert not liveness(unpromised).gone  # .NET and older writers: followed as before

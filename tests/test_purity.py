@@ -27,6 +27,8 @@ PURE_MODULES = [
     "conventions.urls",
     "conventions.received",
     "conventions.temporary_files",
+    "conventions.retrying",
+    "conventions.budget",
 ]
 
 

@@ -4,7 +4,8 @@ The library's messages are written for Python callers (they may name API functio
 the CLI renders its own line from the error's structured fields where the words differ,
 and otherwise tidies the library's message: no exception class names, no ``(HTTP None)``,
 no doubled words, no SAS signature. Exit codes: 0 success, 1 a failure while running,
-2 a usage error (an unknown option, or a value that breaks a rule).
+2 a usage error (an unknown option, or a value that breaks a rule), 3 a followed log
+whose writer stopped without completing it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from conventions.errors import (
     ContainerNotFoundError,
     ConventionsError,
     MissingEnvironmentVariableError,
+    WriterGoneError,
 )
 from conventions.urls import redact_sas
 
@@ -27,6 +29,7 @@ __all__ = [
     "RUNTIME_FAILURE",
     "SUCCESS",
     "USAGE_ERROR",
+    "WRITER_GONE",
     "exit_code",
     "render",
     "render_usage",
@@ -37,11 +40,14 @@ RUNTIME_FAILURE = 1
 USAGE_ERROR = 2
 #: Ended by Ctrl-C (SIGINT), as shells report it: 128 + 2.
 INTERRUPTED = 130
+#: ``logs --follow``: the log's writer stopped without completing it.
+WRITER_GONE = 3
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 a failure while running (storage, files, network); "
     "2 a usage error (an unknown option; a missing connection or environment variable; "
-    "an invalid ID, kind, path, condition, permission or duration); 130 interrupted (Ctrl-C)."
+    "an invalid ID, kind, path, condition, permission or duration); 3 logs --follow: the "
+    "log's writer stopped without completing it; 130 interrupted (Ctrl-C)."
 )
 
 _BATCH_SETS_IT = "The Batch service sets it in a task; outside one, set it yourself"
@@ -64,7 +70,10 @@ _LEADING_ERROR = re.compile(r"^(?:error:\s*)+", re.IGNORECASE)
 
 def exit_code(error: BaseException) -> int:
     """2 for a value that breaks a rule (the library raises those as ``ValueError``) and for
-    a missing environment variable (set-up, as a missing connection is), else 1."""
+    a missing environment variable (set-up, as a missing connection is), 3 for a followed
+    log whose writer is gone, else 1."""
+    if isinstance(error, WriterGoneError):
+        return WRITER_GONE
     if isinstance(error, ConventionsError) and isinstance(error, ValueError):
         return USAGE_ERROR
     if isinstance(error, MissingEnvironmentVariableError):

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import click
 
 from conventions._azure_errors import translate_errors
-from conventions.errors import FollowTimeoutError
+from conventions.errors import FollowTimeoutError, WriterGoneError
 from conventions.follow import FollowRestart
 from conventions.kinds import TaskOutputKind
 
@@ -27,8 +27,10 @@ __all__: list[str] = []
 @click.option("--stderr", "use_stderr", is_flag=True, help="The task's stderr.txt.")
 @click.option("--path", help="Another path under the task's TaskLog (default stdout.txt).")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing as it grows; exit 0 when "
-              "the writer marks it complete.")  # fmt: skip
-@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.05),
+              "the writer marks it complete, 3 when the writer stopped without completing "
+              "it.")  # fmt: skip
+@click.option("--interval", default=2.0, show_default=True,
+              type=click.FloatRange(min=0.05, max=86400),
               help="Seconds between reads of a log that did not grow (with --follow).")  # fmt: skip
 @connection_options
 @network_options
@@ -46,6 +48,8 @@ def logs_command(
     With --follow, wait for the log if it does not exist yet, print what it gains as
     `batch-conventions run` streams it, and exit 0 once it is marked complete. If the
     log is replaced (a retried task), a notice goes to stderr and printing starts again.
+    If its writer stopped without completing it (it says so, or it stopped showing life:
+    killed, node lost), exit 3 within 3 x its cadence + 30 s; a quiet writer is waited for.
     """
     if use_stderr and path is not None:
         raise click.UsageError("give --stderr or --path, not both")
@@ -65,6 +69,9 @@ def logs_command(
                 _print_follow(log.follow(interval=interval, timeout=0), out)
             except FollowTimeoutError:
                 stderr.print("(the log is still being written: not marked complete)", style="dim")
+            except WriterGoneError as error:
+                # What is stored was printed, which is all this command was asked for.
+                stderr.print(f"(the log will not be completed: {error})", style="dim", markup=False)
             return
         stderr.print(f"following {log.blob_name} (Ctrl-C to stop)", style="dim")
         try:

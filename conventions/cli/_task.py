@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from conventions.kinds import TaskOutputKind
 from conventions.urls import redact_sas
 
 from ._app import emit, json_option, main, stderr
-from ._connect import Connection, connection_options, parse_task_kind
+from ._connect import Connection, connection_options, parse_duration, parse_task_kind
 from ._network import network_options
 from ._save import plan_saves, save_with_progress
 from ._tee import run_teed
@@ -99,7 +100,23 @@ def save_command(
     default=30.0,
     show_default=True,
     type=click.FloatRange(min=0.001),
-    help="Seconds between uploads of what the logs gained.",
+    help="Seconds between uploads of what the logs gained, for as long as the logs' block "
+    "budget allows; then uploads come less often, so that the logs stream for --lifetime.",
+)
+@click.option(
+    "--lifetime",
+    default="180d",
+    show_default=True,
+    metavar="DURATION",
+    callback=lambda _ctx, _param, value: _positive_duration(value),
+    help="How long the logs must keep streaming (7d, 12h, 30m, 90s); a Batch task lives "
+    "180 days at most.",
+)
+@click.option(
+    "--strict-logs",
+    is_flag=True,
+    help="Exit 1 (or the command's non-zero code) when a log could not be stored "
+    "completely; by default that is reported on stderr and the command's code is kept.",
 )
 @click.option(
     "--log-dir",
@@ -112,7 +129,12 @@ def save_command(
 @connection_options
 @network_options
 def run_command(
-    flush_interval: float, log_dir: Path, command: tuple[str, ...], connection: Connection
+    flush_interval: float,
+    lifetime: timedelta,
+    strict_logs: bool,
+    log_dir: Path,
+    command: tuple[str, ...],
+    connection: Connection,
 ) -> None:
     """Run COMMAND, streaming its stdout and stderr live to TaskLog.
 
@@ -122,8 +144,10 @@ def run_command(
     stderr.txt while the command runs. A new run truncates the two files and
     replaces the two blobs. If this process's own stdout or stderr is closed or full
     (run ... | head -1), the copy to it stops and the command keeps running, still
-    logged to the files and to storage. Exits with the command's exit code; if the
-    command succeeded but a log could not be stored, exits 1.
+    logged to the files and to storage. Exits with the command's exit code; a log that
+    could not be stored completely is reported on stderr (and marked incomplete on its
+    blob where storage allows), and with --strict-logs also makes the exit code 1 if the
+    command's was 0.
 
     Example: batch-conventions run --flush-interval 15 -- python simulate.py --steps 100
     """
@@ -144,6 +168,7 @@ def run_command(
                     kind=TaskOutputKind.TASK_LOG,
                     destination=path.name,
                     flush_interval=flush_interval,
+                    lifetime=lifetime.total_seconds(),
                     overwrite=True,
                 )
                 for path in (out_path, err_path)
@@ -165,13 +190,20 @@ def run_command(
         if code is None:
             raise
         # The command ran; its exit code wins, but a lost log never passes silently.
-        _say(f"error: the logs could not be stored: {redact_sas(str(error))}")
+        _say(f"error: the logs could not be stored completely: {redact_sas(str(error))}")
         _quiet_if_broken()
-        sys.exit(code or 1)
+        sys.exit((code or 1) if strict_logs else code)
     if code:
         _say(f"command exited with code {code}", style="dim")
     _quiet_if_broken()
     sys.exit(code)
+
+
+def _positive_duration(text: str) -> timedelta:
+    duration = parse_duration(text)
+    if duration <= timedelta(0):
+        raise click.BadParameter(f"{text!r} is not a duration more than 0, such as 180d or 12h")
+    return duration
 
 
 def _say(message: str, style: str | None = None) -> None:
