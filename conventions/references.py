@@ -13,7 +13,7 @@ import datetime
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import attrs
 from azure.storage.blob import (
@@ -35,8 +35,130 @@ def _optional_bytes(value: bytes | bytearray | None) -> bytes | None:
     return None if value is None else bytes(value)
 
 
+def _value(reading: _Reading) -> OutputFileReference:
+    return cast(OutputFileReference, reading)  # the only _Reading there is
+
+
+class _Reading:
+    """What an :class:`OutputFileReference` does with its client: read, follow or delete
+    the output. The sequencing of each is in ``conventions._download`` (and
+    ``conventions.live`` for ``follow``); the reference itself is a value."""
+
+    __slots__ = ()
+
+    def download_to_file(
+        self, dest: str | os.PathLike[str], *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
+    ) -> Path:
+        """Stream the output into the file *dest* and return its path.
+
+        An output larger than the first request (4 MiB on the library's own client, the
+        SDK's 32 MiB on a client you built) comes in chunks, *max_concurrency* of them at
+        once (like plain ``download_blob(max_concurrency=8)``), checked against its
+        Content-MD5 all the same.
+
+        Atomic: the bytes go to a temporary file in the same directory, renamed onto
+        *dest* only once complete; on any failure the temporary file is removed and
+        *dest* is left as it was. Parent directories are created. The file gets the mode
+        a plain ``open()`` gives. A symbolic link at *dest* itself is replaced, never
+        followed; the directories above it are the caller's path and are followed.
+
+        Raises:
+            OutputNotFoundError: the output does not exist (any more).
+            AccessDeniedError: the SAS lacks ``r``.
+            StorageError: the download was short or failed after azure-core's retries.
+            IntegrityError: the bytes differ from the blob's stored Content-MD5 (rule
+                IG-2); *dest* is left as it was.
+            LocalPathError: *dest* cannot be written (a directory is in its place, its
+                name is too long, its parent is a file...).
+            InvalidSettingError: *max_concurrency* is less than 1.
+        """
+        return _download.download_to_file(_value(self), dest, max_concurrency)
+
+    def download_bytes(self, *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY) -> bytes:
+        """Return the whole output as bytes (all of it: never a short read), checked
+        against the blob's stored Content-MD5 when it has one (``IntegrityError``). An
+        output larger than the first request (4 MiB on the library's own client) comes in
+        chunks, *max_concurrency* of them at once."""
+        return _download.download_bytes(_value(self), max_concurrency)
+
+    def download_text(
+        self, encoding: str = "utf-8", *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
+    ) -> str:
+        """Return the whole output decoded as *encoding* (UTF-8 by default)."""
+        return self.download_bytes(max_concurrency=max_concurrency).decode(encoding)
+
+    def open(self) -> IO[bytes]:
+        """Return a readable binary stream over the output, fetched chunk by chunk.
+
+        Use it as a context manager::
+
+            with ref.open() as stream:
+                header = stream.read(100)
+        """
+        return _download.open_stream(_value(self))
+
+    def follow(
+        self,
+        *,
+        interval: float = 2.0,
+        timeout: float | None = None,
+        request_timeout: float = 30.0,
+    ) -> Iterator[FollowEvent]:
+        """Yield the bytes the output gains as it grows, until its writer marks it complete.
+
+        For a log written by a tracked save (``save_tracked``, ``batch-conventions run``),
+        read while the task runs. Each read is one ranged GET from the last offset (it
+        asks again for the last 64 bytes, to notice a replaced blob); a blob that did not
+        grow is read again after *interval* seconds. The output may not exist yet (get a
+        reference without a check from ``storage.reference(kind, path)``): it is waited for.
+
+        Yields ``bytes``, and a :class:`~conventions.follow.FollowRestart` when the blob
+        was replaced (a retried task's ``run`` started a new log): what follows it starts
+        at byte 0 of the new blob, never glued to the old one. The replacement is also
+        logged as a warning on the ``conventions`` logger. Stops when the blob carries the
+        completion mark that a successful ``TrackedFile.close()`` sets and everything
+        was read, or when a block blob (written at once) was read to its end::
+
+            from conventions.follow import FollowRestart
+
+            log = job.task("task-1").reference(TaskOutputKind.TASK_LOG, "stdout.txt")
+            for item in log.follow(interval=1.0):
+                if isinstance(item, FollowRestart):
+                    print(f"--- the log was replaced ({item.reason}) ---")
+                else:
+                    sys.stdout.buffer.write(item)
+
+        Args:
+            interval: seconds between reads of a log that did not grow (> 0).
+            timeout: seconds after which, if the log is not complete yet,
+                :class:`~conventions.errors.FollowTimeoutError` is raised; ``None``
+                follows until complete (or Ctrl-C).
+            request_timeout: bound on each request's connect and read waits.
+
+        Raises:
+            FollowTimeoutError: *timeout* passed first.
+            ContainerNotFoundError; AccessDeniedError (a SAS needs ``r``); StorageError.
+        """
+        from .live import follow_blob  # the loop and its waits live there
+
+        blob_client = _value(self).blob_client
+        return follow_blob(
+            blob_client, interval=interval, timeout=timeout, request_timeout=request_timeout
+        )
+
+    def delete(self) -> None:
+        """Delete the output.
+
+        Raises:
+            OutputNotFoundError: it does not exist.
+            AccessDeniedError: the SAS lacks ``d`` (the default SAS of
+                ``output_container_url`` has none, like .NET's).
+        """
+        _download.delete(_value(self))
+
+
 @attrs.frozen(repr=False, eq=False)
-class OutputFileReference:
+class OutputFileReference(_Reading):
     """One stored job or task output: where it is, how big, and how to read it back.
 
     ``path`` comes from the blob name itself (decision D-10), so non-ASCII letters, ``+``,
@@ -201,112 +323,3 @@ class OutputFileReference:
             f"OutputFileReference(kind={self.kind!r}, task_id={self.task_id!r}, "
             f"path={self.path!r}, size={self.size!r}, url={redact_sas(self.url)!r})"
         )
-
-    def download_to_file(
-        self, dest: str | os.PathLike[str], *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
-    ) -> Path:
-        """Stream the output into the file *dest* and return its path.
-
-        An output larger than the first request (4 MiB on the library's own client, the
-        SDK's 32 MiB on a client you built) comes in chunks, *max_concurrency* of them at
-        once (like plain ``download_blob(max_concurrency=8)``), checked against its
-        Content-MD5 all the same.
-
-        Atomic: the bytes go to a temporary file in the same directory, renamed onto
-        *dest* only once complete; on any failure the temporary file is removed and
-        *dest* is left as it was. Parent directories are created. The file gets the mode
-        a plain ``open()`` gives. A symbolic link at *dest* itself is replaced, never
-        followed; the directories above it are the caller's path and are followed.
-
-        Raises:
-            OutputNotFoundError: the output does not exist (any more).
-            AccessDeniedError: the SAS lacks ``r``.
-            StorageError: the download was short or failed after azure-core's retries.
-            IntegrityError: the bytes differ from the blob's stored Content-MD5 (rule
-                IG-2); *dest* is left as it was.
-            LocalPathError: *dest* cannot be written (a directory is in its place, its
-                name is too long, its parent is a file...).
-            InvalidSettingError: *max_concurrency* is less than 1.
-        """
-        return _download.download_to_file(self, dest, max_concurrency)
-
-    def download_bytes(self, *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY) -> bytes:
-        """Return the whole output as bytes (all of it: never a short read), checked
-        against the blob's stored Content-MD5 when it has one (``IntegrityError``). An
-        output larger than the first request (4 MiB on the library's own client) comes in
-        chunks, *max_concurrency* of them at once."""
-        return _download.download_bytes(self, max_concurrency)
-
-    def download_text(
-        self, encoding: str = "utf-8", *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
-    ) -> str:
-        """Return the whole output decoded as *encoding* (UTF-8 by default)."""
-        return self.download_bytes(max_concurrency=max_concurrency).decode(encoding)
-
-    def open(self) -> IO[bytes]:
-        """Return a readable binary stream over the output, fetched chunk by chunk.
-
-        Use it as a context manager::
-
-            with ref.open() as stream:
-                header = stream.read(100)
-        """
-        return _download.open_stream(self)
-
-    def follow(
-        self,
-        *,
-        interval: float = 2.0,
-        timeout: float | None = None,
-        request_timeout: float = 30.0,
-    ) -> Iterator[FollowEvent]:
-        """Yield the bytes the output gains as it grows, until its writer marks it complete.
-
-        For a log written by a tracked save (``save_tracked``, ``batch-conventions run``),
-        read while the task runs. Each read is one ranged GET from the last offset (it
-        asks again for the last 64 bytes, to notice a replaced blob); a blob that did not
-        grow is read again after *interval* seconds. The output may not exist yet (get a
-        reference without a check from ``storage.reference(kind, path)``): it is waited for.
-
-        Yields ``bytes``, and a :class:`~conventions.follow.FollowRestart` when the blob
-        was replaced (a retried task's ``run`` started a new log): what follows it starts
-        at byte 0 of the new blob, never glued to the old one. The replacement is also
-        logged as a warning on the ``conventions`` logger. Stops when the blob carries the
-        completion mark that a successful ``TrackedFile.close()`` sets and everything
-        was read, or when a block blob (written at once) was read to its end::
-
-            from conventions.follow import FollowRestart
-
-            log = job.task("task-1").reference(TaskOutputKind.TASK_LOG, "stdout.txt")
-            for item in log.follow(interval=1.0):
-                if isinstance(item, FollowRestart):
-                    print(f"--- the log was replaced ({item.reason}) ---")
-                else:
-                    sys.stdout.buffer.write(item)
-
-        Args:
-            interval: seconds between reads of a log that did not grow (> 0).
-            timeout: seconds after which, if the log is not complete yet,
-                :class:`~conventions.errors.FollowTimeoutError` is raised; ``None``
-                follows until complete (or Ctrl-C).
-            request_timeout: bound on each request's connect and read waits.
-
-        Raises:
-            FollowTimeoutError: *timeout* passed first.
-            ContainerNotFoundError; AccessDeniedError (a SAS needs ``r``); StorageError.
-        """
-        from .live import follow_blob  # the loop and its waits live there
-
-        return follow_blob(
-            self.blob_client, interval=interval, timeout=timeout, request_timeout=request_timeout
-        )
-
-    def delete(self) -> None:
-        """Delete the output.
-
-        Raises:
-            OutputNotFoundError: it does not exist.
-            AccessDeniedError: the SAS lacks ``d`` (the default SAS of
-                ``output_container_url`` has none, like .NET's).
-        """
-        _download.delete(self)
