@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO, TypeVar
+from typing import TypeVar
 
 import attrs
 
@@ -493,37 +493,48 @@ def _download_one(
     own failure becomes a result, the whole job's is raised."""
     threads = chunk_threads(reference.size, options.chunks)
     remote = RemoteFile(reference.size, reference.content_md5, reference.last_modified)
-
-    def keep(existing: ExistingFile | None) -> bool:
-        verdict = _verdict(remote, existing, options.overwrite)
-        if verdict.action is Action.SKIP:
-            _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
-            return True
-        _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
-        return False
-
-    def fill(file: IO[bytes]) -> int:
-        on_bytes = options.on_bytes
-        hook = None if on_bytes is None else functools.partial(on_bytes, reference)
-        written = copy_to(reference, file, hook, max_concurrency=threads)
-        if reference.last_modified is not None:  # the stamp of rule IN-4
-            file.flush()
-            stamp = stamp_ns(reference.last_modified)
-            os.utime(file.fileno(), ns=(stamp, stamp))
-        return written
-
     try:
-        # One walk to the target's directory, for the verdict and the write.
-        written = again_if_changed(
-            lambda: root.write_unless(target.parts, fill, blob=reference.blob_name, keep=keep)
+        # Rule IG-4: each attempt walks to the target again and reads one whole version.
+        return again_if_changed(
+            lambda: _fetch(root, reference, target, options, remote, threads)
         )
-        if written is None:
-            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
-        return DownloadedOutput(reference, target.path, written, skipped=False)
     except ContainerNotFoundError:
         raise  # the whole job's container is gone: nothing else can succeed
     except ConventionsError as error:
         return DownloadFailure(reference, target.path, error)
+
+
+def _fetch(
+    root: Destination,
+    reference: OutputFileReference,
+    target: LocalTarget,
+    options: _FileOptions,
+    remote: RemoteFile,
+    threads: int,
+) -> DownloadedOutput:
+    """One attempt, in steps: walk to the target's directory (one walk for the verdict
+    and the write), decide, then open a temporary file, fill it, stamp it (rule IN-4), and
+    commit it, or discard it on any failure."""
+    with root.writing(target.parts, blob=reference.blob_name) as place:
+        verdict = _verdict(remote, place.existing(), options.overwrite)
+        if verdict.action is Action.SKIP:
+            _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
+            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
+        _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
+        on_bytes = options.on_bytes
+        hook = None if on_bytes is None else functools.partial(on_bytes, reference)
+        file = place.open()
+        try:
+            written = copy_to(reference, file, hook, max_concurrency=threads)
+            if reference.last_modified is not None:  # the stamp of rule IN-4
+                file.flush()
+                stamp = stamp_ns(reference.last_modified)
+                os.utime(file.fileno(), ns=(stamp, stamp))
+            place.commit(file)
+        except BaseException:
+            place.discard(file)
+            raise
+    return DownloadedOutput(reference, target.path, written, skipped=False)
 
 
 def _verdict(remote: RemoteFile, existing: ExistingFile | None, overwrite: bool) -> Verdict:
