@@ -28,6 +28,7 @@ PURE_MODULES = [
     "conventions._integrity",  # azure-free, but threads: the I/O of _integrity_rules
     "conventions._integrity_rules",
     "conventions._download_plan",
+    "conventions._error_rules",
     "conventions.planner",
     "conventions.reconcile",
     "conventions.urls",
@@ -40,6 +41,7 @@ PURE_MODULES = [
 #: each other from the library.
 DECISION_MODULES = [
     "conventions._download_plan",
+    "conventions._error_rules",
     "conventions._integrity_rules",
     "conventions._log_redaction",
     "conventions.blobs",
