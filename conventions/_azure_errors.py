@@ -11,7 +11,8 @@ unless its text (with its own causes) shows a SAS signature: then it is dropped 
 None``), and only the redacted first line of its message, kept in ours, remains.
 
 Retries are azure-core's: by the time an error reaches this module, the client's retry
-policy has already given up.
+policy has already given up. Which error an answer becomes, and why access was denied,
+are pure decisions in ``conventions._error_rules``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceResponseError
 
+from ._error_rules import Outcome, classify, denied_reason
 from .errors import (
     AccessDeniedError,
     BlobChangedError,
@@ -77,11 +79,6 @@ def check_download_answer(pipeline_response: Any, *, hook: Any = None) -> None:
         raise UnusableAnswerError(f"unusable answer to a blob download: {problem}")
 
 _HOST_PORT = re.compile(r"host='([^']+)', port=(\d+)")
-_DENIED_STATUS = (401, 403)
-_CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
-# The signature or token itself was refused, as opposed to lacking a permission
-# (AuthorizationPermissionMismatch) or being refused by policy (AuthorizationFailure).
-_REJECTED_CODES = ("AuthenticationFailed", "InvalidAuthenticationInfo")
 
 
 #: What azure-storage-blob raises when it parses an answer cut inside its head (an
@@ -222,44 +219,32 @@ def _translate(
     blob: str | None,
     permission: str | None,
 ) -> StorageError:
-    status = error.status_code
     code = _error_code(error)
     where = _where(container, blob)
     suffix = http_detail(error)
-    if status == 404 and (code in _CONTAINER_MISSING_CODES or (blob is None and not code)):
+    outcome = classify(error.status_code, code, operation=operation, about_blob=blob is not None)
+    if outcome is Outcome.CONTAINER_MISSING:
         return ContainerNotFoundError(
             f"could not {operation} {where}: container {container!r} does not exist; "
             f"create it with prepare_output_storage(service_client, job_id) {suffix}",
             container=container,
             blob=blob,
         )
-    if status == 404:
+    if outcome is Outcome.NOT_FOUND:
         return OutputNotFoundError(
             f"could not {operation} {where}: no such output {suffix}",
             container=container,
             blob=blob,
         )
-    if status in _DENIED_STATUS:
-        rejected = "the credential or SAS was rejected (expired, or not for this account?)"
-        expired = _expired_sas_of(error)
-        if expired is not None:  # known locally: say it instead of guessing
-            need = f"; the SAS expired at {expired}: sign a new one"
-        elif code in _REJECTED_CODES:
-            need = f"; {rejected}"
-        elif not permission:
-            need = "; a SAS cannot do this, use an account key or Entra ID credential"
-        elif code == "AuthorizationPermissionMismatch":
-            need = f"; a SAS needs permission {permission!r} for this"
-        else:  # AuthorizationFailure and others: either cause is possible
-            need = f"; a SAS needs permission {permission!r} for this, or {rejected}"
+    if outcome is Outcome.DENIED:
+        need = denied_reason(code, permission, _expired_sas_of(error))
         return AccessDeniedError(
             f"could not {operation} {where}: access denied{need} {suffix}",
             container=container,
             blob=blob,
             permission=permission,
         )
-    if status == 412 and code == "ConditionNotMet" and operation in ("download", "read"):
-        # azure-storage-blob pins every request after a download's first to its ETag.
+    if outcome is Outcome.CHANGED:
         return BlobChangedError(
             f"could not {operation} {where}: the blob changed while it was read (a log still "
             f"being written?); read it again, or follow it with follow() or "

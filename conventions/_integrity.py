@@ -8,6 +8,11 @@ stream, never by a second read.
   the blob's stored MD5 disagrees; the download's temporary file is then removed.
   :func:`download_writer` picks it once the first response tells the stored MD5; a blob
   without one gets a :class:`CountingWriter`, which hashes nothing.
+
+The decisions (which writer, which reader, whether to read again, whether a digest
+matches) are pure, in ``conventions._integrity_rules`` (re-exported here); which bytes
+were written, in which order, is :class:`conventions.received.Coverage`'s, shared by every
+writer. This module is the I/O: it hashes, and its background writers use threads.
 """
 
 from __future__ import annotations
@@ -20,10 +25,19 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any
 
-from .errors import IntegrityError
+from ._integrity_rules import (
+    BACKGROUND_HASH_SIZE,
+    CHANGED_ATTEMPTS,
+    Hashing,
+    check_md5,
+    choose_hashing,
+    hash_upload_in_background,
+    read_again_after_change,
+)
 from .received import Coverage
 
 __all__ = [
+    "BACKGROUND_HASH_SIZE",
     "CHANGED_ATTEMPTS",
     "BackgroundHashingReader",
     "BackgroundVerifyingWriter",
@@ -76,28 +90,9 @@ class HashingReader(io.RawIOBase):
         """Nothing runs in the background."""
 
 
-#: Reads of a blob that changed between a download's requests, in all (rule IG-4).
-CHANGED_ATTEMPTS = 3
-
-
-def read_again_after_change(attempt: int) -> bool:
-    """Whether a download whose *attempt*-th read (from 1) found the blob changed
-    reads it again from its start (rule IG-4).
-
-    >>> [read_again_after_change(n) for n in (1, 2, 3)]
-    [True, True, False]
-    """
-    return attempt < CHANGED_ATTEMPTS
-
-
-#: From this size up, an upload is hashed on a thread of its own (one 4 MiB block: below
-#: it, a thread costs more than the hashing it moves).
-BACKGROUND_HASH_SIZE = 4 * 1024 * 1024
-
-
 def upload_reader(source: IO[bytes], size: int) -> HashingReader:
     """The hashing reader an upload of *size* bytes from *source* streams through."""
-    if size >= BACKGROUND_HASH_SIZE:
+    if hash_upload_in_background(size):
         return BackgroundHashingReader(source)
     return HashingReader(source)
 
@@ -158,11 +153,7 @@ def download_writer(
     stored MD5: hashing in line, hashing on a thread of its own (chunks may arrive out of
     order: *parallel*), or not hashing at all when there is nothing to compare with
     (rule IG-3: hashing would only cost CPU)."""
-    if stored_md5 is None:
-        return CountingWriter(file, on_bytes)
-    if parallel:
-        return BackgroundVerifyingWriter(file, on_bytes)
-    return VerifyingWriter(file, on_bytes)
+    return _WRITERS[choose_hashing(stored_md5, parallel=parallel)](file, on_bytes)
 
 
 class CountingWriter:
@@ -234,24 +225,19 @@ class VerifyingWriter(CountingWriter):
     def __init__(self, file: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
         super().__init__(file, on_bytes)
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._hashed = 0  # bytes [0, _hashed) are in the MD5
-        self._ahead: dict[int, int] = {}  # start -> end of ranges written past a gap
+        # Bytes [0, _hashed) are in the MD5; which bytes were written, and past which
+        # gap, is ``coverage``'s (rule IG-5), not a copy kept here.
+        self._hashed = 0
 
     def _wrote(self, start: int, data: bytes) -> None:
         if start == self._hashed:
             self._md5.update(data)
             self._hashed += len(data)
-            if self._ahead:
-                self._catch_up()
-        elif start > self._hashed:
-            self._ahead[start] = start + len(data)
-        else:  # pragma: no cover - the SDK never rewrites a range
-            raise ValueError(f"a download rewrote bytes at {start}, already verified")
-
-    def _catch_up(self) -> None:
-        self._file.flush()
-        while (end := self._ahead.pop(self._hashed, None)) is not None:
-            self._hash_written(end)
+            if self.coverage.contiguous > self._hashed:  # it filled a gap: catch up
+                self._file.flush()
+                self._hash_written(self.coverage.contiguous)
+        # A chunk past a gap is only noted (by ``coverage``); it is read back once the
+        # gap fills. A rewritten range was refused by ``coverage`` already.
 
     def _hash_written(self, end: int) -> None:
         """Read back bytes ``[_hashed, end)`` from the file (the page cache) and hash them."""
@@ -266,12 +252,12 @@ class VerifyingWriter(CountingWriter):
     @property
     def complete(self) -> bool:
         """Whether every byte written so far is in the MD5 (no gap left)."""
-        return not self._ahead
+        return not self.coverage.gaps
 
     def verify(self, expected: bytes | bytearray | None, *, container: str, blob: str) -> None:
         """Raise ``IntegrityError`` if *expected* (the stored MD5) is set and differs."""
-        if self._ahead:
-            raise ValueError(f"bytes at {sorted(self._ahead)} were never verified: a gap")
+        if self.coverage.gaps:
+            raise ValueError(f"bytes at {self.coverage.starts_ahead} were never verified: a gap")
         check_md5(expected, self._md5.digest(), container=container, blob=blob)
 
 
@@ -293,16 +279,13 @@ class BackgroundVerifyingWriter(VerifyingWriter):
 
     def _wrote(self, start: int, data: bytes) -> None:
         self._file.flush()  # the hashing thread reads the file itself
-        with self._changed:
-            if start == self._contiguous:
-                self._contiguous += len(data)
-                while (end := self._ahead.pop(self._contiguous, None)) is not None:
-                    self._contiguous = end
+        # Published under the lock and after the flush: the hashing thread reads up to
+        # ``_contiguous``, never ``coverage`` (which moves before the bytes are flushed).
+        contiguous = self.coverage.contiguous
+        if contiguous != self._contiguous:
+            with self._changed:
+                self._contiguous = contiguous
                 self._changed.notify()
-            elif start > self._contiguous:
-                self._ahead[start] = start + len(data)
-            else:  # pragma: no cover - the SDK never rewrites a range
-                raise ValueError(f"a download rewrote bytes at {start}")
 
     def _hash(self) -> None:
         try:
@@ -331,20 +314,9 @@ class BackgroundVerifyingWriter(VerifyingWriter):
         super().verify(expected, container=container, blob=blob)
 
 
-def check_md5(
-    expected: bytes | bytearray | None, actual: bytes, *, container: str, blob: str
-) -> None:
-    """Raise ``IntegrityError`` when the stored MD5 *expected* is set and is not *actual*
-    (rule IG-2); a blob without an MD5 is not checked (rule IG-3)."""
-    if expected is None or bytes(expected) == actual:
-        return
-    raise IntegrityError(
-        f"blob {blob!r} in container {container!r} does not match its stored Content-MD5 "
-        f"(stored {bytes(expected).hex()}, received {actual.hex()}): its content changed "
-        "behind the MD5 or was damaged in transit; nothing was written. Download it again; "
-        "if it persists, save the output again (rule IG-2)",
-        container=container,
-        blob=blob,
-        expected=bytes(expected).hex(),
-        actual=actual.hex(),
-    )
+#: The writer of each way of hashing (``conventions._integrity_rules.choose_hashing``).
+_WRITERS: dict[Hashing, type[CountingWriter]] = {
+    Hashing.NONE: CountingWriter,
+    Hashing.INLINE: VerifyingWriter,
+    Hashing.BACKGROUND: BackgroundVerifyingWriter,
+}

@@ -44,7 +44,7 @@ from .temporary_files import is_stale, temporary_name
 
 _log = logging.getLogger("conventions")
 
-__all__ = ["Destination", "ExistingFile", "iter_glob", "open_source"]
+__all__ = ["Destination", "ExistingFile", "Place", "iter_glob", "open_source"]
 
 #: True where every call containment needs takes ``dir_fd`` (Linux, macOS, the BSDs).
 HAS_DIR_FD = (
@@ -151,20 +151,37 @@ class Destination:
         keep: Callable[[ExistingFile | None], bool] | None,
     ) -> int | None:
         # Without *keep*, no lstat of the target: nothing would read it.
+        with self.writing(parts, blob=blob) as place:
+            if keep is not None and keep(place.existing()):
+                return None
+            file = place.open()
+            try:
+                written = fill(file)
+                place.commit(file)
+            except BaseException:
+                place.discard(file)
+                raise
+            return written
+
+    @contextlib.contextmanager
+    def writing(self, parts: tuple[str, ...], *, blob: str) -> Iterator[Place]:
+        """The write of ``root/parts...`` as explicit steps: the directories are walked
+        to (made where missing, swept of stale temporary files) and the :class:`Place`
+        yielded; its steps are :meth:`Place.existing`, :meth:`Place.open`, then
+        :meth:`Place.commit` or :meth:`Place.discard`. The directory is closed at the end.
+
+        Raises:
+            LocalPathError: for any ``OSError`` in the walk or in the body (a symlink or a
+                file in the way, a name too long, a failed write...), naming *blob* and
+                the target; the library's own errors pass as they are.
+        """
         where = os.path.join(self.path, *parts)
         try:
-            if self._fd is None:
-                return self._write_by_path(parts, fill, where, keep)
-            directory = self._open_directories(parts[:-1], blob, where)
+            place = self._place(parts, blob, where)
             try:
-                if parts[:-1] not in self._swept:
-                    self._swept.add(parts[:-1])
-                    remove_stale_temporary_files(directory)
-                if keep is not None and keep(_existing(parts[-1], directory)):
-                    return None
-                return _write_in(directory, parts[-1], fill)
+                yield place
             finally:
-                os.close(directory)
+                place.close()
         except OSError as error:
             if isinstance(error, ConventionsError):
                 raise  # AccessDeniedError is a PermissionError too: not a local error
@@ -175,6 +192,19 @@ class Destination:
                 blob=blob,
                 errno=error.errno,
             ) from error
+
+    def _place(self, parts: tuple[str, ...], blob: str, where: str) -> Place:
+        if self._fd is None:
+            return Place(self._walk_by_path(parts[:-1]), parts[-1], None)
+        directory = self._open_directories(parts[:-1], blob, where)
+        try:
+            if parts[:-1] not in self._swept:
+                self._swept.add(parts[:-1])
+                remove_stale_temporary_files(directory)
+        except BaseException:
+            os.close(directory)
+            raise
+        return Place(None, parts[-1], directory)
 
     def _make_directory(self, name: str, parent: int, flags: int) -> int:
         # One thread makes a missing directory; the others, waiting here, open it: each
@@ -223,16 +253,10 @@ class Destination:
             current = child
         return current
 
-    def _write_by_path(
-        self,
-        parts: tuple[str, ...],
-        fill: Callable[[IO[bytes]], int],
-        where: str,
-        keep: Callable[[ExistingFile | None], bool] | None,
-    ) -> int | None:
+    def _walk_by_path(self, parts: tuple[str, ...]) -> str:
         # Fallback without dir_fd: check each level with lstat, then use it (not race-free).
         current = self.path
-        for name in parts[:-1]:
+        for name in parts:
             current = os.path.join(current, name)
             try:
                 mode = os.lstat(current).st_mode
@@ -245,9 +269,81 @@ class Destination:
                 raise OSError(errno.ELOOP, "symbolic link", current)
             if not stat.S_ISDIR(mode):
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", current)
-        if keep is not None and keep(_existing(os.path.join(current, parts[-1]), None)):
-            return None
-        return _write_by_name(current, parts[-1], fill)
+        return current
+
+
+class Place:
+    """One target of a :class:`Destination` (from :meth:`Destination.writing`), its
+    directory open: the steps of writing it atomically. :meth:`open` creates a temporary
+    file beside the target (never through a symlink); :meth:`commit` closes it and renames
+    it onto the target; :meth:`discard` closes and removes it.
+
+    *directory* is the directory's descriptor (``openat`` and friends), or ``None`` on a
+    platform without ``dir_fd``; then *path* is the directory's path.
+    """
+
+    def __init__(self, path: str | None, name: str, directory: int | None) -> None:
+        self._path = path
+        self._name = name
+        self._directory = directory
+        self._temp = ""
+
+    def existing(self) -> ExistingFile | None:
+        """The regular file already at the target (``lstat``), or ``None``."""
+        if self._directory is None:
+            assert self._path is not None
+            return _existing(os.path.join(self._path, self._name), None)
+        return _existing(self._name, self._directory)
+
+    def open(self) -> IO[bytes]:
+        """Create the temporary file and open it for writing."""
+        # Read-write: a parallel download's MD5 reads back chunks written past a gap.
+        if self._directory is None:
+            assert self._path is not None
+            self._temp = os.path.join(self._path, _temp_name(self._name))
+            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _BINARY
+            handle = os.open(self._temp, flags, 0o666)
+            try:
+                return os.fdopen(handle, "wb")
+            except BaseException:
+                self._remove()
+                raise
+        self._temp = _temp_name(self._name)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC | _BINARY
+        # 0o666 under the umask: the mode a plain open() gives.
+        handle = os.open(self._temp, flags, 0o666, dir_fd=self._directory)
+        try:
+            # An explicit buffer size: io.open then skips its isatty() system call.
+            return os.fdopen(handle, "wb", buffering=_BUFFER)
+        except BaseException:
+            self._remove()
+            raise
+
+    def commit(self, file: IO[bytes]) -> None:
+        """Close *file* (from :meth:`open`) and rename it onto the target."""
+        file.close()
+        if self._directory is None:
+            assert self._path is not None
+            os.replace(self._temp, os.path.join(self._path, self._name))
+        else:
+            directory = self._directory
+            os.rename(self._temp, self._name, src_dir_fd=directory, dst_dir_fd=directory)
+
+    def discard(self, file: IO[bytes]) -> None:
+        """Close *file* (from :meth:`open`) and remove it: nothing is left behind."""
+        try:
+            file.close()
+        finally:
+            self._remove()
+
+    def _remove(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._temp, dir_fd=self._directory)
+
+    def close(self) -> None:
+        """Close the directory's descriptor."""
+        if self._directory is not None:
+            os.close(self._directory)
 
 
 @attrs.frozen
@@ -325,40 +421,6 @@ def remove_stale_temporary_files(directory: int) -> int:
         except OSError:
             continue  # gone meanwhile, or not ours to remove
     return removed
-
-
-def _write_in(directory: int, name: str, fill: Callable[[IO[bytes]], int]) -> int:
-    temp = _temp_name(name)
-    # Read-write: a parallel download's MD5 reads back chunks written past a gap.
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC | _BINARY
-    # 0o666 under the umask: the mode a plain open() gives.
-    handle = os.open(temp, flags, 0o666, dir_fd=directory)
-    try:
-        # An explicit buffer size: io.open then skips its isatty() system call.
-        with os.fdopen(handle, "wb", buffering=_BUFFER) as file:
-            written = fill(file)
-        os.rename(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp, dir_fd=directory)
-        raise
-    return written
-
-
-def _write_by_name(directory: str, name: str, fill: Callable[[IO[bytes]], int]) -> int:
-    temp = os.path.join(directory, _temp_name(name))
-    # Read-write: a parallel download's MD5 reads back chunks written past a gap.
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _BINARY
-    handle = os.open(temp, flags, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            written = fill(file)
-        os.replace(temp, os.path.join(directory, name))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    return written
 
 
 # -- save side -----------------------------------------------------------------------------

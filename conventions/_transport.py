@@ -19,6 +19,8 @@ than one request have several chunks: 64 MiB up; 4 MiB down, 32 MiB on your own 
 ``max(1, CONNECTION_BUDGET // max_concurrency)`` chunk threads, so files x chunks stays
 within ``max(CONNECTION_BUDGET, max_concurrency)``; an explicit *chunk_concurrency* is
 taken as given (then up to ``max_concurrency * chunk_concurrency`` requests run at once).
+That decision, the sizes and the checks are pure, in ``conventions._download_plan``
+(re-exported here); this module builds the transport.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import InvalidSettingError
+from ._download_plan import (
+    CONNECTION_BUDGET,
+    DEFAULT_CHUNK_CONCURRENCY,
+    FIRST_GET_SIZE,
+    WrongType,
+    check_count,
+    chunks_per_file,
+)
 
 __all__ = [
     "CONNECTION_BUDGET",
@@ -42,18 +51,8 @@ __all__ = [
     "pooled_client_kwargs",
 ]
 
-#: Parallel chunks of one large file moved by ``save`` / ``download_to_file`` (as
-#: ``upload_blob(max_concurrency=8)`` in plain code).
-DEFAULT_CHUNK_CONCURRENCY = 8
-#: Files x chunks in flight at once, by default, in ``save_many`` and ``download``.
-CONNECTION_BUDGET = 32
 #: Idle connections the library's own client keeps (azure-core's default is 10).
 POOL_SIZE = 64
-#: The first request of a download, in bytes (``max_single_get_size``) when the library
-#: builds the client: one 4 MiB chunk, like every later one, instead of the SDK's 32 MiB.
-#: A large download goes parallel after 4 MiB instead of after 32 MiB fetched on one
-#: connection, and never holds a 32 MiB response in memory.
-FIRST_GET_SIZE = 4 * 1024 * 1024
 
 # What azure-storage-blob sets when it builds the transport itself; ours must carry them
 # too: its timeouts (seconds) and its socket read size (azure-core's default is 4 KiB,
@@ -65,30 +64,7 @@ _DATA_BLOCK_SIZE = 256 * 1024
 
 def check_chunk_concurrency(value: int, subject: str = "max_concurrency") -> int:
     """*value*, if it is a usable number of parallel chunks (at least 1)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{subject} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise InvalidSettingError(value, "must be at least 1", subject=subject)
-    return value
-
-
-def chunks_per_file(max_concurrency: int, chunk_concurrency: int | None) -> int:
-    """The parallel chunks each file gets when *max_concurrency* files run at once.
-
-    >>> chunks_per_file(8, None), chunks_per_file(32, None), chunks_per_file(1, None)
-    (4, 1, 32)
-    >>> chunks_per_file(8, 2)
-    2
-    """
-    if chunk_concurrency is not None:
-        if chunk_concurrency < 1:
-            raise InvalidSettingError(
-                chunk_concurrency, "must be at least 1", subject="chunk_concurrency"
-            )
-        return chunk_concurrency
-    if max_concurrency < 1:
-        raise InvalidSettingError(max_concurrency, "must be at least 1", subject="max_concurrency")
-    return max(1, CONNECTION_BUDGET // max_concurrency)
+    return check_count(value, subject, WrongType.TYPE)
 
 
 def library_client_kwargs(client_kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -125,6 +125,11 @@ class Coverage:
         """Whether something was written past a range not written yet."""
         return bool(self._ahead)
 
+    @property
+    def starts_ahead(self) -> list[int]:
+        """Where the ranges written past a gap start, in order."""
+        return sorted(self._ahead)
+
     def is_whole(self, size: int) -> bool:
         """Whether the writes are exactly bytes ``[0, size)``."""
         return not self._ahead and self.contiguous == size == self.written

@@ -1,74 +1,168 @@
 """A stored output: :class:`OutputFileReference`, the counterpart of .NET ``OutputFileReference``.
 
+A reference is a value (kind, task, path, blob name, size, time, MD5, ETag) plus the
+client it reads through; how a download, a stream or a delete goes is in
+``conventions._download``, which its methods call.
+
 Imports azure-storage-blob; ``import conventions`` does not load this module.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
-import hashlib
-import io
-import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, cast
 
 import attrs
 from azure.storage.blob import (
     BlobClient,
     BlobProperties,
     ContainerClient,
-    StorageStreamDownloader,
 )
 
-from ._azure_errors import check_download_answer, translate_errors
-from ._integrity import (
-    CountingWriter,
-    check_md5,
-    download_writer,
-    read_again_after_change,
-    supports_parallel_writes,
-)
-from ._local_files import Destination
-from ._transport import DEFAULT_CHUNK_CONCURRENCY, check_chunk_concurrency
+from . import _download
+from ._transport import DEFAULT_CHUNK_CONCURRENCY
 from .blobs import BlobLocation, parse_blob_name
-from .errors import BlobChangedError, StorageError
 from .follow import FollowEvent
 from .kinds import JobOutputKind, TaskOutputKind
-from .network import TransferDeadline
-from .received import Coverage
 from .urls import redact_sas
 
 __all__ = ["OutputFileReference"]
-
-_log = logging.getLogger("conventions")
-
-_R = TypeVar("_R")
-
-
-def again_if_changed(read: Callable[[], _R]) -> _R:
-    """``read()``, again while it raises ``BlobChangedError`` (a log appended to between
-    the requests of one download) and rule IG-4 says to read again; each attempt reads
-    one whole version; the last one's error is raised."""
-    attempt = 1
-    while True:
-        try:
-            return read()
-        except BlobChangedError as error:
-            if not read_again_after_change(attempt):
-                raise
-            attempt += 1
-            _log.info("%s; reading it again (attempt %d)", error, attempt)
-
 
 def _optional_bytes(value: bytes | bytearray | None) -> bytes | None:
     return None if value is None else bytes(value)
 
 
+def _value(reading: _Reading) -> OutputFileReference:
+    return cast(OutputFileReference, reading)  # the only _Reading there is
+
+
+class _Reading:
+    """What an :class:`OutputFileReference` does with its client: read, follow or delete
+    the output. The sequencing of each is in ``conventions._download`` (and
+    ``conventions.live`` for ``follow``); the reference itself is a value."""
+
+    __slots__ = ()
+
+    def download_to_file(
+        self, dest: str | os.PathLike[str], *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
+    ) -> Path:
+        """Stream the output into the file *dest* and return its path.
+
+        An output larger than the first request (4 MiB on the library's own client, the
+        SDK's 32 MiB on a client you built) comes in chunks, *max_concurrency* of them at
+        once (like plain ``download_blob(max_concurrency=8)``), checked against its
+        Content-MD5 all the same.
+
+        Atomic: the bytes go to a temporary file in the same directory, renamed onto
+        *dest* only once complete; on any failure the temporary file is removed and
+        *dest* is left as it was. Parent directories are created. The file gets the mode
+        a plain ``open()`` gives. A symbolic link at *dest* itself is replaced, never
+        followed; the directories above it are the caller's path and are followed.
+
+        Raises:
+            OutputNotFoundError: the output does not exist (any more).
+            AccessDeniedError: the SAS lacks ``r``.
+            StorageError: the download was short or failed after azure-core's retries.
+            IntegrityError: the bytes differ from the blob's stored Content-MD5 (rule
+                IG-2); *dest* is left as it was.
+            LocalPathError: *dest* cannot be written (a directory is in its place, its
+                name is too long, its parent is a file...).
+            InvalidSettingError: *max_concurrency* is less than 1.
+        """
+        return _download.download_to_file(_value(self), dest, max_concurrency)
+
+    def download_bytes(self, *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY) -> bytes:
+        """Return the whole output as bytes (all of it: never a short read), checked
+        against the blob's stored Content-MD5 when it has one (``IntegrityError``). An
+        output larger than the first request (4 MiB on the library's own client) comes in
+        chunks, *max_concurrency* of them at once."""
+        return _download.download_bytes(_value(self), max_concurrency)
+
+    def download_text(
+        self, encoding: str = "utf-8", *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
+    ) -> str:
+        """Return the whole output decoded as *encoding* (UTF-8 by default)."""
+        return self.download_bytes(max_concurrency=max_concurrency).decode(encoding)
+
+    def open(self) -> IO[bytes]:
+        """Return a readable binary stream over the output, fetched chunk by chunk.
+
+        Use it as a context manager::
+
+            with ref.open() as stream:
+                header = stream.read(100)
+        """
+        return _download.open_stream(_value(self))
+
+    def follow(
+        self,
+        *,
+        interval: float = 2.0,
+        timeout: float | None = None,
+        request_timeout: float = 30.0,
+    ) -> Iterator[FollowEvent]:
+        """Yield the bytes the output gains as it grows, until its writer marks it complete.
+
+        For a log written by a tracked save (``save_tracked``, ``batch-conventions run``),
+        read while the task runs. Each read is one ranged GET from the last offset (it
+        asks again for the last 64 bytes, to notice a replaced blob); a blob that did not
+        grow is read again after *interval* seconds. The output may not exist yet (get a
+        reference without a check from ``storage.reference(kind, path)``): it is waited for.
+
+        Yields ``bytes``, and a :class:`~conventions.follow.FollowRestart` when the blob
+        was replaced (a retried task's ``run`` started a new log): what follows it starts
+        at byte 0 of the new blob, never glued to the old one. The replacement is also
+        logged as a warning on the ``conventions`` logger. Stops when the blob carries the
+        completion mark that a successful ``TrackedFile.close()`` sets and everything
+        was read, or when a block blob (written at once) was read to its end::
+
+            from conventions.follow import FollowRestart
+
+            log = job.task("task-1").reference(TaskOutputKind.TASK_LOG, "stdout.txt")
+            for item in log.follow(interval=1.0):
+                if isinstance(item, FollowRestart):
+                    print(f"--- the log was replaced ({item.reason}) ---")
+                else:
+                    sys.stdout.buffer.write(item)
+
+        Args:
+            interval: seconds between reads of a log that did not grow (> 0).
+            timeout: seconds after which, if the log is not complete yet,
+                :class:`~conventions.errors.FollowTimeoutError` is raised; ``None``
+                follows until complete (or Ctrl-C).
+            request_timeout: bound on each request's connect and read waits.
+
+        Raises:
+            FollowTimeoutError: *timeout* passed first.
+            WriterGoneError: the writer stopped without completing the log (it marked it
+                incomplete, or was silent past its liveness promise: killed, node lost).
+            InvalidSettingError: *interval*, *timeout* or *request_timeout* out of range.
+            ContainerNotFoundError; AccessDeniedError (a SAS needs ``r``); StorageError
+                (after 3 tries of a read that failed for a passing reason).
+        """
+        from .live import follow_blob  # the loop and its waits live there
+
+        blob_client = _value(self).blob_client
+        return follow_blob(
+            blob_client, interval=interval, timeout=timeout, request_timeout=request_timeout
+        )
+
+    def delete(self) -> None:
+        """Delete the output.
+
+        Raises:
+            OutputNotFoundError: it does not exist.
+            AccessDeniedError: the SAS lacks ``d`` (the default SAS of
+                ``output_container_url`` has none, like .NET's).
+        """
+        _download.delete(_value(self))
+
+
 @attrs.frozen(repr=False, eq=False)
-class OutputFileReference:
+class OutputFileReference(_Reading):
     """One stored job or task output: where it is, how big, and how to read it back.
 
     ``path`` comes from the blob name itself (decision D-10), so non-ASCII letters, ``+``,
@@ -233,249 +327,3 @@ class OutputFileReference:
             f"OutputFileReference(kind={self.kind!r}, task_id={self.task_id!r}, "
             f"path={self.path!r}, size={self.size!r}, url={redact_sas(self.url)!r})"
         )
-
-    def _translate(self, operation: str, permission: str) -> Any:
-        return translate_errors(
-            operation, container=self.container_name, blob=self.blob_name, permission=permission
-        )
-
-    def _downloader(
-        self, deadline: TransferDeadline | None = None, max_concurrency: int = 1
-    ) -> StorageStreamDownloader[bytes]:
-        # Every answer, the first and each chunk's, is checked before the SDK reads it
-        # (rule IG-5); a download with a deadline also hands it each answer's socket.
-        with self._translate("download", "r"):
-            if deadline is None:
-                return self.blob_client.download_blob(
-                    max_concurrency=max_concurrency, raw_response_hook=check_download_answer
-                )
-            return self.blob_client.download_blob(
-                max_concurrency=max_concurrency,
-                raw_response_hook=deadline.checked_hook,
-                raw_request_hook=deadline.request_hook,
-            )
-
-    def _deadline(self) -> TransferDeadline:
-        """The bound on one whole download (``conventions.network``)."""
-        return TransferDeadline(self.container_name, self.blob_name, self.size)
-
-    def _check_complete(self, coverage: Coverage, expected: int) -> None:
-        # .NET reads once and returns whatever arrived (hazard 5); never here. What
-        # counts is what was written, not what the SDK reports (rule IG-5).
-        if coverage.is_whole(expected):
-            return
-        if coverage.gaps or coverage.contiguous != coverage.written:
-            what = f"bytes are missing after byte {coverage.contiguous}"
-        else:
-            what = "it was short"
-        raise StorageError(
-            f"download of blob {self.blob_name!r} in container {self.container_name!r} "
-            f"was incomplete: {what} ({coverage.written} of {expected} bytes arrived); "
-            "nothing was written, download it again",
-            container=self.container_name,
-            blob=self.blob_name,
-        )
-
-    def _copy_to(
-        self,
-        file: IO[bytes],
-        on_bytes: Callable[[int], None] | None = None,
-        *,
-        max_concurrency: int = 1,
-    ) -> int:
-        """Stream the whole blob into *file*; return the bytes written, checked complete
-        and checked against the blob's stored Content-MD5 (``IntegrityError``, rule IG-2).
-        *on_bytes* hears the length of each chunk written (byte-level progress). A blob
-        larger than the first request (4 MiB on the library's own client, 32 MiB on yours)
-        comes in *max_concurrency* parallel chunks when *file* is seekable, still hashed in
-        file order."""
-        if max_concurrency > 1 and not supports_parallel_writes(file):
-            max_concurrency = 1
-        checked: CountingWriter | None = None
-        try:
-            with self._deadline() as deadline:
-                downloader = self._downloader(deadline, max_concurrency)
-                # Chunks may come in parallel (and out of order) only past the first request.
-                checked = download_writer(
-                    file,
-                    on_bytes,
-                    stored_md5=self._stored_md5(downloader),
-                    parallel=max_concurrency > 1 and downloader.size >= 1 << 20,
-                )
-                with self._translate("download", "r"):
-                    downloader.readinto(cast(IO[bytes], checked))
-            self._check_complete(checked.coverage, downloader.size)
-            written = checked.coverage.written
-            checked.verify(
-                self._stored_md5(downloader), container=self.container_name, blob=self.blob_name
-            )
-        finally:
-            if checked is not None:
-                checked.stop()
-        return written
-
-    @staticmethod
-    def _stored_md5(downloader: StorageStreamDownloader[bytes]) -> bytes | None:
-        # The version downloaded (the SDK pins it by ETag across chunks): its stored MD5.
-        md5 = downloader.properties.content_settings.content_md5
-        return None if md5 is None else bytes(md5)
-
-    def download_to_file(
-        self, dest: str | os.PathLike[str], *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
-    ) -> Path:
-        """Stream the output into the file *dest* and return its path.
-
-        An output larger than the first request (4 MiB on the library's own client, the
-        SDK's 32 MiB on a client you built) comes in chunks, *max_concurrency* of them at
-        once (like plain ``download_blob(max_concurrency=8)``), checked against its
-        Content-MD5 all the same.
-
-        Atomic: the bytes go to a temporary file in the same directory, renamed onto
-        *dest* only once complete; on any failure the temporary file is removed and
-        *dest* is left as it was. Parent directories are created. The file gets the mode
-        a plain ``open()`` gives. A symbolic link at *dest* itself is replaced, never
-        followed; the directories above it are the caller's path and are followed.
-
-        Raises:
-            OutputNotFoundError: the output does not exist (any more).
-            AccessDeniedError: the SAS lacks ``r``.
-            StorageError: the download was short or failed after azure-core's retries.
-            IntegrityError: the bytes differ from the blob's stored Content-MD5 (rule
-                IG-2); *dest* is left as it was.
-            LocalPathError: *dest* cannot be written (a directory is in its place, its
-                name is too long, its parent is a file...).
-            InvalidSettingError: *max_concurrency* is less than 1.
-        """
-        check_chunk_concurrency(max_concurrency)
-        target = Path(dest)
-        with Destination(target.parent) as directory:
-            copy = functools.partial(self._copy_to, max_concurrency=max_concurrency)
-            written = again_if_changed(
-                lambda: directory.write((target.name,), copy, blob=self.blob_name)
-            )
-        _log.debug("downloaded %s to %s (%d bytes)", self.blob_name, target, written)
-        return target
-
-    def download_bytes(self, *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY) -> bytes:
-        """Return the whole output as bytes (all of it: never a short read), checked
-        against the blob's stored Content-MD5 when it has one (``IntegrityError``). An
-        output larger than the first request (4 MiB on the library's own client) comes in
-        chunks, *max_concurrency* of them at once."""
-        check_chunk_concurrency(max_concurrency)
-        downloader, data = again_if_changed(lambda: self._read_all(max_concurrency))
-        stored = self._stored_md5(downloader)
-        if stored is not None:  # rule IG-3: without one, nothing to hash for
-            actual = hashlib.md5(data, usedforsecurity=False).digest()
-            check_md5(stored, actual, container=self.container_name, blob=self.blob_name)
-        return data
-
-    def _read_all(
-        self, max_concurrency: int
-    ) -> tuple[StorageStreamDownloader[bytes], bytes]:
-        buffer = io.BytesIO()
-        # Counted like a file's download (rule IG-5): a hole would read back as zeros.
-        counted = CountingWriter(buffer)
-        with self._deadline() as deadline:
-            downloader = self._downloader(deadline, max_concurrency)
-            with self._translate("download", "r"):
-                downloader.readinto(cast(IO[bytes], counted))
-        self._check_complete(counted.coverage, downloader.size)
-        return downloader, buffer.getvalue()
-
-    def download_text(
-        self, encoding: str = "utf-8", *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
-    ) -> str:
-        """Return the whole output decoded as *encoding* (UTF-8 by default)."""
-        return self.download_bytes(max_concurrency=max_concurrency).decode(encoding)
-
-    def open(self) -> IO[bytes]:
-        """Return a readable binary stream over the output, fetched chunk by chunk.
-
-        Use it as a context manager::
-
-            with ref.open() as stream:
-                header = stream.read(100)
-        """
-        return io.BufferedReader(_DownloadStream(self, self._downloader()))
-
-    def follow(
-        self,
-        *,
-        interval: float = 2.0,
-        timeout: float | None = None,
-        request_timeout: float = 30.0,
-    ) -> Iterator[FollowEvent]:
-        """Yield the bytes the output gains as it grows, until its writer marks it complete.
-
-        For a log written by a tracked save (``save_tracked``, ``batch-conventions run``),
-        read while the task runs. Each read is one ranged GET from the last offset (it
-        asks again for the last 64 bytes, to notice a replaced blob); a blob that did not
-        grow is read again after *interval* seconds. The output may not exist yet (get a
-        reference without a check from ``storage.reference(kind, path)``): it is waited for.
-
-        Yields ``bytes``, and a :class:`~conventions.follow.FollowRestart` when the blob
-        was replaced (a retried task's ``run`` started a new log): what follows it starts
-        at byte 0 of the new blob, never glued to the old one. The replacement is also
-        logged as a warning on the ``conventions`` logger. Stops when the blob carries the
-        completion mark that a successful ``TrackedFile.close()`` sets and everything
-        was read, or when a block blob (written at once) was read to its end::
-
-            from conventions.follow import FollowRestart
-
-            log = job.task("task-1").reference(TaskOutputKind.TASK_LOG, "stdout.txt")
-            for item in log.follow(interval=1.0):
-                if isinstance(item, FollowRestart):
-                    print(f"--- the log was replaced ({item.reason}) ---")
-                else:
-                    sys.stdout.buffer.write(item)
-
-        Args:
-            interval: seconds between reads of a log that did not grow (> 0).
-            timeout: seconds after which, if the log is not complete yet,
-                :class:`~conventions.errors.FollowTimeoutError` is raised; ``None``
-                follows until complete (or Ctrl-C).
-            request_timeout: bound on each request's connect and read waits.
-
-        Raises:
-            FollowTimeoutError: *timeout* passed first.
-            WriterGoneError: the writer stopped without completing the log (it marked it
-                incomplete, or was silent past its liveness promise: killed, node lost).
-            InvalidSettingError: *interval*, *timeout* or *request_timeout* out of range.
-            ContainerNotFoundError; AccessDeniedError (a SAS needs ``r``); StorageError
-                (after 3 tries of a read that failed for a passing reason).
-        """
-        from .live import follow_blob  # the loop and its waits live there
-
-        return follow_blob(
-            self.blob_client, interval=interval, timeout=timeout, request_timeout=request_timeout
-        )
-
-    def delete(self) -> None:
-        """Delete the output.
-
-        Raises:
-            OutputNotFoundError: it does not exist.
-            AccessDeniedError: the SAS lacks ``d`` (the default SAS of
-                ``output_container_url`` has none, like .NET's).
-        """
-        with self._translate("delete", "d"):
-            self.blob_client.delete_blob()
-
-
-class _DownloadStream(io.RawIOBase):
-    """A raw read-only stream over a ``StorageStreamDownloader``; errors translated."""
-
-    def __init__(self, reference: OutputFileReference, downloader: StorageStreamDownloader[bytes]):
-        super().__init__()
-        self._reference = reference
-        self._downloader = downloader
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        with self._reference._translate("download", "r"):
-            data = self._downloader.read(len(view))
-        view[: len(data)] = data
-        return len(data)

@@ -4,8 +4,9 @@ local destination (skipping identical copies, collecting per-output failures).
 ``conventions.storage`` builds on it (``JobOutputStorage.download``, ``download_outputs``,
 ``iter_download``, ``watch``; ``save_many`` uses :func:`run_parallel`). What to fetch and
 where it goes are pure decisions made elsewhere (``conventions.incremental``,
-``conventions.local_paths``), so that the async twin can reuse them; this module is the
-threaded I/O around them.
+``conventions.local_paths``), and so are how each file is fetched and whether a local copy
+is kept (``conventions._download_plan``), so that the async twin can reuse them; this
+module is the threaded I/O around them, and ``conventions._download`` reads each file.
 
 Imports azure-storage-blob (through ``conventions.references``); ``import conventions`` does
 not load it.
@@ -23,12 +24,19 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO, TypeVar
+from typing import TypeVar
 
 import attrs
 
+from ._download import again_if_changed, copy_to
+from ._download_plan import (
+    check_count,
+    chunk_threads,
+    chunks_per_file,
+    first_verdict,
+    verdict_after_hash,
+)
 from ._local_files import Destination, ExistingFile
-from ._transport import FIRST_GET_SIZE, chunks_per_file
 from .errors import (
     ContainerNotFoundError,
     ConventionsError,
@@ -37,9 +45,9 @@ from .errors import (
     InvalidSettingError,
     LocalPathError,
 )
-from .incremental import Action, LocalFile, RemoteFile, Verdict, compare, stamp_ns
+from .incremental import Action, LocalFile, RemoteFile, Verdict, stamp_ns
 from .local_paths import LocalTarget, local_targets
-from .references import OutputFileReference, again_if_changed
+from .references import OutputFileReference
 from .watching import WatchLedger
 
 __all__ = [
@@ -128,6 +136,16 @@ class DownloadFailure:
         return f"blob {self.output.blob_name!r} -> {self.local_path!r}: {self.error}"
 
 
+@attrs.frozen
+class _FileOptions:
+    """What each file of one download is given: one value, passed down as it is."""
+
+    overwrite: bool
+    on_bytes: BytesCallback | None
+    #: Chunk threads for a file larger than the first request.
+    chunks: int
+
+
 def _cause(error: ConventionsError) -> tuple[str, object]:
     return (
         type(error).__name__,
@@ -185,15 +203,7 @@ def run_parallel(
 
 def check_concurrency(max_concurrency: int) -> int:
     """*max_concurrency*, if it is a whole number of at least 1."""
-    if (
-        isinstance(max_concurrency, bool)
-        or not isinstance(max_concurrency, int)
-        or max_concurrency < 1
-    ):
-        raise InvalidSettingError(
-            max_concurrency, "must be a whole number, at least 1", subject="max_concurrency"
-        )
-    return max_concurrency
+    return check_count(max_concurrency, "max_concurrency")
 
 
 #: The longest ``watch`` interval: what ``time.sleep`` and thread waits accept.
@@ -402,19 +412,18 @@ def iter_download(
                 yield DownloadFailure(reference, target.path, target)
             else:
                 work.append((reference, target))
-        yield from _download_all(root, work, overwrite, on_bytes, chunks, max_concurrency)
+        options = _FileOptions(overwrite, on_bytes, chunks)
+        yield from _download_all(root, work, options, max_concurrency)
 
 
 def _download_all(
     root: Destination,
     work: Iterable[tuple[OutputFileReference, LocalTarget]],
-    overwrite: bool,
-    on_bytes: BytesCallback | None,
-    chunks: int,
+    options: _FileOptions,
     max_concurrency: int,
 ) -> Generator[DownloadedOutput | DownloadFailure, None, None]:
     jobs = [
-        functools.partial(_download_one, root, reference, target, overwrite, on_bytes, chunks)
+        functools.partial(_download_one, root, reference, target, options)
         for reference, target in work
     ]
     yield from relay(iter_parallel(jobs, max_concurrency), lambda item: item[1])
@@ -434,7 +443,7 @@ def watch(
     yielding each result (see ``JobOutputStorage.watch``). What each round downloads, and
     where, is :class:`conventions.watching.WatchLedger`'s decision."""
     check_watch(interval, idle_exit, max_concurrency)
-    chunks = chunks_per_file(max_concurrency, None)
+    options = _FileOptions(overwrite, on_bytes, chunks_per_file(max_concurrency, None))
     ledger: WatchLedger[OutputFileReference] = WatchLedger()
     last_news = time.monotonic()
     while True:
@@ -446,9 +455,7 @@ def watch(
                 last_news = time.monotonic()
             for reference, refusal in plan.refused:
                 yield DownloadFailure(reference, refusal.path, refusal)
-            downloads = _download_all(
-                root, plan.downloads, overwrite, on_bytes, chunks, max_concurrency
-            )
+            downloads = _download_all(root, plan.downloads, options, max_concurrency)
             yield from relay(downloads, functools.partial(_note, ledger))
         now = time.monotonic()
         if idle_exit is not None and now - last_news >= idle_exit:
@@ -480,64 +487,68 @@ def _download_one(
     root: Destination,
     reference: OutputFileReference,
     target: LocalTarget,
-    overwrite: bool,
-    on_bytes: BytesCallback | None,
-    chunks: int = 1,
+    options: _FileOptions,
 ) -> DownloadedOutput | DownloadFailure:
     """Download one output unless its local copy is identical (rules IN-1 to IN-4); its
     own failure becomes a result, the whole job's is raised."""
-    # A blob that the first request brings whole needs no chunk threads (the SDK would
-    # still seek the file for them).
-    small = reference.size is not None and reference.size <= FIRST_GET_SIZE
-    chunk_threads = 1 if small else chunks
-
-    def keep(existing: ExistingFile | None) -> bool:
-        verdict = _verdict(reference, existing, overwrite)
-        if verdict.action is Action.SKIP:
-            _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
-            return True
-        _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
-        return False
-
-    def fill(file: IO[bytes]) -> int:
-        hook = None if on_bytes is None else functools.partial(on_bytes, reference)
-        written = reference._copy_to(file, hook, max_concurrency=chunk_threads)
-        if reference.last_modified is not None:  # the stamp of rule IN-4
-            file.flush()
-            stamp = stamp_ns(reference.last_modified)
-            os.utime(file.fileno(), ns=(stamp, stamp))
-        return written
-
+    threads = chunk_threads(reference.size, options.chunks)
+    remote = RemoteFile(reference.size, reference.content_md5, reference.last_modified)
     try:
-        # One walk to the target's directory, for the verdict and the write.
-        written = again_if_changed(
-            lambda: root.write_unless(target.parts, fill, blob=reference.blob_name, keep=keep)
+        # Rule IG-4: each attempt walks to the target again and reads one whole version.
+        return again_if_changed(
+            lambda: _fetch(root, reference, target, options, remote, threads)
         )
-        if written is None:
-            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
-        return DownloadedOutput(reference, target.path, written, skipped=False)
     except ContainerNotFoundError:
         raise  # the whole job's container is gone: nothing else can succeed
     except ConventionsError as error:
         return DownloadFailure(reference, target.path, error)
 
 
-def _verdict(
-    reference: OutputFileReference, existing: ExistingFile | None, overwrite: bool
-) -> Verdict:
-    """Rules IN-1 to IN-4 for *reference* against the file already at its target."""
-    remote = RemoteFile(reference.size, reference.content_md5, reference.last_modified)
-    if overwrite:
-        return compare(remote, None, overwrite=True)
+def _fetch(
+    root: Destination,
+    reference: OutputFileReference,
+    target: LocalTarget,
+    options: _FileOptions,
+    remote: RemoteFile,
+    threads: int,
+) -> DownloadedOutput:
+    """One attempt, in steps: walk to the target's directory (one walk for the verdict
+    and the write), decide, then open a temporary file, fill it, stamp it (rule IN-4), and
+    commit it, or discard it on any failure."""
+    with root.writing(target.parts, blob=reference.blob_name) as place:
+        verdict = _verdict(remote, place.existing(), options.overwrite)
+        if verdict.action is Action.SKIP:
+            _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
+            return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
+        _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
+        on_bytes = options.on_bytes
+        hook = None if on_bytes is None else functools.partial(on_bytes, reference)
+        file = place.open()
+        try:
+            written = copy_to(reference, file, hook, max_concurrency=threads)
+            if reference.last_modified is not None:  # the stamp of rule IN-4
+                file.flush()
+                stamp = stamp_ns(reference.last_modified)
+                os.utime(file.fileno(), ns=(stamp, stamp))
+            place.commit(file)
+        except BaseException:
+            place.discard(file)
+            raise
+    return DownloadedOutput(reference, target.path, written, skipped=False)
+
+
+def _verdict(remote: RemoteFile, existing: ExistingFile | None, overwrite: bool) -> Verdict:
+    """Rules IN-1 to IN-4 for *remote* against the file already at its target: the pure
+    steps of ``conventions._download_plan``, with the local file's ``lstat`` and (only
+    when they ask) its MD5 between them."""
     local = (
         None
         if existing is None
         else LocalFile(size=existing.info.st_size, mtime_ns=existing.info.st_mtime_ns)
     )
-    verdict = compare(remote, local)
+    verdict = first_verdict(remote, local, overwrite=overwrite)
     if verdict.action is Action.HASH_LOCAL:
         assert existing is not None
-        verdict = compare(remote, local, local_md5=existing.md5())
-        if verdict.action is Action.HASH_LOCAL:  # the file vanished meanwhile
-            verdict = compare(remote, None)
+        assert local is not None
+        verdict = verdict_after_hash(remote, local, existing.md5())
     return verdict
