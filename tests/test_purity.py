@@ -27,6 +27,10 @@ PURE_MODULES = [
     "conventions.urls",
     "conventions.received",
     "conventions.temporary_files",
+    "conventions.environment",
+    "conventions.listing",
+    "conventions.signing",
+    "conventions.upload_plan",
 ]
 
 
