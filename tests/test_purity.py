@@ -31,6 +31,7 @@ PURE_MODULES = [
     "conventions.listing",
     "conventions.signing",
     "conventions.upload_plan",
+    "conventions.endpoints",
 ]
 
 
