@@ -30,12 +30,11 @@ from azure.core.credentials import (
 )
 from azure.core.exceptions import ClientAuthenticationError
 
+from .environment import CLIENT_ID_ENV
 from .errors import CredentialError, MissingDependencyError
 
 __all__ = ["CLIENT_ID_ENV", "storage_credential"]
 
-#: The client id of the pool's user-assigned managed identity (azure-identity's variable).
-CLIENT_ID_ENV = "AZURE_CLIENT_ID"
 
 _INSTALL = "pip install 'batch-file-conventions[identity]'"
 

@@ -18,8 +18,6 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import datetime
 from typing import Any
@@ -30,6 +28,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 from ._azure_errors import translate_errors
 from .containers import container_name
 from .errors import InvalidArgumentError, SasError
+from .signing import MAX_USER_DELEGATION_EXPIRY, plan_sas
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -43,12 +42,6 @@ __all__ = [
 #: As .NET: 7 days, and Add, Create, List, Read, Write (no Delete).
 DEFAULT_EXPIRY = datetime.timedelta(days=7)
 DEFAULT_PERMISSIONS = "racwl"
-#: Azure's limit on a user delegation key's lifetime.
-MAX_USER_DELEGATION_EXPIRY = datetime.timedelta(days=7)
-#: How far back the SAS start goes by default, against clock skew between machines.
-_CLOCK_SKEW = datetime.timedelta(minutes=15)
-# Letters that ContainerSasPermissions knows, in its order.
-_PERMISSION_LETTERS = "racwdxyltfmei"
 
 
 def prepare_output_storage(service_client: BlobServiceClient, job_id: str) -> str:
@@ -74,25 +67,6 @@ def _check_service_client(value: object) -> None:
         raise InvalidArgumentError(
             value, "is not an azure.storage.blob.BlobServiceClient", subject="service_client"
         )
-
-
-def _instant(
-    name: str, value: datetime.datetime | datetime.timedelta, now: datetime.datetime
-) -> datetime.datetime:
-    """*value* as an aware UTC time: a ``timedelta`` counts from *now*."""
-    if isinstance(value, datetime.timedelta):
-        return now + value
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise SasError(
-                f"{name} {value.isoformat()} is a naive datetime; give a timezone-aware one "
-                "(e.g. datetime.now(timezone.utc)) or a timedelta from now"
-            )
-        return value.astimezone(datetime.timezone.utc)
-    raise SasError(
-        f"{name} must be a timedelta or a timezone-aware datetime, not {type(value).__name__} "
-        f"{value!r}"
-    )
 
 
 def output_container_url(
@@ -135,53 +109,34 @@ def output_container_url(
     """
     name = container_name(job_id)
     _check_service_client(service_client)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    expires = _instant("expiry", expiry, now)
-    if expires <= now:
-        raise SasError(f"expiry must be in the future, not {expiry}")
-    starts = now - _CLOCK_SKEW if start is None else _instant("start", start, now)
-    if starts >= expires:
-        raise SasError(f"start {start} must be before the expiry {expires.isoformat()}")
-    unknown = sorted(set(permissions) - set(_PERMISSION_LETTERS))
-    if not permissions or unknown or len(set(permissions)) != len(permissions):
-        raise SasError(
-            f"permissions {permissions!r} must be SAS letters from {_PERMISSION_LETTERS!r}, "
-            "each at most once"
-        )
-    permission = ContainerSasPermissions.from_string(permissions)
+    # Prepare: what the client has, and the decision (conventions.signing, pure).
     account_name = service_client.account_name
-    if not account_name:
-        raise SasError("the service client's URL names no storage account; cannot sign a SAS")
     credential = service_client.credential
     account_key = getattr(credential, "account_key", None)
+    plan = plan_sas(
+        expiry=expiry,
+        start=start,
+        permissions=permissions,
+        now=datetime.datetime.now(datetime.timezone.utc),
+        account_name=account_name,
+        account_key=account_key,
+        has_token_credential=callable(getattr(credential, "get_token", None)),
+    )
+    # Perform: fetch a user delegation key if that is the plan, then sign.
     signing_key: dict[str, Any]
-    if isinstance(account_key, str) and account_key:
-        try:
-            base64.b64decode(account_key.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError):
-            raise SasError(
-                "the service client's account key is not base64, so it cannot sign a SAS; "
-                "copy the key again"
-            ) from None
+    if plan.signing == "account_key":
         signing_key = {"account_key": account_key}
-    elif callable(getattr(credential, "get_token", None)):
-        if expires - now > MAX_USER_DELEGATION_EXPIRY:
-            raise SasError(
-                f"expiry {expiry} is too long for a user delegation SAS: Azure allows at most "
-                f"{MAX_USER_DELEGATION_EXPIRY.days} days; use a shorter expiry and issue a "
-                "new URL later, or sign with the account key"
-            )
-        starts = max(starts, expires - MAX_USER_DELEGATION_EXPIRY)
-        with translate_errors("get a user delegation key for", container=name):
-            key = service_client.get_user_delegation_key(starts, expires)
-        signing_key = {"user_delegation_key": key}
     else:
-        raise SasError(
-            "the service client must be authorized with the account key (shared key) or "
-            "an Entra ID token credential to sign a container SAS; it has neither"
-        )
+        with translate_errors("get a user delegation key for", container=name):
+            key = service_client.get_user_delegation_key(plan.start, plan.expiry)
+        signing_key = {"user_delegation_key": key}
     sas = generate_container_sas(
-        account_name, name, permission=permission, expiry=expires, start=starts, **signing_key
+        plan.account_name,
+        name,
+        permission=ContainerSasPermissions.from_string(plan.permissions),
+        expiry=plan.expiry,
+        start=plan.start,
+        **signing_key,
     )
     container_url = str(service_client.get_container_client(name).url).split("?", 1)[0]
     return f"{container_url}?{sas}"

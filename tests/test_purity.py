@@ -37,6 +37,11 @@ PURE_MODULES = [
     "conventions.temporary_files",
     "conventions.retrying",
     "conventions.budget",
+    "conventions.environment",
+    "conventions.listing",
+    "conventions.signing",
+    "conventions.upload_plan",
+    "conventions.endpoints",
 ]
 
 #: The decisions: modules that may not even import what I/O needs (threads, queues,
