@@ -14,22 +14,31 @@ from __future__ import annotations
 import datetime
 import enum
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from .blobs import MAX_BLOB_NAME_LENGTH, MAX_BLOB_NAME_SEGMENTS, job_prefix, task_prefix
+from ._output_file_checks import (
+    Header,
+    check_container_url,
+    check_headers,
+    check_identity,
+    check_path,
+    check_pattern,
+    has_wildcard,
+    redacted_repr,
+    sas_fields,
+    to_headers,
+)
+from .blobs import job_prefix, task_prefix
 from .errors import (
     InvalidArgumentError,
     InvalidOutputFileError,
-    InvalidPathError,
 )
 from .kinds import JobOutputKind, TaskOutputKind, check_writable
 from .paths import destination_path
-from .urls import redact_sas, redact_value, sas_expiry
+from .urls import redact_sas, sas_expiry
 
 if TYPE_CHECKING:
     from azure.batch import models as batch_models
@@ -46,19 +55,6 @@ __all__ = [
 
 #: The pattern of the task's standard output and error, next to its working directory.
 STD_LOGS_PATTERN = "../std*.txt"
-
-_WILDCARD_CHARS = frozenset("*?[")
-# The service substitutes a user-assigned identity for the SAS; Batch asks for the ARM
-# resource ID of a user-assigned managed identity. Case-insensitive like ARM itself.
-_ARM_IDENTITY = re.compile(
-    r"/subscriptions/[^/\s]+/resourceGroups/[^/\s]+/providers/"
-    r"Microsoft\.ManagedIdentity/userAssignedIdentities/[^/\s]+",
-    re.ASCII | re.IGNORECASE,
-)
-# RFC 9110 token: the characters an HTTP header name may hold.
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 
 class UploadCondition(str, enum.Enum):
     """When the Batch service uploads an OutputFile (rule OF-6).
@@ -150,175 +146,6 @@ def _to_condition(value: UploadCondition | str) -> UploadCondition:
         ) from None
 
 
-def has_wildcard(file_pattern: str) -> bool:
-    """Tell whether *file_pattern* holds a wildcard: ``*``, ``**``, ``?`` or ``[...]`` (rule OF-5).
-
-    .NET's Azure-Samples helper looks only for ``*``; ``?`` and brackets are wildcards to
-    the service too (decision D-11).
-
-    >>> has_wildcard("../std*.txt"), has_wildcard("out/?.csv"), has_wildcard("out/x.csv")
-    (True, True, False)
-
-    Raises:
-        TypeError: *file_pattern* is not a ``str``.
-    """
-    if not isinstance(file_pattern, str):
-        raise TypeError(f"file_pattern must be a str, not {type(file_pattern).__name__}")
-    return any(char in _WILDCARD_CHARS for char in file_pattern)
-
-
-def _check_pattern(_instance: object, _attribute: object, pattern: str) -> None:
-    if not isinstance(pattern, str) or not pattern:
-        raise InvalidOutputFileError(
-            pattern, "must be a non-empty string (rule OF-1)", subject="file pattern"
-        )
-    if _CONTROL.search(pattern):
-        raise InvalidOutputFileError(
-            pattern, "must not contain control characters (rule OF-1)", subject="file pattern"
-        )
-    for segment in pattern.split("/"):
-        if _unclosed_bracket(segment):
-            raise InvalidOutputFileError(
-                pattern,
-                "has a '[' that no ']' closes in the same directory level; write '[[]' "
-                "to match a literal '[' (rule OF-1)",
-                subject="file pattern",
-            )
-
-
-def _unclosed_bracket(segment: str) -> bool:
-    """Tell whether *segment* has a ``[`` that starts no complete ``[...]`` set.
-
-    Same scan as :func:`fnmatch.translate`: after ``[`` an optional ``!``, then a ``]``
-    right there is a member, and the set ends at the next ``]``.
-    """
-    i, n = 0, len(segment)
-    while i < n:
-        if segment[i] == "[":
-            j = i + 1
-            if j < n and segment[j] == "!":
-                j += 1
-            if j < n and segment[j] == "]":
-                j += 1
-            while j < n and segment[j] != "]":
-                j += 1
-            if j >= n:
-                return True
-            i = j
-        i += 1
-    return False
-
-
-def _check_container_url(_instance: object, _attribute: object, url: str) -> None:
-    if not isinstance(url, str):
-        raise InvalidOutputFileError(
-            redact_value(url),
-            "must be an absolute http(s) URL (rule OF-2)",
-            subject="container url",
-        )
-    try:
-        parts = urlsplit(url)
-        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        ok = False
-    if not ok or _CONTROL.search(url) or " " in url:
-        raise InvalidOutputFileError(
-            redact_sas(url), "must be an absolute http(s) URL (rule OF-2)", subject="container url"
-        )
-
-
-def _redacted_repr(url: str) -> str:
-    return repr(redact_sas(url))
-
-
-def _sas_fields(url: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(url).query, keep_blank_values=True)
-
-
-def _check_identity(_instance: object, _attribute: object, identity: str | None) -> None:
-    if identity is None:
-        return
-    if not isinstance(identity, str) or not _ARM_IDENTITY.fullmatch(identity):
-        raise InvalidOutputFileError(
-            identity,
-            "must be the ARM resource ID of a user-assigned managed identity, "
-            "'/subscriptions/<id>/resourceGroups/<group>/providers/"
-            "Microsoft.ManagedIdentity/userAssignedIdentities/<name>' (rule OF-4)",
-            subject="identity",
-        )
-
-
-def _check_path(_instance: object, _attribute: object, path: str | None) -> None:
-    if path is None:
-        return
-    rule = "must be a blob name or folder in normal form, without '..' or wildcards (rule OF-5)"
-    if not isinstance(path, str) or has_wildcard(path):
-        raise InvalidOutputFileError(path, rule, subject="path")
-    try:
-        normal = destination_path(path)
-    except InvalidPathError:
-        raise InvalidOutputFileError(path, rule, subject="path") from None
-    if normal != path:
-        raise InvalidOutputFileError(path, rule, subject="path")
-    # The service would build the blob name and Azure refuse it at upload (decision D-18).
-    if len(path) > MAX_BLOB_NAME_LENGTH:
-        raise InvalidOutputFileError(
-            path, f"has {len(path)} characters; a blob name has at most 1024 (rule BN-2)",
-            subject="path",
-        )
-    segments = path.count("/") + 1
-    if segments > MAX_BLOB_NAME_SEGMENTS:
-        raise InvalidOutputFileError(
-            path, f"has {segments} segments; a blob name has at most 254 (rule BN-2)",
-            subject="path",
-        )
-
-
-Header = tuple[str, str | None]
-
-_PAIR_RULE = (
-    "must be a (name, value) pair: an HTTP header name and a value that is absent or "
-    "a string without control characters (rule OF-7)"
-)
-
-
-def _to_headers(headers: Mapping[str, str | None] | Iterable[Header] | None) -> tuple[Header, ...]:
-    if headers is None:
-        return ()
-    rule = "must be (name, value) pairs or a mapping of names to values (rule OF-7)"
-    if isinstance(headers, (str, bytes)):
-        raise InvalidOutputFileError(headers, rule, subject="upload headers")
-    try:
-        pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
-    except TypeError:
-        raise InvalidOutputFileError(headers, rule, subject="upload headers") from None
-    result: list[Header] = []
-    for pair in pairs:
-        # A str of two characters would unpack into a "pair"; only a real pair will do.
-        if isinstance(pair, (str, bytes)):
-            raise InvalidOutputFileError(pair, _PAIR_RULE, subject="upload header")
-        try:
-            name, value = pair
-        except (TypeError, ValueError):
-            raise InvalidOutputFileError(pair, _PAIR_RULE, subject="upload header") from None
-        result.append((name, value))
-    return tuple(result)
-
-
-def _check_headers(_instance: object, _attribute: object, headers: tuple[Header, ...]) -> None:
-    for name, value in headers:
-        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise InvalidOutputFileError(
-                name, "must be an HTTP header name (rule OF-7)", subject="upload header"
-            )
-        if value is not None and (not isinstance(value, str) or _CONTROL.search(value)):
-            raise InvalidOutputFileError(
-                value,
-                f"of header {name!r} must be a string without control characters (rule OF-7)",
-                subject="upload header value",
-            )
-
-
 @attrs.frozen
 class OutputFile:
     """One entry of a task's ``outputFiles``: what to upload, where, and when.
@@ -342,11 +169,11 @@ class OutputFile:
     conventions.errors.InvalidOutputFileError: container url '...' has neither a SAS ... (rule OF-3)
     """
 
-    file_pattern: str = attrs.field(validator=_check_pattern)
+    file_pattern: str = attrs.field(validator=check_pattern)
     """Which files to upload, relative to the task's working directory (rule OF-1)."""
-    container_url: str = attrs.field(validator=_check_container_url, repr=_redacted_repr)
+    container_url: str = attrs.field(validator=check_container_url, repr=redacted_repr)
     """The container, with a SAS that grants write unless :attr:`identity` is set."""
-    path: str | None = attrs.field(default=None, validator=_check_path)
+    path: str | None = attrs.field(default=None, validator=check_path)
     """The blob name (no wildcard) or virtual directory (wildcard); ``None``: the root."""
     upload_condition: UploadCondition = attrs.field(
         default=attrs.Factory(lambda self: _default_condition_for_path(self.path), takes_self=True),
@@ -354,15 +181,15 @@ class OutputFile:
     )
     """When the service uploads (rule OF-6); by default on task success, and on task
     completion for a ``$TaskLog`` path (decision D-42)."""
-    identity: str | None = attrs.field(default=None, validator=_check_identity)
+    identity: str | None = attrs.field(default=None, validator=check_identity)
     """ARM resource ID of the pool's user-assigned identity that writes to the container."""
     headers: tuple[Header, ...] = attrs.field(
-        default=(), converter=_to_headers, validator=_check_headers
+        default=(), converter=to_headers, validator=check_headers
     )
     """Put Blob request headers, as ``(name, value)`` pairs, sent with every upload."""
 
     def __attrs_post_init__(self) -> None:
-        fields = _sas_fields(self.container_url)
+        fields = sas_fields(self.container_url)
         signed = bool(fields.get("sig", [""])[0])
         if not signed and self.identity is None:
             raise InvalidOutputFileError(
@@ -476,7 +303,7 @@ def _check_not_expired(container_url: str, now: datetime.datetime | None = None)
     The service would fail the upload with an authentication error after the task ran,
     when nothing can be done about it.
     """
-    expiry_text = _sas_fields(container_url).get("se", [None])[0]
+    expiry_text = sas_fields(container_url).get("se", [None])[0]
     try:
         expiry = sas_expiry(container_url)  # the same reading as storage errors' (urls)
     except ValueError:
@@ -526,8 +353,8 @@ def _build(
     identity: str | None,
     headers: Mapping[str, str | None] | Iterable[Header] | None,
 ) -> OutputFile:
-    _check_pattern(None, None, file_pattern)
-    _check_container_url(None, None, container_url)
+    check_pattern(None, None, file_pattern)
+    check_container_url(None, None, container_url)
     _check_not_expired(container_url)
     # A wildcard makes 'path' a virtual directory; otherwise it is the blob name.
     path = prefix if has_wildcard(file_pattern) else f"{prefix}/{destination_path(file_pattern)}"

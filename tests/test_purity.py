@@ -28,6 +28,7 @@ PURE_MODULES = [
     "conventions.incremental",
     "conventions._integrity",  # azure-free, but threads: the I/O of _integrity_rules
     "conventions._integrity_rules",
+    "conventions._output_file_checks",
     "conventions._download_plan",
     "conventions._error_rules",
     "conventions.planner",
