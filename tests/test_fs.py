@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import BlobServiceClient
@@ -153,6 +153,22 @@ def test_a_replaced_output_is_never_read_as_a_mix(
         container.upload_blob("t1/$TaskOutput/a.bin", b"b" * 4096, overwrite=True)
         with pytest.raises(BlobChangedError):
             file.read(1024)
+
+
+def test_an_output_replaced_after_a_glob_is_never_read_stale(
+    fs: ConventionsFileSystem, blob_service_client: BlobServiceClient, job_id: str
+) -> None:
+    # info answers from the glob's listing for a while (Dask asks it for every path): the
+    # read is pinned to the listed version, so a replaced output raises, never reads old.
+    seed(blob_service_client, job_id, {"t1/$TaskOutput/a.csv": b"old\n"})
+    [path] = fs.glob(f"{job_id}/*/$TaskOutput/*.csv")
+    container = blob_service_client.get_container_client(container_name(job_id))
+    container.upload_blob("t1/$TaskOutput/a.csv", b"newer\n", overwrite=True)
+    assert fs.info(path)["size"] == len(b"old\n")  # from the listing
+    with pytest.raises(BlobChangedError):
+        fs.cat(path)
+    fs.glob(f"{job_id}/*/$TaskOutput/*.csv")  # a new listing sees the new version
+    assert fs.cat(path) == b"newer\n"
 
 
 def test_missing_outputs_jobs_and_bad_paths(fs: ConventionsFileSystem, big_job: str) -> None:

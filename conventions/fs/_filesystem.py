@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
@@ -66,6 +67,12 @@ _log = logging.getLogger("conventions")
 _ENVIRONMENT = (CONTAINER_URL_ENV, CONNECTION_STRING_ENV, ACCOUNT_URL_ENV, CLIENT_ID_ENV)
 _SOURCES = ("container_url", "connection_string", "account_url")
 _NOT_FOUND = (OutputNotFoundError, ContainerNotFoundError)
+
+#: Seconds for which ``info`` answers from the last ``find``/``glob`` listing instead of
+#: asking again: Dask asks for each globbed path's info two or three times while it builds
+#: its graph (a request each). An output replaced meanwhile is never read as a mix: reads
+#: are pinned to the listed ETag and raise ``BlobChangedError``.
+LISTING_FRESH_FOR = 30.0
 
 
 class ReadOnlyError(ConventionsError, OSError):
@@ -165,6 +172,8 @@ class ConventionsFileSystem(AbstractFileSystem, metaclass=_SnapshotEnvironment):
         self._client_kwargs = dict(client_kwargs or {})
         self._clients: dict[str, ContainerClient] = {}
         self._lock = threading.Lock()
+        # What the last find (so glob) listed, path: (when, entry); see info.
+        self._listed: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
         if self._container_url is not None:
@@ -266,6 +275,9 @@ class ConventionsFileSystem(AbstractFileSystem, metaclass=_SnapshotEnvironment):
         """An output's ``name``, ``size``, ``type`` (``"file"``), ``last_modified`` and
         ``etag``, or a folder's (``type`` ``"directory"``)."""
         where = split_path(path)
+        known = self._listed.get(join_path(where.job_id, where.name))
+        if known is not None and time.monotonic() - known[0] < LISTING_FRESH_FOR:
+            return dict(known[1])
         client = self._client(where.job_id)
         container = str(client.container_name)
         try:
@@ -326,6 +338,8 @@ class ConventionsFileSystem(AbstractFileSystem, metaclass=_SnapshotEnvironment):
                 entry = self.info(path)
                 if entry["type"] == "file":
                     found[entry["name"]] = entry
+        listed_at = time.monotonic()
+        self._listed = {name: (listed_at, entry) for name, entry in found.items()}
         names = sorted(found)
         return {name: found[name] for name in names} if detail else names
 
