@@ -24,7 +24,8 @@ except ImportError as error:  # pragma: no cover - the extra is not installed
         "conventions.fs needs fsspec: pip install 'batch-file-conventions[fsspec]'"
     ) from error
 
-from ._filesystem import ConventionsFileSystem, ReadOnlyError
+from ._filesystem import ConventionsFileSystem
 from ._paths import PROTOCOL
+from ._readonly import ReadOnlyError
 
 __all__ = ["PROTOCOL", "ConventionsFileSystem", "ReadOnlyError"]

@@ -13,42 +13,29 @@ import errno
 import logging
 import os
 import secrets
-import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.storage.blob import BlobPrefix, ContainerClient
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem, _Cached
 
-from conventions import _opening
 from conventions._azure_errors import translate_errors
-from conventions._clients import container_client_from_account_url
 from conventions._local_files import _host_tag
 from conventions._storage_base import bounded_pages
 from conventions.blobs import read_blob_name
-from conventions.containers import container_name
-from conventions.environment import (
-    ACCOUNT_URL_ENV,
-    CLIENT_ID_ENV,
-    CONNECTION_STRING_ENV,
-    CONTAINER_URL_ENV,
-    container_source,
-)
 from conventions.errors import (
     ContainerNotFoundError,
     ConventionsError,
-    InvalidArgumentError,
     InvalidBlobNameError,
     OutputNotFoundError,
 )
-from conventions.identity import storage_credential
 from conventions.ids import check_task_id
 from conventions.network import bounded
 from conventions.temporary_files import temporary_name
-from conventions.urls import redact_sas
 
+from ._access import ENVIRONMENT, SOURCES, StorageAccess
 from ._paths import (
     PROTOCOL,
     check_pattern,
@@ -58,14 +45,13 @@ from ._paths import (
     split_path,
     strip_protocol,
 )
+from ._readonly import ReadOnlyError, ReadOnlyMixin
 
-__all__ = ["ConventionsFileSystem", "ReadOnlyError"]
+__all__ = ["ConventionsFileSystem"]
 
 _log = logging.getLogger("conventions")
 
-#: The variables of ``from_environment``'s table (``conventions.environment``).
-_ENVIRONMENT = (CONTAINER_URL_ENV, CONNECTION_STRING_ENV, ACCOUNT_URL_ENV, CLIENT_ID_ENV)
-_SOURCES = ("container_url", "connection_string", "account_url")
+#: What a missing output or job raises from the library's translation.
 _NOT_FOUND = (OutputNotFoundError, ContainerNotFoundError)
 
 #: Seconds for which ``info`` answers from the last ``find``/``glob`` listing instead of
@@ -75,27 +61,15 @@ _NOT_FOUND = (OutputNotFoundError, ContainerNotFoundError)
 LISTING_FRESH_FOR = 30.0
 
 
-class ReadOnlyError(ConventionsError, OSError):
-    """The filesystem reads outputs only; save them with ``TaskOutputStorage`` or
-    ``JobOutputStorage`` (writing through fsspec is a later question)."""
-
-    def __init__(self, operation: str, path: object) -> None:
-        super().__init__(
-            errno.EROFS,
-            f"{PROTOCOL}:// is read-only: cannot {operation} {path!r}; save outputs with "
-            "conventions.storage.TaskOutputStorage or JobOutputStorage",
-        )
-
-
 class _SnapshotEnvironment(_Cached):  # type: ignore[misc]
     """With no credential options, put the environment table's variables into the
     options before fsspec computes the instance's cache token: another environment is
     another instance, and the options pickled to a Dask worker carry the credentials."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not any(kwargs.get(name) is not None for name in _SOURCES) and "environ" not in kwargs:
+        if not any(kwargs.get(name) is not None for name in SOURCES) and "environ" not in kwargs:
             kwargs["environ"] = {
-                name: os.environ[name] for name in _ENVIRONMENT if name in os.environ
+                name: os.environ[name] for name in ENVIRONMENT if name in os.environ
             }
         return super().__call__(*args, **kwargs)
 
@@ -105,7 +79,7 @@ def _not_found(path: str, error: BaseException | None = None) -> FileNotFoundErr
     return FileNotFoundError(errno.ENOENT, f"no output or folder at {path!r}{detail}", path)
 
 
-class ConventionsFileSystem(AbstractFileSystem, metaclass=_SnapshotEnvironment):  # type: ignore[misc]
+class ConventionsFileSystem(ReadOnlyMixin, AbstractFileSystem, metaclass=_SnapshotEnvironment):  # type: ignore[misc]
     """A job's outputs as an fsspec filesystem (read-only), under ``batchconv://``.
 
     Paths are ``<job-id>/<task-id>/$<Kind>/<path>`` and ``<job-id>/$<JobKind>/<path>``
@@ -142,50 +116,20 @@ class ConventionsFileSystem(AbstractFileSystem, metaclass=_SnapshotEnvironment):
         **storage_options: Any,
     ) -> None:
         super().__init__(**storage_options)
-        given = [
-            name
-            for name, value in zip(
-                _SOURCES, (container_url, connection_string, account_url), strict=True
-            )
-            if value is not None
-        ]
-        if len(given) > 1:
-            raise InvalidArgumentError(
-                given,
-                "are exclusive: pass one of container_url, connection_string, account_url",
-                subject="options",
-            )
-        if (credential is not None or client_id is not None) and account_url is None:
-            raise InvalidArgumentError(
-                "credential" if credential is not None else "client_id",
-                "goes with account_url only",
-                subject="option",
-            )
-        self._container_url = container_url
-        self._connection_string = connection_string
-        self._account_url = account_url
-        self._credential = credential
-        self._client_id = client_id
-        self._environ = dict(environ) if environ is not None and not given else None
-        if self._environ is not None:
-            container_source(self._environ, "job")  # raises, naming all three, if none is set
-        self._client_kwargs = dict(client_kwargs or {})
-        self._clients: dict[str, ContainerClient] = {}
-        self._lock = threading.Lock()
+        self._access = StorageAccess(
+            container_url=container_url,
+            connection_string=connection_string,
+            account_url=account_url,
+            credential=credential,
+            client_id=client_id,
+            environ=environ,
+            client_kwargs=client_kwargs,
+        )
         # What the last find (so glob) listed, path: (when, entry); see info.
         self._listed: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
-        if self._container_url is not None:
-            where = f"container_url={redact_sas(self._container_url)!r}"
-        elif self._connection_string is not None:
-            where = "connection_string=<connection string>"
-        elif self._account_url is not None:
-            where = f"account_url={redact_sas(self._account_url)!r}"
-        else:
-            assert self._environ is not None
-            where = f"environment={container_source(self._environ, 'job').variable}"
-        return f"ConventionsFileSystem({where})"
+        return f"ConventionsFileSystem({self._access.describe()})"
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> Any:
@@ -193,30 +137,8 @@ class ConventionsFileSystem(AbstractFileSystem, metaclass=_SnapshotEnvironment):
             return [cls._strip_protocol(p) for p in path]
         return strip_protocol(str(path))
 
-    # -- clients ------------------------------------------------------------------------------
-
     def _client(self, job_id: str) -> ContainerClient:
-        with self._lock:
-            client = self._clients.get(job_id)
-            if client is None:
-                client = self._clients[job_id] = self._make_client(job_id)
-            return client
-
-    def _make_client(self, job_id: str) -> ContainerClient:
-        kwargs = self._client_kwargs
-        if self._container_url is not None:
-            return _opening.from_container_url(self._container_url, job_id, kwargs)
-        if self._connection_string is not None:
-            return _opening.from_connection_string(self._connection_string, job_id, kwargs)
-        if self._account_url is not None:
-            if self._credential is None:
-                self._credential = storage_credential(self._client_id)
-            return container_client_from_account_url(
-                self._account_url, container_name(job_id), self._credential, kwargs
-            )
-        assert self._environ is not None
-        source = container_source(self._environ, job_id)
-        return _opening._client_for(source, job_id, dict(kwargs))
+        return self._access.client(job_id)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -403,50 +325,6 @@ class ConventionsFileSystem(AbstractFileSystem, metaclass=_SnapshotEnvironment):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temporary)
                 raise
-
-    # -- writing: not yet ---------------------------------------------------------------------
-
-    def _read_only(self, operation: str, path: object) -> NoReturn:
-        raise ReadOnlyError(operation, path)
-
-    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        self._read_only("make folder", path)
-
-    def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        self._read_only("make folders", path)
-
-    def rmdir(self, path: str) -> None:
-        self._read_only("remove folder", path)
-
-    def rm_file(self, path: str) -> None:
-        self._read_only("remove", path)
-
-    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        self._read_only("remove", path)
-
-    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
-        self._read_only("copy to", path2)
-
-    def mv(
-        self,
-        path1: Any,
-        path2: Any,
-        recursive: bool = False,
-        maxdepth: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._read_only("move", path1)
-
-    def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
-        self._read_only("touch", path)
-
-    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
-        self._read_only("write", path)
-
-    def put_file(
-        self, lpath: Any, rpath: str, callback: Any = None, mode: str = "overwrite", **kwargs: Any
-    ) -> None:
-        self._read_only("upload to", rpath)
 
 
 def _conventional_folder(parent: str, name: str) -> bool:
