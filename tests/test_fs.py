@@ -19,7 +19,7 @@ from typing import Any
 import fsspec
 import pandas as pd  # type: ignore[import-untyped]
 import pytest
-from azure.core.credentials import AzureNamedKeyCredential
+from azure.core.credentials import AzureNamedKeyCredential, TokenCredential
 from azure.storage.blob import BlobServiceClient
 
 from conventions import (
@@ -35,6 +35,7 @@ from conventions.fs import ConventionsFileSystem, ReadOnlyError
 from conventions.sas import output_container_url, prepare_output_storage
 from scripts.azurite import ACCOUNT_KEY, ACCOUNT_NAME, StorageEndpoint
 from tests.leakcheck import LeakCheck
+from tests.tokenendpoint import TokenEndpoint
 
 TASKS = 200
 
@@ -53,6 +54,17 @@ def seed(service: BlobServiceClient, job_id: str, blobs: dict[str, bytes]) -> No
 
 def _options(azurite: StorageEndpoint) -> dict[str, Any]:
     return {"connection_string": azurite.connection_string, "client_kwargs": azurite.client_kwargs}
+
+
+def _unpickled_elsewhere(fs: ConventionsFileSystem) -> ConventionsFileSystem:
+    """*fs* pickled and loaded as on a Dask worker: a new instance from its options (not
+    fsspec's cached one)."""
+    data = pickle.dumps(fs)
+    ConventionsFileSystem.clear_instance_cache()
+    clone = pickle.loads(data)
+    assert isinstance(clone, ConventionsFileSystem)
+    assert clone is not fs
+    return clone
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +294,7 @@ def test_container_url_with_sas_reads_its_job_only_and_never_shows_the_signature
     with pytest.raises(ContainerMismatchError):
         fs.ls("another-job")
     # Pickled (Dask ships it so to its workers), it reads with its credentials.
-    clone = pickle.loads(pickle.dumps(fs))
+    clone = _unpickled_elsewhere(fs)
     assert clone.cat(f"{big_job}/t006/$TaskOutput/data.csv") == _csv(6)
 
 
@@ -315,7 +327,7 @@ def test_the_environment_table_with_no_options(
     assert ACCOUNT_KEY not in repr(fs)
     # The environment read when it was made travels with it: a worker needs no variables.
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
-    assert pickle.loads(pickle.dumps(fs)).cat(f"{big_job}/t008/$TaskOutput/data.csv") == _csv(8)
+    assert _unpickled_elsewhere(fs).cat(f"{big_job}/t008/$TaskOutput/data.csv") == _csv(8)
 
 
 def test_options_are_checked(azurite: StorageEndpoint) -> None:
@@ -325,3 +337,25 @@ def test_options_are_checked(azurite: StorageEndpoint) -> None:
         )
     with pytest.raises(InvalidArgumentError, match="account_url"):
         ConventionsFileSystem(connection_string=azurite.connection_string, credential=object())
+
+
+def test_account_url_without_a_credential_signs_in_with_the_managed_identity(
+    azurite_oauth: StorageEndpoint,
+    oauth_credential: TokenCredential,
+    token_endpoint: TokenEndpoint,
+    job_id: str,
+) -> None:
+    with BlobServiceClient(
+        azurite_oauth.blob_endpoint, credential=oauth_credential, **azurite_oauth.client_kwargs
+    ) as service:
+        seed(service, job_id, {"t1/$TaskOutput/a.csv": _csv(1)})
+    fs = ConventionsFileSystem(
+        account_url=azurite_oauth.blob_endpoint,
+        client_id="pool-identity",
+        client_kwargs=azurite_oauth.client_kwargs,
+    )
+    assert fs.glob(f"{job_id}/*/$TaskOutput/*.csv") == [f"{job_id}/t1/$TaskOutput/a.csv"]
+    # A Dask worker gets the options, no credential object: it signs in on its own.
+    clone = _unpickled_elsewhere(fs)
+    assert clone.cat(f"{job_id}/t1/$TaskOutput/a.csv") == _csv(1)
+    assert set(token_endpoint.client_ids) == {"pool-identity"}
