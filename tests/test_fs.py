@@ -240,6 +240,12 @@ def test_get_to_a_local_folder(fs: ConventionsFileSystem, big_job: str, tmp_path
     )
     assert files == ["data.csv", "deep/er/x.bin"]
     assert (tmp_path / "out" / "deep/er/x.bin").read_bytes() == bytes(range(256)) * 40
+    progress = fsspec.callbacks.Callback()
+    fs.get_file(
+        f"{big_job}/t001/$TaskOutput/data.csv", str(tmp_path / "one.csv"), callback=progress
+    )
+    assert (tmp_path / "one.csv").read_bytes() == _csv(1)
+    assert (progress.size, progress.value) == (len(_csv(1)), len(_csv(1)))
     with pytest.raises(FileNotFoundError):
         fs.get_file(f"{big_job}/t000/$TaskOutput/nope.csv", str(tmp_path / "nope.csv"))
     assert not (tmp_path / "nope.csv").exists()

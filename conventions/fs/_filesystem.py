@@ -317,9 +317,13 @@ class ConventionsFileSystem(ReadOnlyMixin, AbstractFileSystem, metaclass=_Snapsh
                 temporary_name(name, pid=os.getpid(), host=_host_tag(), token=secrets.token_hex(4)),
             )
             try:
+                if callback is not None:  # fsspec's progress callback
+                    callback.set_size(source.size)
                 with open(temporary, "xb") as sink:
                     while data := source.read(source.blocksize):
                         sink.write(data)
+                        if callback is not None:
+                            callback.relative_update(len(data))
                 os.replace(temporary, target)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
