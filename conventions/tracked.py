@@ -50,9 +50,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
+from azure.core.exceptions import AzureError
 
-from ._azure_errors import storage_error
+from ._azure_errors import already_exists, is_append_position_conflict, storage_error
 from ._tracked_blob import (
     MARK_ATTEMPTS,
     created_by,
@@ -328,7 +328,11 @@ class TrackedFile:
                 self._blob.create_append_blob(
                     metadata=metadata, match_condition=MatchConditions.IfMissing
                 )
-        except ResourceExistsError as exc:
+        except AzureError as exc:
+            if not already_exists(exc):
+                raise storage_error(
+                    exc, "create append blob", permission="c", **self._names()
+                ) from exc
             if not created_by(self._blob, _TRACKER_METADATA, self._tracker_id, self._names()):
                 raise TrackedBlobExistsError(
                     f"{self._where()}: the blob already exists; pass overwrite=True to replace it",
@@ -339,8 +343,6 @@ class TrackedFile:
                 "refused as 'already exists', and the blob is ours",
                 self.blob_name,
             )
-        except AzureError as exc:
-            raise storage_error(exc, "create append blob", permission="c", **self._names()) from exc
         self._started = True
         self._started_at = self._caught_up_at = self._changed_at = time.monotonic()
         self._thread = threading.Thread(
@@ -648,16 +650,14 @@ class TrackedFile:
             # The append position makes a retry after a lost response safe: if an earlier
             # attempt landed, the retry fails with 412 instead of appending a duplicate.
             self._blob.append_block(data, length=len(data), appendpos_condition=offset)
-        except HttpResponseError as exc:
-            if getattr(exc, "error_code", None) != "AppendPositionConditionNotMet":
+        except AzureError as exc:
+            if not is_append_position_conflict(exc):
                 raise storage_error(exc, "append to", permission="a", **self._names()) from exc
             return self._reconcile(offset, file, exc)
-        except AzureError as exc:
-            raise storage_error(exc, "append to", permission="a", **self._names()) from exc
         self._advance(data, self._blocks + 1)
         return True
 
-    def _reconcile(self, offset: int, file: BinaryIO, cause: HttpResponseError) -> bool:
+    def _reconcile(self, offset: int, file: BinaryIO, cause: AzureError) -> bool:
         """After a 412 on the append position: read what the blob really holds and decide
         (:func:`conventions.reconcile.reconcile`). True if the offset advanced."""
         blob_length, committed, blob_extra, file_extra = read_back(
