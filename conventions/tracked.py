@@ -61,6 +61,7 @@ from ._tracked_blob import (
     read_back,
 )
 from ._tracked_source import TrackedSource
+from ._tracked_state import Event, Phase, advance
 from .budget import BlockBudget
 from .errors import (
     AccessDeniedError,
@@ -256,7 +257,7 @@ class TrackedFile:
         self._promised = liveness_period(self.flush_interval)  # in the blob's metadata
 
         self._lock = threading.Lock()  # one flush at a time, manual or background
-        self._state_lock = threading.Lock()  # close() bookkeeping
+        self._state_lock = threading.Lock()  # every move of self._phase
         self._finish_lock = threading.Lock()  # the final flush, once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -270,12 +271,7 @@ class TrackedFile:
         self._error_count = 0
         self._unrecovered: list[Exception] = []  # kept since the last flush that caught up
         self._final_error: Exception | None = None
-        self._started = False
-        self._closed = False
-        self._close_in_background = False
-        self._finished = False
-        self._succeeded = False
-        self._reported = False
+        self._phase = Phase.NEW  # the life cycle, moved by conventions._tracked_state.advance
 
     # -- public state ---------------------------------------------------------------------
 
@@ -293,7 +289,7 @@ class TrackedFile:
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
-        return self._closed
+        return self._phase.closed
 
     def __repr__(self) -> str:
         return (
@@ -311,7 +307,7 @@ class TrackedFile:
         :class:`TrackedBlobExistsError` if the blob existed before and ``overwrite`` is
         false, or a :class:`~conventions.StorageError` if the blob cannot be created.
         """
-        if self._started:
+        if self._phase.started:
             raise TrackingError(f"{self._where()}: already started", **self._names())
         try:
             mode = os.stat(self.source).st_mode
@@ -343,7 +339,7 @@ class TrackedFile:
                 "refused as 'already exists', and the blob is ours",
                 self.blob_name,
             )
-        self._started = True
+        self._move(Event.START)
         self._started_at = self._caught_up_at = self._changed_at = time.monotonic()
         self._thread = threading.Thread(
             target=self._run, name=f"conventions-tracked:{self.blob_name}", daemon=True
@@ -358,8 +354,8 @@ class TrackedFile:
         Returns the number of bytes uploaded (0, without any request, if the file did not
         grow or does not exist yet). Errors raise here and are not kept.
         """
-        if not self._started or self._closed:
-            state = "closed" if self._closed else "not started"
+        if self._phase is not Phase.RUNNING:
+            state = "closed" if self._phase.closed else "not started"
             raise TrackingError(f"{self._where()}: cannot flush, {state}", **self._names())
         return self._flush()
 
@@ -380,12 +376,12 @@ class TrackedFile:
         """
         current = threading.current_thread()
         with self._state_lock:
-            self._closed = True
             if current is self._finishing:
                 return  # from on_error during the final flush: it is running already
-            if current is self._thread:
-                self._close_in_background = True
-        if not self._started:
+            event = Event.CLOSE_IN_BACKGROUND if current is self._thread else Event.CLOSE
+            self._phase = advance(self._phase, event)
+            started = self._phase.started
+        if not started:
             return
         self._stop.set()
         if current is self._thread:
@@ -423,9 +419,10 @@ class TrackedFile:
     def _finish(self) -> None:
         """The final flush and check, run once, by whichever thread gets here first."""
         with self._finish_lock:
-            if self._finished:
+            if self._phase.finished:
                 return
             self._finishing = threading.current_thread()
+            succeeded = False
             try:
                 if self._final_error is None:
                     try:
@@ -440,14 +437,14 @@ class TrackedFile:
                     except Exception as exc:  # noqa: BLE001 - kept and raised by close()
                         self._keep(exc)
                 # The one place where success is known: the blob equals the file.
-                self._succeeded = self._final_error is None and not self._unrecovered
-                if self._succeeded:
+                succeeded = self._final_error is None and not self._unrecovered
+                if succeeded:
                     self._mark_complete()
                 else:
                     keep = {_TRACKER_METADATA: self._tracker_id}
                     mark_incomplete(self._blob, self._uploaded, keep)
             finally:
-                self._finished = True
+                self._move(Event.FINISHED_OK if succeeded else Event.FINISHED_FAILED)
                 self._finishing = None
 
     def _mark_complete(self) -> None:
@@ -469,10 +466,11 @@ class TrackedFile:
 
     def _report(self) -> None:
         with self._state_lock:
-            if self._reported:
-                return
-            self._reported = True
-        if self._succeeded:
+            outcome = self._phase
+            self._phase = advance(outcome, Event.REPORT)
+        if outcome not in (Phase.SUCCEEDED, Phase.FAILED):
+            return  # reported already
+        if outcome is Phase.SUCCEEDED:
             if self._errors:
                 _log.info(
                     "tracked %s: recovered from %d error(s); the blob equals the file",
@@ -490,6 +488,10 @@ class TrackedFile:
         raise first
 
     # -- internals ------------------------------------------------------------------------
+
+    def _move(self, event: Event) -> None:
+        with self._state_lock:
+            self._phase = advance(self._phase, event)
 
     def _names(self) -> dict[str, str]:
         return {"container": self.container_name, "blob": self.blob_name}
@@ -518,7 +520,7 @@ class TrackedFile:
                 if self._final_error is not None:
                     _log.debug("tracked %s: background flushing stopped", self.blob_name)
                     break
-        if self._close_in_background:
+        if self._phase is Phase.CLOSING_IN_BACKGROUND:
             self._finish()
 
     def _keep_alive(self) -> None:
