@@ -60,14 +60,13 @@ from ._tracked_blob import (
     mark_incomplete,
     read_back,
 )
+from ._tracked_errors import ErrorTally
 from ._tracked_source import TrackedSource
 from ._tracked_state import Event, Phase, advance
 from .budget import BlockBudget
 from .errors import (
-    AccessDeniedError,
     AppendBlobLimitError,
     AppendConflictError,
-    ContainerNotFoundError,
     InvalidTrackingOptionError,
     StorageError,
     TrackedBlobExistsError,
@@ -115,26 +114,10 @@ MAX_APPEND_BLOB_SIZE = MAX_APPEND_BLOCKS * MAX_APPEND_BLOCK_SIZE
 #: Seconds a tracked log streams for by default: a Batch task's longest life, 180 days.
 DEFAULT_LIFETIME = 180 * 24 * 3600.0
 
-# How many kept errors close() carries in ``.errors``; the count goes on regardless.
-_MAX_KEPT_ERRORS = 100
 # Bytes of the uploaded tail re-read on each flush that has new bytes, to notice a file
 # that was truncated and grew back past the uploaded length between two flushes.
 _TAIL_CHECK = 64
 
-
-# -- errors ------------------------------------------------------------------------------------
-
-
-# Errors after which flushing again cannot succeed: the background thread stops.
-_FINAL_ERRORS = (
-    TrackedFileTruncatedError,  # and TrackedFileChangedError
-    TrackedFileReplacedError,
-    TrackedSourceError,
-    AppendBlobLimitError,
-    AppendConflictError,
-    AccessDeniedError,
-    ContainerNotFoundError,
-)
 
 # Blob metadata naming the tracker that created the blob, so that a create whose response
 # was lost, retried and refused ("already exists") is recognised as our own.
@@ -267,10 +250,8 @@ class TrackedFile:
         self._tail = b""  # the last bytes uploaded, to check on the next flush
         self._digest = hashlib.sha256()  # of every byte uploaded, checked against the file at close
         self._source = TrackedSource(self.source, self._where(), self._names())
-        self._errors: list[Exception] = []
-        self._error_count = 0
-        self._unrecovered: list[Exception] = []  # kept since the last flush that caught up
-        self._final_error: Exception | None = None
+        self._tally = ErrorTally()  # replaced under _tally_lock (conventions._tracked_errors)
+        self._tally_lock = threading.Lock()
         self._phase = Phase.NEW  # the life cycle, moved by conventions._tracked_state.advance
 
     # -- public state ---------------------------------------------------------------------
@@ -284,7 +265,7 @@ class TrackedFile:
     def errors(self) -> tuple[Exception, ...]:
         """The errors kept so far (background and final flushes), oldest first, including
         those a later flush recovered from."""
-        return tuple(self._errors)
+        return self._tally.kept
 
     @property
     def closed(self) -> bool:
@@ -424,7 +405,7 @@ class TrackedFile:
             self._finishing = threading.current_thread()
             succeeded = False
             try:
-                if self._final_error is None:
+                if not self._tally.stops:
                     try:
                         with self._lock:
                             self._flush_locked()
@@ -437,7 +418,7 @@ class TrackedFile:
                     except Exception as exc:  # noqa: BLE001 - kept and raised by close()
                         self._keep(exc)
                 # The one place where success is known: the blob equals the file.
-                succeeded = self._final_error is None and not self._unrecovered
+                succeeded = self._tally.succeeded
                 if succeeded:
                     self._mark_complete()
                 else:
@@ -470,21 +451,23 @@ class TrackedFile:
             self._phase = advance(outcome, Event.REPORT)
         if outcome not in (Phase.SUCCEEDED, Phase.FAILED):
             return  # reported already
+        tally = self._tally
         if outcome is Phase.SUCCEEDED:
-            if self._errors:
+            if tally.kept:
                 _log.info(
                     "tracked %s: recovered from %d error(s); the blob equals the file",
                     self.blob_name,
-                    self._error_count,
+                    tally.count,
                 )
             _log.debug(
                 "tracked %s: %d bytes in %d blocks", self.blob_name, self._uploaded, self._blocks
             )
             return
-        first = self._final_error or self._unrecovered[0]
-        first.errors = (first, *(e for e in self._errors if e is not first))  # type: ignore[attr-defined]
-        if self._error_count > 1 and sys.version_info >= (3, 11):
-            first.add_note(f"{self._error_count - 1} more error(s) in .errors")
+        first = tally.first
+        assert first is not None  # the final flush failed: it says why
+        first.errors = (first, *tally.others(first))  # type: ignore[attr-defined]
+        if tally.count > 1 and sys.version_info >= (3, 11):
+            first.add_note(f"{tally.count - 1} more error(s) in .errors")
         raise first
 
     # -- internals ------------------------------------------------------------------------
@@ -517,7 +500,7 @@ class TrackedFile:
                 self._keep_alive()
             except Exception as exc:  # noqa: BLE001 - kept, reported, raised by close()
                 self._keep(exc)
-                if self._final_error is not None:
+                if self._tally.stops:
                     _log.debug("tracked %s: background flushing stopped", self.blob_name)
                     break
         if self._phase is Phase.CLOSING_IN_BACKGROUND:
@@ -545,15 +528,16 @@ class TrackedFile:
             self._promised = period
 
     def _count(self, exc: Exception) -> None:
-        self._error_count += 1
-        if len(self._errors) < _MAX_KEPT_ERRORS:
-            self._errors.append(exc)
+        with self._tally_lock:
+            self._tally = self._tally.counted(exc)
+
+    def _caught_up(self) -> None:
+        with self._tally_lock:
+            self._tally = self._tally.caught_up()
 
     def _keep(self, exc: Exception) -> None:
-        self._count(exc)
-        self._unrecovered.append(exc)
-        if isinstance(exc, _FINAL_ERRORS) and self._final_error is None:
-            self._final_error = exc
+        with self._tally_lock:
+            self._tally = self._tally.kept_error(exc)
         _log.warning("%s", exc)
         if self._on_error is not None:
             try:
@@ -580,7 +564,7 @@ class TrackedFile:
             if size < self._uploaded:
                 raise self._source.truncated(f"shrank to {size} bytes", self._uploaded)
             if size == self._uploaded:
-                self._unrecovered.clear()
+                self._caught_up()
                 return 0
             now = time.monotonic()
             end = size
@@ -620,7 +604,7 @@ class TrackedFile:
             self._changed_at = time.monotonic()
             if end == size:
                 self._caught_up_at = now
-                self._unrecovered.clear()  # caught up: earlier errors are recovered from
+                self._caught_up()  # earlier errors are recovered from
             _log.debug("tracked %s: flushed bytes [%d, %d)", self.blob_name, start, self._uploaded)
             return self._uploaded - start
 
