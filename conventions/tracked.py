@@ -35,7 +35,6 @@ This module imports azure-storage-blob; ``import conventions`` does not load it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -47,20 +46,20 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError
 
-from ._azure_errors import already_exists, is_append_position_conflict, storage_error
+from ._azure_errors import already_exists, storage_error
 from ._tracked_blob import (
     MARK_ATTEMPTS,
     created_by,
     mark_complete_patiently,
     mark_incomplete,
-    read_back,
 )
 from ._tracked_errors import ErrorTally
+from ._tracked_flush import Appender
 from ._tracked_source import TrackedSource
 from ._tracked_state import Event, Phase, advance
 from .budget import BlockBudget
@@ -79,7 +78,6 @@ from .errors import (
 )
 from .follow import liveness_metadata, liveness_period
 from .live import set_metadata
-from .reconcile import reconcile
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -114,17 +112,9 @@ MAX_APPEND_BLOB_SIZE = MAX_APPEND_BLOCKS * MAX_APPEND_BLOCK_SIZE
 #: Seconds a tracked log streams for by default: a Batch task's longest life, 180 days.
 DEFAULT_LIFETIME = 180 * 24 * 3600.0
 
-# Bytes of the uploaded tail re-read on each flush that has new bytes, to notice a file
-# that was truncated and grew back past the uploaded length between two flushes.
-_TAIL_CHECK = 64
-
-
 # Blob metadata naming the tracker that created the blob, so that a create whose response
 # was lost, retried and refused ("already exists") is recognised as our own.
 _TRACKER_METADATA = "conventionstracker"
-# A flush gives up after this many 412s that reconcile to "append again" (the blob's length
-# kept moving under it); the next flush starts over.
-_MAX_RECONCILES = 3
 # A liveness promise is published again when the period it promises is too short (it
 # must be, before a longer gap), or this many times longer than the current one.
 _REPUBLISH_RATIO = 1.25
@@ -222,21 +212,8 @@ class TrackedFile:
         self.flush_interval = float(flush_interval)
         self._on_error = on_error
         self._overwrite = overwrite
-        self._block_size = block_size
-        self._max_blocks = max_blocks
-        self._max_size = max_size
         self._tracker_id = uuid.uuid4().hex
         self.lifetime = float(lifetime)
-        self._budget = BlockBudget(
-            interval=self.flush_interval,
-            lifetime=self.lifetime,
-            max_blocks=max_blocks,
-            block_size=block_size,
-        )
-        self._started_at = 0.0  # monotonic, at start()
-        self._caught_up_at = 0.0  # the last background flush that sent everything
-        self._changed_at = 0.0  # the blob's last change (create, append, metadata)
-        self._cadence = self.flush_interval  # the budget's current cadence
         self._promised = liveness_period(self.flush_interval)  # in the blob's metadata
 
         self._lock = threading.Lock()  # one flush at a time, manual or background
@@ -245,11 +222,25 @@ class TrackedFile:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._finishing: threading.Thread | None = None  # the thread running the final flush
-        self._uploaded = 0
-        self._blocks = 0
-        self._tail = b""  # the last bytes uploaded, to check on the next flush
-        self._digest = hashlib.sha256()  # of every byte uploaded, checked against the file at close
         self._source = TrackedSource(self.source, self._where(), self._names())
+        budget = BlockBudget(
+            interval=self.flush_interval,
+            lifetime=self.lifetime,
+            max_blocks=max_blocks,
+            block_size=block_size,
+        )
+        # What was uploaded, and the flush step (conventions._tracked_flush).
+        self._appender = Appender(
+            self._blob,
+            self._source,
+            budget,
+            interval=self.flush_interval,
+            block_size=block_size,
+            max_blocks=max_blocks,
+            max_size=max_size,
+            where=self._where(),
+            names=self._names(),
+        )
         self._tally = ErrorTally()  # replaced under _tally_lock (conventions._tracked_errors)
         self._tally_lock = threading.Lock()
         self._phase = Phase.NEW  # the life cycle, moved by conventions._tracked_state.advance
@@ -259,7 +250,7 @@ class TrackedFile:
     @property
     def uploaded(self) -> int:
         """How many bytes of the file the blob holds, as far as this tracker knows."""
-        return self._uploaded
+        return self._appender.uploaded
 
     @property
     def errors(self) -> tuple[Exception, ...]:
@@ -275,7 +266,7 @@ class TrackedFile:
     def __repr__(self) -> str:
         return (
             f"<TrackedFile {str(self.source)!r} -> {self.container_name}/{self.blob_name} "
-            f"uploaded={self._uploaded}>"
+            f"uploaded={self._appender.uploaded}>"
         )
 
     # -- life cycle -----------------------------------------------------------------------
@@ -321,7 +312,7 @@ class TrackedFile:
                 self.blob_name,
             )
         self._move(Event.START)
-        self._started_at = self._caught_up_at = self._changed_at = time.monotonic()
+        self._appender.started()
         self._thread = threading.Thread(
             target=self._run, name=f"conventions-tracked:{self.blob_name}", daemon=True
         )
@@ -414,7 +405,9 @@ class TrackedFile:
                                     f"{self._where()}: the file never appeared; the blob is empty",
                                     **self._names(),
                                 )
-                            self._source.verify(self._uploaded, self._digest.digest())
+                            self._source.verify(
+                                self._appender.uploaded, self._appender.digest.digest()
+                            )
                     except Exception as exc:  # noqa: BLE001 - kept and raised by close()
                         self._keep(exc)
                 # The one place where success is known: the blob equals the file.
@@ -423,7 +416,7 @@ class TrackedFile:
                     self._mark_complete()
                 else:
                     keep = {_TRACKER_METADATA: self._tracker_id}
-                    mark_incomplete(self._blob, self._uploaded, keep)
+                    mark_incomplete(self._blob, self._appender.uploaded, keep)
             finally:
                 self._move(Event.FINISHED_OK if succeeded else Event.FINISHED_FAILED)
                 self._finishing = None
@@ -432,7 +425,7 @@ class TrackedFile:
         """Say so to readers (follow). The blob is stored: a mark that cannot be set is
         retried, then a warning, never a failure (decision D-82)."""
         keep = {_TRACKER_METADATA: self._tracker_id}
-        error = mark_complete_patiently(self._blob, self._uploaded, keep)
+        error = mark_complete_patiently(self._blob, self._appender.uploaded, keep)
         if error is not None:
             self._count(error)
             _log.warning(
@@ -440,7 +433,7 @@ class TrackedFile:
                 "complete after %d attempts, so followers will not see its end (they stop "
                 "when its liveness lapses): %s",
                 self.blob_name,
-                self._uploaded,
+                self._appender.uploaded,
                 MARK_ATTEMPTS,
                 error,
             )
@@ -460,7 +453,10 @@ class TrackedFile:
                     tally.count,
                 )
             _log.debug(
-                "tracked %s: %d bytes in %d blocks", self.blob_name, self._uploaded, self._blocks
+                "tracked %s: %d bytes in %d blocks",
+                self.blob_name,
+                self._appender.uploaded,
+                self._appender.blocks,
             )
             return
         first = tally.first
@@ -486,10 +482,10 @@ class TrackedFile:
         )
 
     def _run(self) -> None:
-        next_tick = self._started_at + self.flush_interval
+        next_tick = self._appender.started_at + self.flush_interval
         while True:
             # Wake at the next tick, or when the liveness promise is due first.
-            wake = min(next_tick, self._changed_at + self._promised)
+            wake = min(next_tick, self._appender.changed_at + self._promised)
             if self._stop.wait(max(wake - time.monotonic(), 0.0)):
                 break
             try:
@@ -509,14 +505,14 @@ class TrackedFile:
     def _keep_alive(self) -> None:
         """Refresh the liveness promise if the blob did not change for a period, or
         publish a new period when the budget's cadence moved away from it."""
-        period = liveness_period(self._cadence)
+        period = liveness_period(self._appender.cadence)
         with self._lock:
             now = time.monotonic()
-            quiet = now - self._changed_at >= self._promised
+            quiet = now - self._appender.changed_at >= self._promised
             moved = period > self._promised or period * _REPUBLISH_RATIO < self._promised
             if not (quiet or moved):
                 return
-            self._changed_at = now  # tried: the next try is a period later, not at once
+            self._appender.changed_at = now  # tried: the next try is a period later, not at once
             metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(period)}
             try:
                 set_metadata(self._blob, metadata, "refresh the liveness of")
@@ -551,123 +547,7 @@ class TrackedFile:
             return self._flush_locked()
 
     def _flush_locked(self, *, budgeted: bool = False) -> int:
-        """Upload what the file gained; *budgeted* (background flushes): only what the
-        block budget allows now (:meth:`conventions.budget.BlockBudget.plan`)."""
-        opened = self._source.open(self._uploaded)
-        if opened is None:
-            if self._source.identity is None:
-                return 0  # not there yet: wait for it
-            raise self._source.removed(self._uploaded)
-        file, status = opened
-        with file:
-            size = status.st_size  # the end of this flush, fixed now (decision D-30)
-            if size < self._uploaded:
-                raise self._source.truncated(f"shrank to {size} bytes", self._uploaded)
-            if size == self._uploaded:
-                self._caught_up()
-                return 0
-            now = time.monotonic()
-            end = size
-            if budgeted:
-                plan = self._budget.plan(
-                    blocks_left=self._max_blocks - self._blocks,
-                    elapsed=now - self._started_at,
-                    waiting=size - self._uploaded,
-                    since_flush=now - self._caught_up_at,
-                )
-                self._cadence = plan.cadence
-                end = self._uploaded + plan.nbytes
-                if end == self._uploaded:
-                    return 0  # held back for a later flush: the budget's cadence
-            if self._tail:
-                file.seek(self._uploaded - len(self._tail))
-                if file.read(len(self._tail)) != self._tail:
-                    raise self._source.changed(self._uploaded)
-            start = self._uploaded
-            reconciles = 0
-            while self._uploaded < end:
-                length = min(self._block_size, end - self._uploaded)
-                self._check_limits(length)
-                file.seek(self._uploaded)
-                data = file.read(length)
-                if len(data) != length:
-                    raise self._source.truncated("shrank while it was read", self._uploaded)
-                if not self._append(data, file):
-                    reconciles += 1
-                    if reconciles > _MAX_RECONCILES:
-                        raise TrackingError(
-                            f"{self._where()}: the append position was refused "
-                            f"{reconciles} times while the blob's length stayed "
-                            f"{self._uploaded}; will try again at the next flush",
-                            **self._names(),
-                        )
-            self._changed_at = time.monotonic()
-            if end == size:
-                self._caught_up_at = now
-                self._caught_up()  # earlier errors are recovered from
-            _log.debug("tracked %s: flushed bytes [%d, %d)", self.blob_name, start, self._uploaded)
-            return self._uploaded - start
-
-    def _check_limits(self, length: int) -> None:
-        if self._blocks + 1 > self._max_blocks:
-            raise AppendBlobLimitError(
-                f"{self._where()}: the append blob already holds {self._blocks} blocks, the "
-                f"limit is {self._max_blocks}; {self._uploaded} bytes were uploaded",
-                **self._names(),
-            )
-        if self._uploaded + length > self._max_size:
-            raise AppendBlobLimitError(
-                f"{self._where()}: {self._uploaded + length} bytes would pass the append "
-                f"blob size limit of {self._max_size} bytes; {self._uploaded} bytes were "
-                "uploaded",
-                **self._names(),
-            )
-
-    def _advance(self, data: bytes, blocks: int) -> None:
-        self._uploaded += len(data)
-        self._blocks = blocks
-        self._digest.update(data)
-        self._tail = (self._tail + data)[-_TAIL_CHECK:]
-
-    def _append(self, data: bytes, file: BinaryIO) -> bool:
-        """Append *data* at the believed offset; False if it must be sent again."""
-        offset = self._uploaded
-        try:
-            # The append position makes a retry after a lost response safe: if an earlier
-            # attempt landed, the retry fails with 412 instead of appending a duplicate.
-            self._blob.append_block(data, length=len(data), appendpos_condition=offset)
-        except AzureError as exc:
-            if not is_append_position_conflict(exc):
-                raise storage_error(exc, "append to", permission="a", **self._names()) from exc
-            return self._reconcile(offset, file, exc)
-        self._advance(data, self._blocks + 1)
-        return True
-
-    def _reconcile(self, offset: int, file: BinaryIO, cause: AzureError) -> bool:
-        """After a 412 on the append position: read what the blob really holds and decide
-        (:func:`conventions.reconcile.reconcile`). True if the offset advanced."""
-        blob_length, committed, blob_extra, file_extra = read_back(
-            self._blob, offset, file, self._block_size, self._where(), self._names()
-        )
-        decision = reconcile(
-            believed=offset,
-            blob_length=blob_length,
-            blob_extra=blob_extra,
-            file_extra=file_extra,
-            block_size=self._block_size,
-        )
-        if decision.action == "conflict":
-            raise AppendConflictError(
-                f"{self._where()}: {decision.reason}", **self._names()
-            ) from cause
-        if decision.action == "append":
-            return False
-        self._advance(blob_extra, committed if committed is not None else self._blocks + 1)
-        _log.warning(
-            "tracked %s: an earlier append of bytes [%d, %d) had landed though no response "
-            "said so; reconciled from the blob's bytes, nothing duplicated",
-            self.blob_name,
-            offset,
-            blob_length,
-        )
-        return True
+        flushed = self._appender.flush(budgeted=budgeted)
+        if flushed.caught_up:
+            self._caught_up()
+        return flushed.nbytes
