@@ -41,7 +41,6 @@ import os
 import stat
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -52,22 +51,16 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError
 
 from ._azure_errors import already_exists, storage_error
-from ._tracked_blob import (
-    MARK_ATTEMPTS,
-    created_by,
-    mark_complete_patiently,
-    mark_incomplete,
-)
-from ._tracked_errors import ErrorTally
+from ._tracked_blob import created_by
+from ._tracked_core import TRACKER_METADATA, Tracker
 from ._tracked_flush import Appender
 from ._tracked_source import TrackedSource
-from ._tracked_state import Event, Phase, advance
+from ._tracked_state import Event, Phase
 from .budget import BlockBudget
 from .errors import (
     AppendBlobLimitError,
     AppendConflictError,
     InvalidTrackingOptionError,
-    StorageError,
     TrackedBlobExistsError,
     TrackedFileChangedError,
     TrackedFileMissingError,
@@ -76,8 +69,7 @@ from .errors import (
     TrackedSourceError,
     TrackingError,
 )
-from .follow import liveness_metadata, liveness_period
-from .live import set_metadata
+from .follow import liveness_metadata
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -112,12 +104,6 @@ MAX_APPEND_BLOB_SIZE = MAX_APPEND_BLOCKS * MAX_APPEND_BLOCK_SIZE
 #: Seconds a tracked log streams for by default: a Batch task's longest life, 180 days.
 DEFAULT_LIFETIME = 180 * 24 * 3600.0
 
-# Blob metadata naming the tracker that created the blob, so that a create whose response
-# was lost, retried and refused ("already exists") is recognised as our own.
-_TRACKER_METADATA = "conventionstracker"
-# A liveness promise is published again when the period it promises is too short (it
-# must be, before a longer gap), or this many times longer than the current one.
-_REPUBLISH_RATIO = 1.25
 
 
 def _check_number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
@@ -210,18 +196,8 @@ class TrackedFile:
         self.container_name: str = container_client.container_name
         self.source = Path(source)
         self.flush_interval = float(flush_interval)
-        self._on_error = on_error
         self._overwrite = overwrite
-        self._tracker_id = uuid.uuid4().hex
         self.lifetime = float(lifetime)
-        self._promised = liveness_period(self.flush_interval)  # in the blob's metadata
-
-        self._lock = threading.Lock()  # one flush at a time, manual or background
-        self._state_lock = threading.Lock()  # every move of self._phase
-        self._finish_lock = threading.Lock()  # the final flush, once
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._finishing: threading.Thread | None = None  # the thread running the final flush
         self._source = TrackedSource(self.source, self._where(), self._names())
         budget = BlockBudget(
             interval=self.flush_interval,
@@ -230,7 +206,7 @@ class TrackedFile:
             block_size=block_size,
         )
         # What was uploaded, and the flush step (conventions._tracked_flush).
-        self._appender = Appender(
+        appender = Appender(
             self._blob,
             self._source,
             budget,
@@ -241,32 +217,40 @@ class TrackedFile:
             where=self._where(),
             names=self._names(),
         )
-        self._tally = ErrorTally()  # replaced under _tally_lock (conventions._tracked_errors)
-        self._tally_lock = threading.Lock()
-        self._phase = Phase.NEW  # the life cycle, moved by conventions._tracked_state.advance
+        # The phase, the threads and the errors (conventions._tracked_core).
+        self._core = Tracker(
+            self._blob,
+            self._source,
+            appender,
+            interval=self.flush_interval,
+            on_error=on_error,
+            tracker_id=uuid.uuid4().hex,
+            where=self._where(),
+            names=self._names(),
+        )
 
     # -- public state ---------------------------------------------------------------------
 
     @property
     def uploaded(self) -> int:
         """How many bytes of the file the blob holds, as far as this tracker knows."""
-        return self._appender.uploaded
+        return self._core.appender.uploaded
 
     @property
     def errors(self) -> tuple[Exception, ...]:
         """The errors kept so far (background and final flushes), oldest first, including
         those a later flush recovered from."""
-        return self._tally.kept
+        return self._core.tally.kept
 
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
-        return self._phase.closed
+        return self._core.phase.closed
 
     def __repr__(self) -> str:
         return (
             f"<TrackedFile {str(self.source)!r} -> {self.container_name}/{self.blob_name} "
-            f"uploaded={self._appender.uploaded}>"
+            f"uploaded={self._core.appender.uploaded}>"
         )
 
     # -- life cycle -----------------------------------------------------------------------
@@ -279,7 +263,8 @@ class TrackedFile:
         :class:`TrackedBlobExistsError` if the blob existed before and ``overwrite`` is
         false, or a :class:`~conventions.StorageError` if the blob cannot be created.
         """
-        if self._phase.started:
+        core = self._core
+        if core.phase.started:
             raise TrackingError(f"{self._where()}: already started", **self._names())
         try:
             mode = os.stat(self.source).st_mode
@@ -288,7 +273,7 @@ class TrackedFile:
         else:
             if not stat.S_ISREG(mode):
                 raise self._source.not_regular(mode)
-        metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(self._promised)}
+        metadata = {TRACKER_METADATA: core.tracker_id, **liveness_metadata(core.promised)}
         try:
             if self._overwrite:
                 self._blob.create_append_blob(metadata=metadata)
@@ -301,7 +286,7 @@ class TrackedFile:
                 raise storage_error(
                     exc, "create append blob", permission="c", **self._names()
                 ) from exc
-            if not created_by(self._blob, _TRACKER_METADATA, self._tracker_id, self._names()):
+            if not created_by(self._blob, TRACKER_METADATA, core.tracker_id, self._names()):
                 raise TrackedBlobExistsError(
                     f"{self._where()}: the blob already exists; pass overwrite=True to replace it",
                     **self._names(),
@@ -311,12 +296,9 @@ class TrackedFile:
                 "refused as 'already exists', and the blob is ours",
                 self.blob_name,
             )
-        self._move(Event.START)
-        self._appender.started()
-        self._thread = threading.Thread(
-            target=self._run, name=f"conventions-tracked:{self.blob_name}", daemon=True
-        )
-        self._thread.start()
+        core.move(Event.START)
+        core.appender.started()
+        core.start_thread(f"conventions-tracked:{self.blob_name}")
         _log.debug("tracking %s -> %s/%s", self.source, self.container_name, self.blob_name)
         return self
 
@@ -326,10 +308,11 @@ class TrackedFile:
         Returns the number of bytes uploaded (0, without any request, if the file did not
         grow or does not exist yet). Errors raise here and are not kept.
         """
-        if self._phase is not Phase.RUNNING:
-            state = "closed" if self._phase.closed else "not started"
+        phase = self._core.phase
+        if phase is not Phase.RUNNING:
+            state = "closed" if phase.closed else "not started"
             raise TrackingError(f"{self._where()}: cannot flush, {state}", **self._names())
-        return self._flush()
+        return self._core.flush()
 
     def close(self) -> None:
         """Stop the background thread, flush everything, check, and raise if the blob is
@@ -346,22 +329,7 @@ class TrackedFile:
         final flush and returns; the owner's ``close()`` waits for it and raises.
         Calling ``close`` again does nothing.
         """
-        current = threading.current_thread()
-        with self._state_lock:
-            if current is self._finishing:
-                return  # from on_error during the final flush: it is running already
-            event = Event.CLOSE_IN_BACKGROUND if current is self._thread else Event.CLOSE
-            self._phase = advance(self._phase, event)
-            started = self._phase.started
-        if not started:
-            return
-        self._stop.set()
-        if current is self._thread:
-            return  # the background thread runs the final flush when on_error returns
-        if self._thread is not None:
-            self._thread.join()
-        self._finish()
-        self._report()
+        self._core.close()
 
     def __enter__(self) -> TrackedFile:
         return self.start()
@@ -386,91 +354,7 @@ class TrackedFile:
             if sys.version_info >= (3, 11):
                 exc.add_note(f"also, closing the tracked file failed: {close_error}")
 
-    # -- closing --------------------------------------------------------------------------
-
-    def _finish(self) -> None:
-        """The final flush and check, run once, by whichever thread gets here first."""
-        with self._finish_lock:
-            if self._phase.finished:
-                return
-            self._finishing = threading.current_thread()
-            succeeded = False
-            try:
-                if not self._tally.stops:
-                    try:
-                        with self._lock:
-                            self._flush_locked()
-                            if self._source.identity is None:
-                                raise TrackedFileMissingError(
-                                    f"{self._where()}: the file never appeared; the blob is empty",
-                                    **self._names(),
-                                )
-                            self._source.verify(
-                                self._appender.uploaded, self._appender.digest.digest()
-                            )
-                    except Exception as exc:  # noqa: BLE001 - kept and raised by close()
-                        self._keep(exc)
-                # The one place where success is known: the blob equals the file.
-                succeeded = self._tally.succeeded
-                if succeeded:
-                    self._mark_complete()
-                else:
-                    keep = {_TRACKER_METADATA: self._tracker_id}
-                    mark_incomplete(self._blob, self._appender.uploaded, keep)
-            finally:
-                self._move(Event.FINISHED_OK if succeeded else Event.FINISHED_FAILED)
-                self._finishing = None
-
-    def _mark_complete(self) -> None:
-        """Say so to readers (follow). The blob is stored: a mark that cannot be set is
-        retried, then a warning, never a failure (decision D-82)."""
-        keep = {_TRACKER_METADATA: self._tracker_id}
-        error = mark_complete_patiently(self._blob, self._appender.uploaded, keep)
-        if error is not None:
-            self._count(error)
-            _log.warning(
-                "tracked %s: the blob equals the file (%d bytes), but it could not be marked "
-                "complete after %d attempts, so followers will not see its end (they stop "
-                "when its liveness lapses): %s",
-                self.blob_name,
-                self._appender.uploaded,
-                MARK_ATTEMPTS,
-                error,
-            )
-
-    def _report(self) -> None:
-        with self._state_lock:
-            outcome = self._phase
-            self._phase = advance(outcome, Event.REPORT)
-        if outcome not in (Phase.SUCCEEDED, Phase.FAILED):
-            return  # reported already
-        tally = self._tally
-        if outcome is Phase.SUCCEEDED:
-            if tally.kept:
-                _log.info(
-                    "tracked %s: recovered from %d error(s); the blob equals the file",
-                    self.blob_name,
-                    tally.count,
-                )
-            _log.debug(
-                "tracked %s: %d bytes in %d blocks",
-                self.blob_name,
-                self._appender.uploaded,
-                self._appender.blocks,
-            )
-            return
-        first = tally.first
-        assert first is not None  # the final flush failed: it says why
-        first.errors = (first, *tally.others(first))  # type: ignore[attr-defined]
-        if tally.count > 1 and sys.version_info >= (3, 11):
-            first.add_note(f"{tally.count - 1} more error(s) in .errors")
-        raise first
-
     # -- internals ------------------------------------------------------------------------
-
-    def _move(self, event: Event) -> None:
-        with self._state_lock:
-            self._phase = advance(self._phase, event)
 
     def _names(self) -> dict[str, str]:
         return {"container": self.container_name, "blob": self.blob_name}
@@ -480,74 +364,3 @@ class TrackedFile:
             f"tracked save of {str(self.source)!r} to blob {self.blob_name!r} "
             f"in container {self.container_name!r}"
         )
-
-    def _run(self) -> None:
-        next_tick = self._appender.started_at + self.flush_interval
-        while True:
-            # Wake at the next tick, or when the liveness promise is due first.
-            wake = min(next_tick, self._appender.changed_at + self._promised)
-            if self._stop.wait(max(wake - time.monotonic(), 0.0)):
-                break
-            try:
-                if time.monotonic() >= next_tick:
-                    next_tick = time.monotonic() + self.flush_interval
-                    with self._lock:
-                        self._flush_locked(budgeted=True)
-                self._keep_alive()
-            except Exception as exc:  # noqa: BLE001 - kept, reported, raised by close()
-                self._keep(exc)
-                if self._tally.stops:
-                    _log.debug("tracked %s: background flushing stopped", self.blob_name)
-                    break
-        if self._phase is Phase.CLOSING_IN_BACKGROUND:
-            self._finish()
-
-    def _keep_alive(self) -> None:
-        """Refresh the liveness promise if the blob did not change for a period, or
-        publish a new period when the budget's cadence moved away from it."""
-        period = liveness_period(self._appender.cadence)
-        with self._lock:
-            now = time.monotonic()
-            quiet = now - self._appender.changed_at >= self._promised
-            moved = period > self._promised or period * _REPUBLISH_RATIO < self._promised
-            if not (quiet or moved):
-                return
-            self._appender.changed_at = now  # tried: the next try is a period later, not at once
-            metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(period)}
-            try:
-                set_metadata(self._blob, metadata, "refresh the liveness of")
-            except StorageError as exc:
-                # Not the log's bytes: counted and logged, and close() does not raise for it.
-                self._count(exc)
-                _log.warning("%s", exc)
-                return
-            self._promised = period
-
-    def _count(self, exc: Exception) -> None:
-        with self._tally_lock:
-            self._tally = self._tally.counted(exc)
-
-    def _caught_up(self) -> None:
-        with self._tally_lock:
-            self._tally = self._tally.caught_up()
-
-    def _keep(self, exc: Exception) -> None:
-        with self._tally_lock:
-            self._tally = self._tally.kept_error(exc)
-        _log.warning("%s", exc)
-        if self._on_error is not None:
-            try:
-                self._on_error(exc)
-            except Exception as callback_error:  # noqa: BLE001 - kept too, never lost
-                _log.exception("%s: on_error raised", self._where())
-                self._count(callback_error)
-
-    def _flush(self) -> int:
-        with self._lock:
-            return self._flush_locked()
-
-    def _flush_locked(self, *, budgeted: bool = False) -> int:
-        flushed = self._appender.flush(budgeted=budgeted)
-        if flushed.caught_up:
-            self._caught_up()
-        return flushed.nbytes
