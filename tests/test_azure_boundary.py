@@ -195,3 +195,13 @@ def test_each_sub_answer_has_one_meaning(status: int) -> None:
         else SubDelete.FAILED
     )
     assert sub_delete(status) is expected
+
+
+def test_the_rules_examples_run() -> None:
+    import doctest
+
+    import conventions._error_rules as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -105,3 +105,13 @@ def test_the_tally_is_a_decision_module() -> None:
     assert not [name for name in imported if name.split(".")[0] in BANNED]
     library = [name for name in imported if name.startswith("conventions.")]
     assert all(name in DECISION_MODULES for name in library), library
+
+
+def test_the_examples_run() -> None:
+    import doctest
+
+    import conventions._tracked_errors as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -132,3 +132,13 @@ def test_the_life_cycle_is_a_decision_module() -> None:
     assert imported  # the walk saw the module's imports
     assert not [name for name in imported if name.split(".")[0] in BANNED]
     assert not [name for name in imported if name.startswith("conventions.")]
+
+
+def test_the_examples_run() -> None:
+    import doctest
+
+    import conventions._tracked_state as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
