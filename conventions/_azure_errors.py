@@ -1,4 +1,5 @@
-"""The one place where azure-core exceptions become the library's storage errors.
+"""The one place where azure-core exceptions become the library's storage errors, and
+the only module that reads an Azure exception (its type, status or error code).
 
 Every storage call in ``conventions`` (and in other modules built on it, such as the CLI)
 runs inside :func:`translate_errors`, which maps an Azure error by HTTP status and
@@ -13,6 +14,11 @@ None``), and only the redacted first line of its message, kept in ours, remains.
 Retries are azure-core's: by the time an error reaches this module, the client's retry
 policy has already given up. Which error an answer becomes, and why access was denied,
 are pure decisions in ``conventions._error_rules``.
+
+Code elsewhere that must tell one Azure answer from another (a blob that is not there, a
+refused append position, a container that exists already...) asks the small predicates
+here (:func:`is_blob_missing`, :func:`is_append_position_conflict`, :func:`already_exists`,
+...) instead of reading the exception itself (a test checks it).
 """
 
 from __future__ import annotations
@@ -23,9 +29,23 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from azure.core.exceptions import AzureError, HttpResponseError, ServiceResponseError
+from azure.core.exceptions import (
+    AzureError,
+    DeserializationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceResponseError,
+)
 
-from ._error_rules import Outcome, classify, denied_reason
+from ._error_rules import (
+    Outcome,
+    SubDelete,
+    append_position_conflict,
+    blob_missing,
+    classify,
+    denied_reason,
+    sub_delete,
+)
 from .errors import (
     AccessDeniedError,
     BlobChangedError,
@@ -38,11 +58,20 @@ from .received import range_problem
 from .urls import expired_sas, redact_sas
 
 __all__ = [
+    "CUT_RESPONSE_ERRORS",
     "UnusableAnswerError",
+    "already_exists",
+    "answer_detail",
     "check_download_answer",
+    "cut_response",
     "http_detail",
+    "is_append_position_conflict",
+    "is_blob_missing",
+    "is_range_not_satisfiable",
     "shows_secret",
     "storage_error",
+    "sub_delete_answer",
+    "sub_response_error",
     "translate_errors",
 ]
 
@@ -253,3 +282,69 @@ def _translate(
             blob=blob,
         )
     return StorageError(f"could not {operation} {where} {suffix}", container=container, blob=blob)
+
+
+# -- reading an Azure answer, for the I/O code that must tell one from another ----------------
+
+
+def _answer(error: BaseException) -> tuple[int | None, str] | None:
+    """The status and error code of an HTTP answer (None if *error* is not one)."""
+    if not isinstance(error, HttpResponseError):
+        return None
+    return error.status_code, _error_code(error)
+
+
+def is_blob_missing(error: BaseException) -> bool:
+    """Whether *error* is a 404 answer saying the blob (not its container) is not there."""
+    answer = _answer(error)
+    return answer is not None and blob_missing(*answer)
+
+
+def is_append_position_conflict(error: BaseException) -> bool:
+    """Whether *error* refused an Append Block for its append position
+    (``AppendPositionConditionNotMet``)."""
+    answer = _answer(error)
+    return answer is not None and append_position_conflict(answer[1])
+
+
+def is_range_not_satisfiable(error: BaseException) -> bool:
+    """Whether *error* is a 416 answer (a range at or past the blob's end)."""
+    answer = _answer(error)
+    return answer is not None and answer[0] == 416
+
+
+def already_exists(error: BaseException) -> bool:
+    """Whether *error* says that what was created exists already (azure-core's
+    ``ResourceExistsError``)."""
+    return isinstance(error, ResourceExistsError)
+
+
+def answer_detail(error: BaseException) -> str | None:
+    """:func:`http_detail` of *error* if it is an HTTP answer, else None."""
+    return http_detail(error) if isinstance(error, HttpResponseError) else None
+
+
+#: What the SDK raises when it parses a response cut in its head (see :func:`cut_response`).
+CUT_RESPONSE_ERRORS = (ValueError, AttributeError, DeserializationError)
+
+
+def cut_response(error: Exception) -> ServiceResponseError:
+    """A failed response, as azure-core says it, for a parsing *error* of
+    :data:`CUT_RESPONSE_ERRORS` (the caller raises it ``from`` *error*)."""
+    return ServiceResponseError(
+        f"the response was cut or malformed ({type(error).__name__}: {error})", error=error
+    )
+
+
+def sub_delete_answer(response: Any) -> SubDelete:
+    """What one sub-answer of a Blob Batch delete says
+    (:func:`conventions._error_rules.sub_delete`)."""
+    return sub_delete(response.status_code)
+
+
+def sub_response_error(response: Any) -> HttpResponseError:
+    """The Azure error a failed Blob Batch sub-answer stands for, with its error code
+    (for :func:`storage_error`)."""
+    error = HttpResponseError(response=response)
+    error.error_code = response.headers.get("x-ms-error-code")  # type: ignore[attr-defined]
+    return error

@@ -11,13 +11,25 @@ SAS expiry off the Azure exception, asks :func:`classify` (and, for a refusal,
 <Outcome.CONTAINER_MISSING: 'container-missing'>
 >>> denied_reason("AuthorizationPermissionMismatch", "r", None)
 "; a SAS needs permission 'r' for this"
+>>> blob_missing(404, "BlobNotFound"), blob_missing(404, "ContainerNotFound")
+(True, False)
+>>> sub_delete(202), sub_delete(404), sub_delete(403)
+(<SubDelete.DELETED: 'deleted'>, <SubDelete.MISSING: 'missing'>, <SubDelete.FAILED: 'failed'>)
 """
 
 from __future__ import annotations
 
 import enum
 
-__all__ = ["Outcome", "classify", "denied_reason"]
+__all__ = [
+    "Outcome",
+    "SubDelete",
+    "append_position_conflict",
+    "blob_missing",
+    "classify",
+    "denied_reason",
+    "sub_delete",
+]
 
 _DENIED_STATUS = (401, 403)
 _CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
@@ -25,6 +37,7 @@ _CONTAINER_MISSING_CODES = ("ContainerNotFound", "ContainerBeingDeleted")
 # (AuthorizationPermissionMismatch) or being refused by policy (AuthorizationFailure).
 _REJECTED_CODES = ("AuthenticationFailed", "InvalidAuthenticationInfo")
 _REJECTED = "the credential or SAS was rejected (expired, or not for this account?)"
+_BLOB_MISSING_CODES = ("BlobNotFound",)
 
 
 class Outcome(enum.Enum):
@@ -71,3 +84,32 @@ def denied_reason(code: str, permission: str | None, expired: str | None) -> str
         return f"; a SAS needs permission {permission!r} for this"
     # AuthorizationFailure and others: either cause is possible
     return f"; a SAS needs permission {permission!r} for this, or {_REJECTED}"
+
+
+def blob_missing(status: int | None, code: str) -> bool:
+    """Whether an answer says the blob (not its container) does not exist."""
+    return status == 404 and code in _BLOB_MISSING_CODES
+
+
+def append_position_conflict(code: str) -> bool:
+    """Whether an append was refused for its append position (an earlier attempt may
+    have landed, or someone else appended): the tracked save reconciles."""
+    return code == "AppendPositionConditionNotMet"
+
+
+class SubDelete(enum.Enum):
+    """What one answer inside a Blob Batch delete says."""
+
+    DELETED = "deleted"
+    #: Already gone (or deleted by a first attempt whose answer was lost, decision D-71).
+    MISSING = "missing"
+    FAILED = "failed"
+
+
+def sub_delete(status: int) -> SubDelete:
+    """The meaning of a Blob Batch sub-answer with HTTP *status*."""
+    if 200 <= status < 300:
+        return SubDelete.DELETED
+    if status == 404:
+        return SubDelete.MISSING
+    return SubDelete.FAILED

@@ -11,9 +11,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError
 
-from ._azure_errors import http_detail, storage_error
+from ._azure_errors import answer_detail, storage_error
 from .errors import AccessDeniedError, StorageError, TrackingError
 from .follow import incomplete_metadata
 from .live import mark_complete, set_metadata
@@ -71,13 +71,14 @@ def read_back(
         error = storage_error(
             exc, "read back, to reconcile a retried append,", permission="r", **names
         )
-        if isinstance(error, AccessDeniedError) and isinstance(exc, HttpResponseError):
+        detail = answer_detail(exc)
+        if isinstance(error, AccessDeniedError) and detail is not None:
             # Only a retried append needs this read, so a SAS without 'r' works until a
             # response is lost: say why 'r' is needed, not only that it is missing.
             error = AccessDeniedError(
                 f"{where}: an append was retried after its response was lost, "
                 "and reconciling a retried append needs read: access denied; a SAS needs "
-                f"permission 'r' for this (tracked saves need 'racw') {http_detail(exc)}",
+                f"permission 'r' for this (tracked saves need 'racw') {detail}",
                 permission="r",
                 **names,
             )

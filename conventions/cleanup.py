@@ -24,9 +24,15 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError
 
-from ._azure_errors import storage_error
+from ._azure_errors import (
+    is_blob_missing,
+    storage_error,
+    sub_delete_answer,
+    sub_response_error,
+)
+from ._error_rules import SubDelete
 from .errors import ConventionsError, DeleteError, StorageError
 from .transfer import check_concurrency, iter_parallel
 
@@ -69,9 +75,7 @@ def _chunks(names: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def _sub_error(container: str, name: str, response: Any) -> StorageError:
-    error = HttpResponseError(response=response)
-    error.error_code = response.headers.get("x-ms-error-code")  # type: ignore[attr-defined]
-    return _failure(error, container, name)
+    return _failure(sub_response_error(response), container, name)
 
 
 def _failure(error: AzureError, container: str, name: str) -> StorageError:
@@ -103,9 +107,10 @@ def _delete_batch(client: ContainerClient, names: list[str]) -> list[_Outcome]:
         return [_failure(exc, container, name) for name in names]
     results: list[_Outcome] = []
     for name, response in zip(names, responses, strict=True):
-        if 200 <= response.status_code < 300:
+        answer = sub_delete_answer(response)
+        if answer is SubDelete.DELETED:
             results.append(True)
-        elif response.status_code == 404:
+        elif answer is SubDelete.MISSING:
             # Sent again after a lost answer, a 404 is (most likely) the first attempt's
             # delete: the blob is gone either way (D-71).
             results.append(attempts.retries > 0)
@@ -119,11 +124,9 @@ def _delete_one(client: ContainerClient, name: str) -> list[_Outcome]:
     attempts = _Attempts()
     try:
         client.get_blob_client(name).delete_blob(retry_hook=attempts)
-    except HttpResponseError as exc:
-        if exc.status_code == 404 and getattr(exc, "error_code", None) == "BlobNotFound":
-            return [attempts.retries > 0]
-        return [_failure(exc, container, name)]
     except AzureError as exc:
+        if is_blob_missing(exc):
+            return [attempts.retries > 0]
         return [_failure(exc, container, name)]
     return [True]
 

@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import (
-    DeserializationError,
-    HttpResponseError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import AzureError
 
-from ._azure_errors import translate_errors
+from ._azure_errors import (
+    CUT_RESPONSE_ERRORS,
+    cut_response,
+    is_blob_missing,
+    is_range_not_satisfiable,
+    translate_errors,
+)
 from ._transport import FIRST_GET_SIZE
 from .errors import (
     AccessDeniedError,
@@ -73,7 +75,6 @@ MAX_REQUEST_TIMEOUT = 3_600.0
 #: this many times, after 1, 2, 4 s, before follow raises; never past its ``timeout``.
 READ_RETRIES = FOLLOW_READ_RETRIES
 
-_BLOB_MISSING_CODES = ("BlobNotFound",)
 # Errors no retry can mend: the follow raises them at once.
 _LASTING_ERRORS = (AccessDeniedError, ContainerNotFoundError, OutputNotFoundError)
 
@@ -108,12 +109,6 @@ def _total_size(content_range: str | None) -> int | None:
         return None
     total = content_range.rsplit("/", 1)[1].strip()
     return int(total) if total.isdigit() else None
-
-
-def _is_missing_blob(error: HttpResponseError) -> bool:
-    raw = getattr(error, "error_code", None) or ""
-    code = str(getattr(raw, "value", raw))
-    return error.status_code == 404 and code in _BLOB_MISSING_CODES
 
 
 def _server_time(headers: Mapping[str, str]) -> float | None:
@@ -179,12 +174,10 @@ def _read(
         with limit.deadline, translate_errors("follow", permission="r", **names):
             try:
                 return _read_once(blob_client, start, length, options, limit)
-            except (ValueError, AttributeError, DeserializationError) as exc:
+            except CUT_RESPONSE_ERRORS as exc:
                 # A response cut in its head reaches the SDK's parsing half-made, which
                 # then fails with these; it is a failed response like any other.
-                raise ServiceResponseError(
-                    f"the response was cut or malformed ({type(exc).__name__}: {exc})", error=exc
-                ) from exc
+                raise cut_response(exc) from exc
     except StorageError as error:
         if not limit.deadline.expired:
             raise
@@ -206,17 +199,17 @@ def _read_once(
         size = _total_size(properties.content_range)
         if size is not None:
             return _describe(properties, start, data, size, limit.server_time)
-    except HttpResponseError as exc:
-        if _is_missing_blob(exc):
+    except AzureError as exc:
+        if is_blob_missing(exc):
             return None
-        if exc.status_code != 416:
+        if not is_range_not_satisfiable(exc):
             raise
     # 416 (the range starts at or past the end, e.g. an empty blob), or no
     # Content-Range: describe the blob by its properties, with no data.
     try:
         properties = blob_client.get_blob_properties(**options)
-    except HttpResponseError as exc:
-        if _is_missing_blob(exc):
+    except AzureError as exc:
+        if is_blob_missing(exc):
             return None
         raise
     return _describe(properties, properties.size, b"", properties.size, limit.server_time)

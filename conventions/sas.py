@@ -18,14 +18,13 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
-from ._azure_errors import translate_errors
+from ._azure_errors import already_exists, translate_errors
 from .containers import container_name
 from .errors import InvalidArgumentError, SasError
 from .signing import MAX_USER_DELEGATION_EXPIRY, plan_sas
@@ -57,8 +56,12 @@ def prepare_output_storage(service_client: BlobServiceClient, job_id: str) -> st
     name = container_name(job_id)
     _check_service_client(service_client)
     # Idempotent: "already there" (perhaps made by another caller just now) is success.
-    with translate_errors("create", container=name), contextlib.suppress(ResourceExistsError):
-        service_client.create_container(name)
+    with translate_errors("create", container=name):
+        try:
+            service_client.create_container(name)
+        except AzureError as error:
+            if not already_exists(error):
+                raise
     return name
 
 

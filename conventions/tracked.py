@@ -35,40 +35,32 @@ This module imports azure-storage-blob; ``import conventions`` does not load it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
 import stat
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
+from azure.core.exceptions import AzureError
 
-from ._azure_errors import storage_error
-from ._tracked_blob import (
-    MARK_ATTEMPTS,
-    created_by,
-    mark_complete_patiently,
-    mark_incomplete,
-    read_back,
-)
+from ._azure_errors import already_exists, storage_error
+from ._tracked_blob import created_by
+from ._tracked_core import TRACKER_METADATA, Tracker
+from ._tracked_flush import Appender
 from ._tracked_source import TrackedSource
+from ._tracked_state import Event, Phase
 from .budget import BlockBudget
 from .errors import (
-    AccessDeniedError,
     AppendBlobLimitError,
     AppendConflictError,
-    ContainerNotFoundError,
     InvalidTrackingOptionError,
-    StorageError,
     TrackedBlobExistsError,
     TrackedFileChangedError,
     TrackedFileMissingError,
@@ -77,9 +69,7 @@ from .errors import (
     TrackedSourceError,
     TrackingError,
 )
-from .follow import liveness_metadata, liveness_period
-from .live import set_metadata
-from .reconcile import reconcile
+from .follow import liveness_metadata
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -114,36 +104,6 @@ MAX_APPEND_BLOB_SIZE = MAX_APPEND_BLOCKS * MAX_APPEND_BLOCK_SIZE
 #: Seconds a tracked log streams for by default: a Batch task's longest life, 180 days.
 DEFAULT_LIFETIME = 180 * 24 * 3600.0
 
-# How many kept errors close() carries in ``.errors``; the count goes on regardless.
-_MAX_KEPT_ERRORS = 100
-# Bytes of the uploaded tail re-read on each flush that has new bytes, to notice a file
-# that was truncated and grew back past the uploaded length between two flushes.
-_TAIL_CHECK = 64
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-
-# Errors after which flushing again cannot succeed: the background thread stops.
-_FINAL_ERRORS = (
-    TrackedFileTruncatedError,  # and TrackedFileChangedError
-    TrackedFileReplacedError,
-    TrackedSourceError,
-    AppendBlobLimitError,
-    AppendConflictError,
-    AccessDeniedError,
-    ContainerNotFoundError,
-)
-
-# Blob metadata naming the tracker that created the blob, so that a create whose response
-# was lost, retried and refused ("already exists") is recognised as our own.
-_TRACKER_METADATA = "conventionstracker"
-# A flush gives up after this many 412s that reconcile to "append again" (the blob's length
-# kept moving under it); the next flush starts over.
-_MAX_RECONCILES = 3
-# A liveness promise is published again when the period it promises is too short (it
-# must be, before a longer gap), or this many times longer than the current one.
-_REPUBLISH_RATIO = 1.25
 
 
 def _check_number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
@@ -236,69 +196,61 @@ class TrackedFile:
         self.container_name: str = container_client.container_name
         self.source = Path(source)
         self.flush_interval = float(flush_interval)
-        self._on_error = on_error
         self._overwrite = overwrite
-        self._block_size = block_size
-        self._max_blocks = max_blocks
-        self._max_size = max_size
-        self._tracker_id = uuid.uuid4().hex
         self.lifetime = float(lifetime)
-        self._budget = BlockBudget(
+        self._source = TrackedSource(self.source, self._where(), self._names())
+        budget = BlockBudget(
             interval=self.flush_interval,
             lifetime=self.lifetime,
             max_blocks=max_blocks,
             block_size=block_size,
         )
-        self._started_at = 0.0  # monotonic, at start()
-        self._caught_up_at = 0.0  # the last background flush that sent everything
-        self._changed_at = 0.0  # the blob's last change (create, append, metadata)
-        self._cadence = self.flush_interval  # the budget's current cadence
-        self._promised = liveness_period(self.flush_interval)  # in the blob's metadata
-
-        self._lock = threading.Lock()  # one flush at a time, manual or background
-        self._state_lock = threading.Lock()  # close() bookkeeping
-        self._finish_lock = threading.Lock()  # the final flush, once
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._finishing: threading.Thread | None = None  # the thread running the final flush
-        self._uploaded = 0
-        self._blocks = 0
-        self._tail = b""  # the last bytes uploaded, to check on the next flush
-        self._digest = hashlib.sha256()  # of every byte uploaded, checked against the file at close
-        self._source = TrackedSource(self.source, self._where(), self._names())
-        self._errors: list[Exception] = []
-        self._error_count = 0
-        self._unrecovered: list[Exception] = []  # kept since the last flush that caught up
-        self._final_error: Exception | None = None
-        self._started = False
-        self._closed = False
-        self._close_in_background = False
-        self._finished = False
-        self._succeeded = False
-        self._reported = False
+        # What was uploaded, and the flush step (conventions._tracked_flush).
+        appender = Appender(
+            self._blob,
+            self._source,
+            budget,
+            interval=self.flush_interval,
+            block_size=block_size,
+            max_blocks=max_blocks,
+            max_size=max_size,
+            where=self._where(),
+            names=self._names(),
+        )
+        # The phase, the threads and the errors (conventions._tracked_core).
+        self._core = Tracker(
+            self._blob,
+            self._source,
+            appender,
+            interval=self.flush_interval,
+            on_error=on_error,
+            tracker_id=uuid.uuid4().hex,
+            where=self._where(),
+            names=self._names(),
+        )
 
     # -- public state ---------------------------------------------------------------------
 
     @property
     def uploaded(self) -> int:
         """How many bytes of the file the blob holds, as far as this tracker knows."""
-        return self._uploaded
+        return self._core.appender.uploaded
 
     @property
     def errors(self) -> tuple[Exception, ...]:
         """The errors kept so far (background and final flushes), oldest first, including
         those a later flush recovered from."""
-        return tuple(self._errors)
+        return self._core.tally.kept
 
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
-        return self._closed
+        return self._core.phase.closed
 
     def __repr__(self) -> str:
         return (
             f"<TrackedFile {str(self.source)!r} -> {self.container_name}/{self.blob_name} "
-            f"uploaded={self._uploaded}>"
+            f"uploaded={self._core.appender.uploaded}>"
         )
 
     # -- life cycle -----------------------------------------------------------------------
@@ -311,7 +263,8 @@ class TrackedFile:
         :class:`TrackedBlobExistsError` if the blob existed before and ``overwrite`` is
         false, or a :class:`~conventions.StorageError` if the blob cannot be created.
         """
-        if self._started:
+        core = self._core
+        if core.phase.started:
             raise TrackingError(f"{self._where()}: already started", **self._names())
         try:
             mode = os.stat(self.source).st_mode
@@ -320,7 +273,7 @@ class TrackedFile:
         else:
             if not stat.S_ISREG(mode):
                 raise self._source.not_regular(mode)
-        metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(self._promised)}
+        metadata = {TRACKER_METADATA: core.tracker_id, **liveness_metadata(core.promised)}
         try:
             if self._overwrite:
                 self._blob.create_append_blob(metadata=metadata)
@@ -328,8 +281,12 @@ class TrackedFile:
                 self._blob.create_append_blob(
                     metadata=metadata, match_condition=MatchConditions.IfMissing
                 )
-        except ResourceExistsError as exc:
-            if not created_by(self._blob, _TRACKER_METADATA, self._tracker_id, self._names()):
+        except AzureError as exc:
+            if not already_exists(exc):
+                raise storage_error(
+                    exc, "create append blob", permission="c", **self._names()
+                ) from exc
+            if not created_by(self._blob, TRACKER_METADATA, core.tracker_id, self._names()):
                 raise TrackedBlobExistsError(
                     f"{self._where()}: the blob already exists; pass overwrite=True to replace it",
                     **self._names(),
@@ -339,14 +296,9 @@ class TrackedFile:
                 "refused as 'already exists', and the blob is ours",
                 self.blob_name,
             )
-        except AzureError as exc:
-            raise storage_error(exc, "create append blob", permission="c", **self._names()) from exc
-        self._started = True
-        self._started_at = self._caught_up_at = self._changed_at = time.monotonic()
-        self._thread = threading.Thread(
-            target=self._run, name=f"conventions-tracked:{self.blob_name}", daemon=True
-        )
-        self._thread.start()
+        core.move(Event.START)
+        core.appender.started()
+        core.start_thread(f"conventions-tracked:{self.blob_name}")
         _log.debug("tracking %s -> %s/%s", self.source, self.container_name, self.blob_name)
         return self
 
@@ -356,10 +308,11 @@ class TrackedFile:
         Returns the number of bytes uploaded (0, without any request, if the file did not
         grow or does not exist yet). Errors raise here and are not kept.
         """
-        if not self._started or self._closed:
-            state = "closed" if self._closed else "not started"
+        phase = self._core.phase
+        if phase is not Phase.RUNNING:
+            state = "closed" if phase.closed else "not started"
             raise TrackingError(f"{self._where()}: cannot flush, {state}", **self._names())
-        return self._flush()
+        return self._core.flush()
 
     def close(self) -> None:
         """Stop the background thread, flush everything, check, and raise if the blob is
@@ -376,22 +329,7 @@ class TrackedFile:
         final flush and returns; the owner's ``close()`` waits for it and raises.
         Calling ``close`` again does nothing.
         """
-        current = threading.current_thread()
-        with self._state_lock:
-            self._closed = True
-            if current is self._finishing:
-                return  # from on_error during the final flush: it is running already
-            if current is self._thread:
-                self._close_in_background = True
-        if not self._started:
-            return
-        self._stop.set()
-        if current is self._thread:
-            return  # the background thread runs the final flush when on_error returns
-        if self._thread is not None:
-            self._thread.join()
-        self._finish()
-        self._report()
+        self._core.close()
 
     def __enter__(self) -> TrackedFile:
         return self.start()
@@ -416,77 +354,6 @@ class TrackedFile:
             if sys.version_info >= (3, 11):
                 exc.add_note(f"also, closing the tracked file failed: {close_error}")
 
-    # -- closing --------------------------------------------------------------------------
-
-    def _finish(self) -> None:
-        """The final flush and check, run once, by whichever thread gets here first."""
-        with self._finish_lock:
-            if self._finished:
-                return
-            self._finishing = threading.current_thread()
-            try:
-                if self._final_error is None:
-                    try:
-                        with self._lock:
-                            self._flush_locked()
-                            if self._source.identity is None:
-                                raise TrackedFileMissingError(
-                                    f"{self._where()}: the file never appeared; the blob is empty",
-                                    **self._names(),
-                                )
-                            self._source.verify(self._uploaded, self._digest.digest())
-                    except Exception as exc:  # noqa: BLE001 - kept and raised by close()
-                        self._keep(exc)
-                # The one place where success is known: the blob equals the file.
-                self._succeeded = self._final_error is None and not self._unrecovered
-                if self._succeeded:
-                    self._mark_complete()
-                else:
-                    keep = {_TRACKER_METADATA: self._tracker_id}
-                    mark_incomplete(self._blob, self._uploaded, keep)
-            finally:
-                self._finished = True
-                self._finishing = None
-
-    def _mark_complete(self) -> None:
-        """Say so to readers (follow). The blob is stored: a mark that cannot be set is
-        retried, then a warning, never a failure (decision D-82)."""
-        keep = {_TRACKER_METADATA: self._tracker_id}
-        error = mark_complete_patiently(self._blob, self._uploaded, keep)
-        if error is not None:
-            self._count(error)
-            _log.warning(
-                "tracked %s: the blob equals the file (%d bytes), but it could not be marked "
-                "complete after %d attempts, so followers will not see its end (they stop "
-                "when its liveness lapses): %s",
-                self.blob_name,
-                self._uploaded,
-                MARK_ATTEMPTS,
-                error,
-            )
-
-    def _report(self) -> None:
-        with self._state_lock:
-            if self._reported:
-                return
-            self._reported = True
-        if self._succeeded:
-            if self._errors:
-                _log.info(
-                    "tracked %s: recovered from %d error(s); the blob equals the file",
-                    self.blob_name,
-                    self._error_count,
-                )
-            _log.debug(
-                "tracked %s: %d bytes in %d blocks", self.blob_name, self._uploaded, self._blocks
-            )
-            return
-        first = self._final_error or self._unrecovered[0]
-        first.errors = (first, *(e for e in self._errors if e is not first))  # type: ignore[attr-defined]
-        if self._error_count > 1 and sys.version_info >= (3, 11):
-            first.add_note(f"{self._error_count - 1} more error(s) in .errors")
-        raise first
-
     # -- internals ------------------------------------------------------------------------
 
     def _names(self) -> dict[str, str]:
@@ -497,191 +364,3 @@ class TrackedFile:
             f"tracked save of {str(self.source)!r} to blob {self.blob_name!r} "
             f"in container {self.container_name!r}"
         )
-
-    def _run(self) -> None:
-        next_tick = self._started_at + self.flush_interval
-        while True:
-            # Wake at the next tick, or when the liveness promise is due first.
-            wake = min(next_tick, self._changed_at + self._promised)
-            if self._stop.wait(max(wake - time.monotonic(), 0.0)):
-                break
-            try:
-                if time.monotonic() >= next_tick:
-                    next_tick = time.monotonic() + self.flush_interval
-                    with self._lock:
-                        self._flush_locked(budgeted=True)
-                self._keep_alive()
-            except Exception as exc:  # noqa: BLE001 - kept, reported, raised by close()
-                self._keep(exc)
-                if self._final_error is not None:
-                    _log.debug("tracked %s: background flushing stopped", self.blob_name)
-                    break
-        if self._close_in_background:
-            self._finish()
-
-    def _keep_alive(self) -> None:
-        """Refresh the liveness promise if the blob did not change for a period, or
-        publish a new period when the budget's cadence moved away from it."""
-        period = liveness_period(self._cadence)
-        with self._lock:
-            now = time.monotonic()
-            quiet = now - self._changed_at >= self._promised
-            moved = period > self._promised or period * _REPUBLISH_RATIO < self._promised
-            if not (quiet or moved):
-                return
-            self._changed_at = now  # tried: the next try is a period later, not at once
-            metadata = {_TRACKER_METADATA: self._tracker_id, **liveness_metadata(period)}
-            try:
-                set_metadata(self._blob, metadata, "refresh the liveness of")
-            except StorageError as exc:
-                # Not the log's bytes: counted and logged, and close() does not raise for it.
-                self._count(exc)
-                _log.warning("%s", exc)
-                return
-            self._promised = period
-
-    def _count(self, exc: Exception) -> None:
-        self._error_count += 1
-        if len(self._errors) < _MAX_KEPT_ERRORS:
-            self._errors.append(exc)
-
-    def _keep(self, exc: Exception) -> None:
-        self._count(exc)
-        self._unrecovered.append(exc)
-        if isinstance(exc, _FINAL_ERRORS) and self._final_error is None:
-            self._final_error = exc
-        _log.warning("%s", exc)
-        if self._on_error is not None:
-            try:
-                self._on_error(exc)
-            except Exception as callback_error:  # noqa: BLE001 - kept too, never lost
-                _log.exception("%s: on_error raised", self._where())
-                self._count(callback_error)
-
-    def _flush(self) -> int:
-        with self._lock:
-            return self._flush_locked()
-
-    def _flush_locked(self, *, budgeted: bool = False) -> int:
-        """Upload what the file gained; *budgeted* (background flushes): only what the
-        block budget allows now (:meth:`conventions.budget.BlockBudget.plan`)."""
-        opened = self._source.open(self._uploaded)
-        if opened is None:
-            if self._source.identity is None:
-                return 0  # not there yet: wait for it
-            raise self._source.removed(self._uploaded)
-        file, status = opened
-        with file:
-            size = status.st_size  # the end of this flush, fixed now (decision D-30)
-            if size < self._uploaded:
-                raise self._source.truncated(f"shrank to {size} bytes", self._uploaded)
-            if size == self._uploaded:
-                self._unrecovered.clear()
-                return 0
-            now = time.monotonic()
-            end = size
-            if budgeted:
-                plan = self._budget.plan(
-                    blocks_left=self._max_blocks - self._blocks,
-                    elapsed=now - self._started_at,
-                    waiting=size - self._uploaded,
-                    since_flush=now - self._caught_up_at,
-                )
-                self._cadence = plan.cadence
-                end = self._uploaded + plan.nbytes
-                if end == self._uploaded:
-                    return 0  # held back for a later flush: the budget's cadence
-            if self._tail:
-                file.seek(self._uploaded - len(self._tail))
-                if file.read(len(self._tail)) != self._tail:
-                    raise self._source.changed(self._uploaded)
-            start = self._uploaded
-            reconciles = 0
-            while self._uploaded < end:
-                length = min(self._block_size, end - self._uploaded)
-                self._check_limits(length)
-                file.seek(self._uploaded)
-                data = file.read(length)
-                if len(data) != length:
-                    raise self._source.truncated("shrank while it was read", self._uploaded)
-                if not self._append(data, file):
-                    reconciles += 1
-                    if reconciles > _MAX_RECONCILES:
-                        raise TrackingError(
-                            f"{self._where()}: the append position was refused "
-                            f"{reconciles} times while the blob's length stayed "
-                            f"{self._uploaded}; will try again at the next flush",
-                            **self._names(),
-                        )
-            self._changed_at = time.monotonic()
-            if end == size:
-                self._caught_up_at = now
-                self._unrecovered.clear()  # caught up: earlier errors are recovered from
-            _log.debug("tracked %s: flushed bytes [%d, %d)", self.blob_name, start, self._uploaded)
-            return self._uploaded - start
-
-    def _check_limits(self, length: int) -> None:
-        if self._blocks + 1 > self._max_blocks:
-            raise AppendBlobLimitError(
-                f"{self._where()}: the append blob already holds {self._blocks} blocks, the "
-                f"limit is {self._max_blocks}; {self._uploaded} bytes were uploaded",
-                **self._names(),
-            )
-        if self._uploaded + length > self._max_size:
-            raise AppendBlobLimitError(
-                f"{self._where()}: {self._uploaded + length} bytes would pass the append "
-                f"blob size limit of {self._max_size} bytes; {self._uploaded} bytes were "
-                "uploaded",
-                **self._names(),
-            )
-
-    def _advance(self, data: bytes, blocks: int) -> None:
-        self._uploaded += len(data)
-        self._blocks = blocks
-        self._digest.update(data)
-        self._tail = (self._tail + data)[-_TAIL_CHECK:]
-
-    def _append(self, data: bytes, file: BinaryIO) -> bool:
-        """Append *data* at the believed offset; False if it must be sent again."""
-        offset = self._uploaded
-        try:
-            # The append position makes a retry after a lost response safe: if an earlier
-            # attempt landed, the retry fails with 412 instead of appending a duplicate.
-            self._blob.append_block(data, length=len(data), appendpos_condition=offset)
-        except HttpResponseError as exc:
-            if getattr(exc, "error_code", None) != "AppendPositionConditionNotMet":
-                raise storage_error(exc, "append to", permission="a", **self._names()) from exc
-            return self._reconcile(offset, file, exc)
-        except AzureError as exc:
-            raise storage_error(exc, "append to", permission="a", **self._names()) from exc
-        self._advance(data, self._blocks + 1)
-        return True
-
-    def _reconcile(self, offset: int, file: BinaryIO, cause: HttpResponseError) -> bool:
-        """After a 412 on the append position: read what the blob really holds and decide
-        (:func:`conventions.reconcile.reconcile`). True if the offset advanced."""
-        blob_length, committed, blob_extra, file_extra = read_back(
-            self._blob, offset, file, self._block_size, self._where(), self._names()
-        )
-        decision = reconcile(
-            believed=offset,
-            blob_length=blob_length,
-            blob_extra=blob_extra,
-            file_extra=file_extra,
-            block_size=self._block_size,
-        )
-        if decision.action == "conflict":
-            raise AppendConflictError(
-                f"{self._where()}: {decision.reason}", **self._names()
-            ) from cause
-        if decision.action == "append":
-            return False
-        self._advance(blob_extra, committed if committed is not None else self._blocks + 1)
-        _log.warning(
-            "tracked %s: an earlier append of bytes [%d, %d) had landed though no response "
-            "said so; reconciled from the blob's bytes, nothing duplicated",
-            self.blob_name,
-            offset,
-            blob_length,
-        )
-        return True

@@ -65,6 +65,8 @@ DECISION_MODULES = [
     "conventions.received",
     "conventions.reconcile",
     "conventions.retrying",
+    "conventions._tracked_state",
+    "conventions._tracked_errors",
     "conventions.temporary_files",
     "conventions.urls",
     "conventions.watching",
