@@ -28,7 +28,7 @@ from conventions.kinds import JobOutputKind, TaskOutputKind
 from conventions.references import OutputFileReference
 from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import DownloadedOutput, DownloadFailure, JobOutputStorage
-from conventions.transfer import MAX_INTERVAL
+from conventions.transfer import MAX_INTERVAL, Tally
 
 from ._app import counted, emit, job_id_argument, json_option, main, stderr, task_ids_option
 from ._connect import KIND_HELP, Connection, connection_options, parse_duration, parse_kind
@@ -299,14 +299,14 @@ def download_command(
         )
 
 
-class _CliTally:
-    """What the command did, counted on the calling thread. ``failures`` is the final
-    state: an output that failed and then (in a later ``--watch`` round) was downloaded
-    or found identical is no longer one."""
+class _CliTally(Tally):
+    """What the command did, counted on the calling thread (the library's ``Tally``, plus
+    failures and time). ``failures`` is the final state: an output that failed and then
+    (in a later ``--watch`` round) was downloaded or found identical is no longer one."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.started = time.monotonic()
-        self.files = self.bytes = self.skipped = self.skipped_bytes = 0
         self._failed: dict[str, DownloadFailure] = {}  # blob name -> its last failure
         self.seconds = 0.0
         self.interrupted = False
@@ -321,18 +321,11 @@ class _CliTally:
 
     def add(self, result: DownloadedOutput | DownloadFailure) -> None:
         name = result.output.blob_name
+        self._failed.pop(name, None)  # a failure is kept in the order of its last time
         if isinstance(result, DownloadFailure):
-            self._failed.pop(name, None)  # kept in the order of the last failure
             self._failed[name] = result
-            self.seconds = time.monotonic() - self.started
-            return
-        self._failed.pop(name, None)
-        if result.skipped:
-            self.skipped += 1
-            self.skipped_bytes += result.size
         else:
-            self.files += 1
-            self.bytes += result.size
+            super().add(result)
         self.seconds = time.monotonic() - self.started
 
 
