@@ -318,7 +318,12 @@ def observe(state: FollowState, read: BlobRead | None) -> FollowStep:
         seen=True,
         attempt=state.attempt,
     )
-    complete = read.complete_length is not None or not read.appendable
+    # The mark records the complete blob's length: never stop short of it, even when an
+    # answer shows the mark with fewer bytes (seen on Azurite: a read that carried the
+    # mark of a close whose last append it did not show yet). Read again after the
+    # interval until that many bytes were handed out.
+    marked = read.complete_length
+    complete = (marked is not None and offset >= marked) or not read.appendable
     return FollowStep(
         updated,
         (new,) if new else (),
