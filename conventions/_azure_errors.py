@@ -31,7 +31,6 @@ from typing import Any
 
 from azure.core.exceptions import (
     AzureError,
-    DeserializationError,
     HttpResponseError,
     ResourceExistsError,
     ServiceResponseError,
@@ -58,12 +57,10 @@ from .received import range_problem
 from .urls import expired_sas, redact_sas
 
 __all__ = [
-    "CUT_RESPONSE_ERRORS",
     "UnusableAnswerError",
     "already_exists",
     "answer_detail",
     "check_download_answer",
-    "cut_response",
     "http_detail",
     "is_append_position_conflict",
     "is_blob_missing",
@@ -322,18 +319,6 @@ def already_exists(error: BaseException) -> bool:
 def answer_detail(error: BaseException) -> str | None:
     """:func:`http_detail` of *error* if it is an HTTP answer, else None."""
     return http_detail(error) if isinstance(error, HttpResponseError) else None
-
-
-#: What the SDK raises when it parses a response cut in its head (see :func:`cut_response`).
-CUT_RESPONSE_ERRORS = (ValueError, AttributeError, DeserializationError)
-
-
-def cut_response(error: Exception) -> ServiceResponseError:
-    """A failed response, as azure-core says it, for a parsing *error* of
-    :data:`CUT_RESPONSE_ERRORS` (the caller raises it ``from`` *error*)."""
-    return ServiceResponseError(
-        f"the response was cut or malformed ({type(error).__name__}: {error})", error=error
-    )
 
 
 def sub_delete_answer(response: Any) -> SubDelete:

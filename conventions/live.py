@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 from azure.core.exceptions import AzureError
 
 from ._azure_errors import (
-    CUT_RESPONSE_ERRORS,
-    cut_response,
     is_blob_missing,
     is_range_not_satisfiable,
     translate_errors,
@@ -171,13 +169,10 @@ def _read(
         "raw_response_hook": limit.hook,
     }
     try:
+        # translate_errors also turns what the SDK raises on a response cut in its head
+        # (ValueError, AttributeError...) into StorageError, which the follow retries.
         with limit.deadline, translate_errors("follow", permission="r", **names):
-            try:
-                return _read_once(blob_client, start, length, options, limit)
-            except CUT_RESPONSE_ERRORS as exc:
-                # A response cut in its head reaches the SDK's parsing half-made, which
-                # then fails with these; it is a failed response like any other.
-                raise cut_response(exc) from exc
+            return _read_once(blob_client, start, length, options, limit)
     except StorageError as error:
         if not limit.deadline.expired:
             raise

@@ -21,10 +21,8 @@ from hypothesis import strategies as st
 
 import conventions
 from conventions._azure_errors import (
-    CUT_RESPONSE_ERRORS,
     already_exists,
     answer_detail,
-    cut_response,
     is_append_position_conflict,
     is_blob_missing,
     is_range_not_satisfiable,
@@ -163,16 +161,6 @@ def test_already_exists_is_azure_cores_resource_exists() -> None:
     assert already_exists(ResourceExistsError("exists"))
     assert not already_exists(ResourceNotFoundError("missing"))
     assert not already_exists(_answer(409, "BlobAlreadyExists"))  # as before: by class only
-
-
-def test_cut_response_names_the_parsing_error() -> None:
-    cause = DeserializationError("no Content-Range")
-    assert isinstance(cause, CUT_RESPONSE_ERRORS)
-    made = cut_response(cause)
-    assert "cut or malformed (DeserializationError: no Content-Range)" in str(made)
-
-
-# -- the rules -----------------------------------------------------------------------------------
 
 
 @given(status=_STATUSES, code=_CODES)
