@@ -70,6 +70,7 @@ __all__ = [
     "sub_delete_answer",
     "sub_response_error",
     "translate_errors",
+    "translate_reference",
 ]
 
 
@@ -179,6 +180,17 @@ def translate_errors(
         if shows_secret(error):
             raise translated from None
         raise translated from error
+
+
+def translate_reference(reference: Any, operation: str, permission: str) -> Any:
+    """:func:`translate_errors` naming the container and blob of *reference* (an
+    ``OutputFileReference`` of either face)."""
+    return translate_errors(
+        operation,
+        container=reference.container_name,
+        blob=reference.blob_name,
+        permission=permission,
+    )
 
 
 def shows_secret(error: BaseException) -> bool:

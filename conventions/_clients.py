@@ -1,3 +1,5 @@
+# Generated from conventions/aio/_clients.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """How the library builds its clients: checked inputs, the library's default timeouts.
 
 Every ``from_*`` constructor that builds a client (not ``from_service_client``) goes
@@ -16,11 +18,11 @@ from typing import Any
 
 from azure.storage.blob import ContainerClient
 
-from ._transport import library_client_kwargs
 from .endpoints import check_connection_string, check_endpoint
 from .errors import InvalidSettingError
 from .network import with_default_timeouts
 from .urls import redact_sas
+from ._transport import library_client_kwargs
 
 __all__ = [
     "container_client_from_account_url",

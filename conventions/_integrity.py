@@ -46,10 +46,16 @@ __all__ = [
     "VerifyingWriter",
     "check_md5",
     "download_writer",
+    "md5_of",
     "read_again_after_change",
     "supports_parallel_writes",
     "upload_reader",
 ]
+
+
+def md5_of(data: bytes) -> bytes:
+    """The MD5 of *data* (a checksum, not security)."""
+    return hashlib.md5(data, usedforsecurity=False).digest()
 
 
 class HashingReader(io.RawIOBase):

@@ -1,3 +1,5 @@
+# Generated from conventions/aio/_job_reading.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """The whole-job reader that :class:`~conventions.storage.JobOutputStorage` builds on:
 listing task outputs across tasks, selections (``find_outputs``), and downloading them
 (``download``, ``download_outputs``, ``iter_download``, ``watch``), which delegate to
@@ -11,12 +13,12 @@ from collections.abc import Generator, Iterable, Iterator
 
 import attrs
 
-from . import transfer
-from ._storage_base import DEFAULT_CONCURRENCY as _DEFAULT_CONCURRENCY
-from ._storage_base import _Storage
 from ._transport import chunks_per_file
 from .kinds import JobOutputKind, TaskOutputKind
 from .listing import ListingPlan, plan_selection, plan_task_outputs
+from . import transfer
+from ._storage_base import DEFAULT_CONCURRENCY as _DEFAULT_CONCURRENCY
+from ._storage_base import _Storage
 from .references import OutputFileReference
 from .transfer import (
     BytesCallback,
@@ -127,7 +129,7 @@ class _JobReader(_Storage[JobOutputKind]):
 
     def download_outputs(
         self,
-        outputs: Iterable[OutputFileReference],
+        outputs: Iterable[OutputFileReference] | Iterable[OutputFileReference],
         dest_dir: str | os.PathLike[str],
         *,
         overwrite: bool = False,
@@ -154,7 +156,7 @@ class _JobReader(_Storage[JobOutputKind]):
 
     def iter_download(
         self,
-        outputs: Iterable[OutputFileReference],
+        outputs: Iterable[OutputFileReference] | Iterable[OutputFileReference],
         dest_dir: str | os.PathLike[str],
         *,
         overwrite: bool = False,

@@ -1,3 +1,5 @@
+# Generated from conventions/aio/_job_storage.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """A job's container: :class:`JobOutputStorage` (re-exported by ``conventions.storage``,
 where its users import it). The whole-job reading it inherits is in
 ``conventions._job_reading``."""
@@ -12,16 +14,17 @@ from typing import Any
 import attrs
 from azure.storage.blob import BlobServiceClient
 
-from . import _opening, transfer
 from ._azure_errors import translate_errors
-from ._job_reading import _JobReader
-from ._storage_base import bounded_pages
-from ._task_storage import TaskOutputStorage
 from .blobs import job_blob_name, job_prefix
-from .cleanup import DeleteSummary, delete_blobs
 from .ids import check_job_id
 from .kinds import JobOutputKind, TaskOutputKind
 from .listing import task_folder
+from . import _opening, transfer
+from ._backend import each
+from ._job_reading import _JobReader
+from ._storage_base import bounded_pages
+from ._task_storage import TaskOutputStorage
+from .cleanup import DeleteSummary, delete_blobs
 from .references import OutputFileReference
 
 __all__ = ["JobOutputStorage"]
@@ -143,7 +146,10 @@ class JobOutputStorage(_JobReader):
     # -- clean-up -----------------------------------------------------------------------------
 
     def delete_outputs(
-        self, outputs: Iterable[OutputFileReference], *, max_concurrency: int = 8
+        self,
+        outputs: Iterable[OutputFileReference] | Iterable[OutputFileReference],
+        *,
+        max_concurrency: int = 8,
     ) -> DeleteSummary:
         """Delete the given *outputs* (e.g. a listing you showed the user first), in Blob
         Batch requests of up to 256 (:func:`conventions.cleanup.delete_blobs`), taken from
@@ -173,7 +179,7 @@ class JobOutputStorage(_JobReader):
         transfer.check_concurrency(max_concurrency)
         if isinstance(outputs, (list, tuple)):  # else checked as taken, before its batch
             transfer.check_references(outputs)
-        names = (transfer.check_reference(reference).blob_name for reference in outputs)
+        names = (transfer.check_reference(ref).blob_name for ref in each(outputs))
         return delete_blobs(self.container_client, names, max_concurrency=max_concurrency)
 
     def delete(

@@ -1,3 +1,5 @@
+# Generated from conventions/aio/_opening.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """The storages' named constructors, written once for both: the job's container client
 from a container URL, an account URL, a service client, a connection string or the
 environment.
@@ -15,11 +17,6 @@ from typing import Any
 
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from ._clients import (
-    container_client_from_account_url,
-    container_client_from_connection_string,
-    container_client_from_url,
-)
 from .containers import container_name
 from .environment import (
     ACCOUNT_URL_ENV,
@@ -30,6 +27,12 @@ from .environment import (
     read_environment,
 )
 from .errors import ContainerMismatchError, InvalidArgumentError
+from ._backend import discard_client
+from ._clients import (
+    container_client_from_account_url,
+    container_client_from_connection_string,
+    container_client_from_url,
+)
 from .identity import storage_credential
 
 __all__ = [
@@ -46,7 +49,7 @@ def check_container(client: ContainerClient, job_id: str | None, *, source: str)
     if job_id is not None:
         expected = container_name(job_id)
         if client.container_name != expected:
-            client.close()
+            discard_client(client)
             raise ContainerMismatchError(
                 str(client.container_name), job_id, expected, source=source
             )

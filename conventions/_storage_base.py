@@ -1,3 +1,5 @@
+# Generated from conventions/aio/_storage_base.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """What both storages share: :class:`_Storage`, the container client, its lifetime, the
 saves and the listing, written once for either kind type (``conventions.storage``
 re-exports the public classes built on it).
@@ -10,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -18,7 +20,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 from azure.storage.blob import ContainerClient
 
-from . import _log_redaction, _uploads, transfer
+from . import _log_redaction
 from ._azure_errors import translate_errors
 from ._local_files import check_source, iter_glob
 from ._transport import DEFAULT_CHUNK_CONCURRENCY, chunks_per_file
@@ -32,10 +34,11 @@ from .errors import (
 from .kinds import JobOutputKind, TaskOutputKind
 from .listing import ListingPlan, plan_prefix
 from .local_paths import check_distinct_blobs
-from .network import bounded
 from .output_files import has_wildcard
-from .references import OutputFileReference
 from .urls import redact_sas
+from . import _uploads, transfer
+from ._backend import bounded, to_thread
+from .references import OutputFileReference
 
 __all__ = ["DEFAULT_CONCURRENCY", "K", "bounded_pages"]
 
@@ -52,20 +55,21 @@ _S = TypeVar("_S", bound="_Storage[Any]")
 K = TypeVar("K", JobOutputKind, TaskOutputKind)
 
 
-def bounded_pages(pages: Iterator[Any], operation: str, container: str) -> Iterator[Any]:
+def bounded_pages(
+    pages: Iterator[Any], operation: str, container: str
+) -> Iterator[Any]:
     """The items of a listing's *pages*; each page's request is bounded in time
     (``conventions.network.bounded``), not only each read of its answer."""
     while True:
-        with (
-            translate_errors(operation, container=container, permission="l"),
-            bounded(operation, container=container),
-        ):
-            page = next(pages, None)
-            # The page's items are in memory once its answer is parsed: no more requests.
-            items = None if page is None else list(page)
+        with translate_errors(operation, container=container, permission="l"):
+            with bounded(operation, container=container):
+                page = next(pages, None)
+                # The page's items are in memory once its answer is parsed: no more requests.
+                items = None if page is None else [item for item in page]
         if items is None:
             return
-        yield from items
+        for item in items:
+            yield item
 
 
 def _container_client(_: Any, __: Any, value: Any) -> None:
@@ -189,7 +193,9 @@ class _Storage(Generic[K]):
         """Store *data* as the output *destination* of *kind*."""
         name = self.blob_name(kind, destination)
         settings = _uploads.content_settings(name)
-        return _uploads.upload(self.container_client, name, bytes(data), len(data), settings)
+        return _uploads.upload(
+            self.container_client, name, bytes(data), len(data), settings
+        )
 
     def save_many(
         self,
@@ -222,8 +228,7 @@ class _Storage(Generic[K]):
             raise _nothing_matched(paths_or_glob, base_dir)
         names = [self.blob_name(kind, path) for path in paths]  # validate all first
         check_distinct_blobs(zip(paths, names, strict=True))
-        for name, path in zip(names, paths, strict=True):
-            check_source(_source_path(path, base_dir), name)
+        _check_sources(names, paths, base_dir)
         work = [
             functools.partial(self._save_file, name, path, base_dir, chunks)
             for name, path in zip(names, paths, strict=True)
@@ -268,7 +273,9 @@ class _Storage(Generic[K]):
     def _list_plan(self, plan: ListingPlan) -> Iterator[OutputFileReference]:
         """The outputs *plan* selects (``conventions.listing``): each of its prefixes
         listed in turn, lazily."""
-        return (ref for prefix in plan.prefixes for ref in self._list(prefix, plan.keeps))
+        for prefix in plan.prefixes:
+            yield from self._list(prefix, plan.keeps)
+
 
     def _list(
         self, prefix: str | None, keeps: Callable[[BlobLocation], bool]
@@ -303,13 +310,11 @@ class _Storage(Generic[K]):
 
     def _get(self, blob_name: str) -> OutputFileReference:
         blob_client = self.container_client.get_blob_client(blob_name)
-        with (
-            translate_errors(
-                "get output", container=self.container_name, blob=blob_name, permission="r"
-            ),
-            bounded("get output", container=self.container_name, blob=blob_name),
+        with translate_errors(
+            "get output", container=self.container_name, blob=blob_name, permission="r"
         ):
-            properties = blob_client.get_blob_properties()
+            with bounded("get output", container=self.container_name, blob=blob_name):
+                properties = blob_client.get_blob_properties()
         return OutputFileReference.from_properties(blob_client, properties)
 
     def _save_file(
@@ -320,7 +325,16 @@ class _Storage(Generic[K]):
         max_concurrency: int = 1,
     ) -> OutputFileReference:
         source = _source_path(path, base_dir)
-        return _uploads.save_file(self.container_client, blob_name, source, max_concurrency)
+        return _uploads.save_file(
+            self.container_client, blob_name, source, max_concurrency
+        )
+
+
+def _check_sources(
+    names: list[str], paths: list[str], base_dir: str | os.PathLike[str] | None
+) -> None:
+    for name, path in zip(names, paths, strict=True):
+        check_source(_source_path(path, base_dir), name)
 
 
 def _source_path(path: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None) -> str:

@@ -1,28 +1,29 @@
+# Generated from conventions/aio/_task_storage.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """The outputs of one task: :class:`TaskOutputStorage` (re-exported by
 ``conventions.storage``, where its users import it)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 from azure.storage.blob import BlobServiceClient
 
-from . import _opening
-from ._storage_base import _Storage
 from .blobs import task_blob_name, task_prefix
 from .ids import check_job_id, check_task_id
 from .kinds import TaskOutputKind
-from .tracked import DEFAULT_LIFETIME, MAX_APPEND_BLOCKS, TrackedFile
+from . import _opening
+from ._storage_base import _Storage
+from ._tracked_saves import TrackedSaves
 
 __all__ = ["TaskOutputStorage"]
 
 
 @attrs.define(eq=False, repr=False)
-class TaskOutputStorage(_Storage[TaskOutputKind]):
+class TaskOutputStorage(TrackedSaves, _Storage[TaskOutputKind]):
     """The outputs of one task of one job: save, list and get them by kind.
 
     Holds a ``ContainerClient`` on the job's container (``container_client``) and the
@@ -155,49 +156,3 @@ class TaskOutputStorage(_Storage[TaskOutputKind]):
     def blob_name(self, kind: TaskOutputKind, path: str) -> str:
         """The blob name for *path* under *kind* (rule BN-1); raises for a bad path."""
         return task_blob_name(self.task_id, kind, path)
-
-    def save_tracked(
-        self,
-        source: str | os.PathLike[str],
-        *,
-        kind: TaskOutputKind = TaskOutputKind.TASK_LOG,
-        destination: str | None = None,
-        flush_interval: float = 60.0,
-        on_error: Callable[[Exception], object] | None = None,
-        overwrite: bool = False,
-        lifetime: float = DEFAULT_LIFETIME,
-        max_blocks: int = MAX_APPEND_BLOCKS,
-    ) -> TrackedFile:
-        """Stream the growing file *source* (a log) to an append blob while it is written.
-
-        Returns a :class:`~conventions.tracked.TrackedFile`, not yet started: use it as a
-        context manager (or ``start()``/``close()``). Every *flush_interval* seconds a
-        background thread appends exactly what the file gained; closing uploads the rest,
-        so that the blob is then byte-identical to the file. Background flushes spend the
-        blob's *max_blocks* so that it streams for *lifetime* seconds (180 days, a Batch
-        task's longest life): *flush_interval* while the budget allows, then less often.
-        The stored path is
-        *destination*, or else *source* as a relative path (``destination_path`` rules).
-        With a SAS, tracked saves need ``racw``: ``r`` to reconcile an append retried after
-        its response was lost (without it, that case raises ``AccessDeniedError``)::
-
-            with storage.save_tracked("stdout.txt", flush_interval=15):
-                run_the_simulation()     # writes stdout.txt; readable in storage as it grows
-
-        Raises:
-            InvalidPathError: the stored path is empty, absolute or escapes (pass
-                *destination* for an absolute *source*).
-            conventions.tracked.TrackingError: from ``start()``/``close()``, see there.
-        """
-        name = self._stored_name(kind, source, destination)
-        return TrackedFile(
-            self.container_client,
-            name,
-            # Resolved now: the background thread must not depend on a later chdir.
-            Path(source).absolute(),
-            flush_interval=flush_interval,
-            on_error=on_error,
-            overwrite=overwrite,
-            lifetime=lifetime,
-            max_blocks=max_blocks,
-        )

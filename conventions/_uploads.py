@@ -1,3 +1,5 @@
+# Generated from conventions/aio/_uploads.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """The storages' uploads of a block blob that carries its Content-MD5 (rule IG-1).
 
 Three steps, each a function here: *prepare* (the hashing reader and the plan, from the
@@ -13,18 +15,20 @@ import hashlib
 import logging
 import mimetypes
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Callable
 from typing import IO, Any, cast
 
-from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
+from azure.storage.blob import BlobBlock, ContentSettings
+from azure.storage.blob import BlobClient, ContainerClient
 
-from . import transfer, upload_plan
+from . import upload_plan
 from ._azure_errors import translate_errors
 from ._integrity import HashingReader, upload_reader
 from ._local_files import open_source
 from .blobs import parse_blob_name
-from .references import OutputFileReference
 from .upload_plan import UploadPlan
+from ._backend import read_small, run_parallel, single_put_limit, to_thread
+from .references import OutputFileReference
 
 __all__ = ["content_settings", "save_file", "upload"]
 
@@ -47,7 +51,8 @@ def save_file(
     file, size = open_source(source, blob_name)
     with file:
         settings = content_settings(blob_name)
-        return upload(container_client, blob_name, file, size, settings, max_concurrency)
+        body = read_small(file, size)
+        return upload(container_client, blob_name, body, size, settings, max_concurrency)
 
 
 def upload(
@@ -72,8 +77,8 @@ def upload(
     plan = upload_plan.plan_upload(
         size,
         in_memory=isinstance(data, bytes),
-        single_put_limit=int(
-            getattr(config, "max_single_put_size", upload_plan.DEFAULT_SINGLE_PUT_LIMIT)
+        single_put_limit=single_put_limit(
+            int(getattr(config, "max_single_put_size", upload_plan.DEFAULT_SINGLE_PUT_LIMIT))
         ),
         block_size=int(getattr(config, "max_block_size", upload_plan.DEFAULT_BLOCK_SIZE)),
     )
@@ -87,11 +92,15 @@ def upload(
         with _translated(container_client, blob_name):
             if plan.in_blocks:
                 # Perform and settle in one: the commit carries the MD5.
-                response = _put_blocks(blob_client, reader, plan, settings, max_concurrency)
+                response = _put_blocks(
+                    blob_client, reader, plan, settings, max_concurrency
+                )
                 md5 = reader.digest()
                 return _saved(container_client, blob_name, size, response, md5, in_blocks=True)
             # Perform.
-            response = _put(blob_client, cast(IO[bytes], reader), size, settings, max_concurrency)
+            response = _put(
+                blob_client, cast(IO[bytes], reader), size, settings, max_concurrency
+            )
             # Settle.
             stored = response.get("content_md5")
             settlement = upload_plan.settle_single_put(
@@ -180,7 +189,7 @@ def _put_blocks(
             block_ids.append(BlobBlock(block))
             yield functools.partial(blob_client.stage_block, block, data, length=len(data))
 
-    transfer.run_parallel(blocks(), max(1, max_concurrency), keep_results=False)
+    run_parallel(blocks(), max(1, max_concurrency), keep_results=False)
     complete = reader.read_bytes == plan.size and not reader.read(1)
     upload_plan.check_blocks_read(
         container=str(blob_client.container_name),

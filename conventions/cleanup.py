@@ -1,3 +1,5 @@
+# Generated from conventions/aio/cleanup.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """Clean-up: delete many outputs at once, with the Blob Batch API.
 
 ``JobOutputStorage.delete`` and ``delete_outputs`` call :func:`delete_blobs`. Up to 256
@@ -19,8 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable, Iterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -34,6 +35,7 @@ from ._azure_errors import (
 )
 from ._error_rules import SubDelete
 from .errors import ConventionsError, DeleteError, StorageError
+from ._backend import each
 from .transfer import check_concurrency, iter_parallel
 
 if TYPE_CHECKING:
@@ -68,9 +70,14 @@ class DeleteSummary:
     failed: int = 0
 
 
-def _chunks(names: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(names)
-    while chunk := list(islice(iterator, size)):
+def _chunks(names: Iterable[str] | Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for name in each(names):
+        chunk.append(name)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
         yield chunk
 
 
@@ -99,9 +106,10 @@ def _delete_batch(client: ContainerClient, names: list[str]) -> list[_Outcome]:
     container = str(client.container_name)
     attempts = _Attempts()
     try:
-        responses = list(
-            client.delete_blobs(*names, raise_on_any_failure=False, retry_hook=attempts)
+        answers = client.delete_blobs(
+            *names, raise_on_any_failure=False, retry_hook=attempts
         )
+        responses = [response for response in answers]
     except AzureError as exc:
         # The batch request itself failed (e.g. 403 for all of it): each blob says so.
         return [_failure(exc, container, name) for name in names]
@@ -133,7 +141,7 @@ def _delete_one(client: ContainerClient, name: str) -> list[_Outcome]:
 
 def delete_blobs(
     client: ContainerClient,
-    names: Iterable[str],
+    names: Iterable[str] | Iterable[str],
     *,
     batch: bool = True,
     max_concurrency: int = 8,
@@ -164,7 +172,7 @@ def delete_blobs(
                 for chunk in _chunks(names, MAX_BATCH_SIZE):
                     yield functools.partial(_delete_batch, client, chunk)
             else:
-                for name in names:
+                for name in each(names):
                     yield functools.partial(_delete_one, client, name)
         except ConventionsError as error:
             # Stop submitting; the running requests end and are counted.

@@ -1,3 +1,5 @@
+# Generated from conventions/aio/identity.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """Entra ID credentials for storage: a pool's managed identity, or the default chain.
 
 What ``from_environment``, ``from_account_url`` and the CLI's ``--account-url`` sign in
@@ -22,16 +24,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from azure.core.credentials import (
-    AccessToken,
-    AccessTokenInfo,
-    TokenCredential,
-    TokenRequestOptions,
-)
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import ClientAuthenticationError
 
 from .environment import CLIENT_ID_ENV
 from .errors import CredentialError, MissingDependencyError
+from ._backend import TokenCredential, bounded
 
 __all__ = ["CLIENT_ID_ENV", "storage_credential"]
 
@@ -117,8 +115,6 @@ class _ExplainedCredential:
         return token
 
     def _bounded(self) -> Any:
-        from .network import bounded
-
         return bounded(f"get a storage token from {self._what}", container=None)
 
     def get_token_info(
@@ -126,7 +122,9 @@ class _ExplainedCredential:
     ) -> AccessTokenInfo:
         try:
             with self._bounded():
-                info: AccessTokenInfo = self._credential.get_token_info(*scopes, options=options)
+                info: AccessTokenInfo = self._credential.get_token_info(
+                    *scopes, options=options
+                )
         except ClientAuthenticationError as error:
             raise self._error(error) from error
         return info
@@ -147,8 +145,8 @@ class _ExplainedCredential:
 
     def __exit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
     ) -> None:
-        self._credential.__exit__(exc_type, exc, tb)
+        self._credential.__exit__(exc_type, exc_value, traceback)

@@ -1,3 +1,5 @@
+# Generated from conventions/aio/live.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """Live logs, the I/O half: follow a growing blob, and mark a tracked log complete.
 
 The decisions (which bytes to read, what a read means, when to stop) are pure and live
@@ -9,20 +11,13 @@ Imports azure-storage-blob; ``import conventions`` does not load this module.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Callable, Mapping
+from typing import TYPE_CHECKING
 
-from azure.core.exceptions import AzureError
-
-from ._azure_errors import (
-    is_blob_missing,
-    is_range_not_satisfiable,
-    translate_errors,
-)
+from ._azure_errors import translate_errors
 from ._transport import FIRST_GET_SIZE
 from .errors import (
     AccessDeniedError,
@@ -35,7 +30,6 @@ from .errors import (
 )
 from .follow import (
     TAIL_CHECK,
-    BlobRead,
     FollowEvent,
     FollowRestart,
     FollowState,
@@ -44,8 +38,10 @@ from .follow import (
     next_range,
     observe,
 )
-from .network import TransferDeadline, TransferLimits, get_transfer_limits
+from .network import get_transfer_limits
 from .retrying import FOLLOW_READ_RETRIES, follow_read_bound, follow_read_pause
+from ._backend import sleep as _sleep
+from ._follow_read import read as _read
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
@@ -77,7 +73,9 @@ READ_RETRIES = FOLLOW_READ_RETRIES
 _LASTING_ERRORS = (AccessDeniedError, ContainerNotFoundError, OutputNotFoundError)
 
 
-def set_metadata(blob_client: BlobClient, metadata: Mapping[str, str], operation: str) -> None:
+def set_metadata(
+    blob_client: BlobClient, metadata: Mapping[str, str], operation: str
+) -> None:
     """Replace the blob's metadata (Set Blob Metadata, SAS ``w``), as the library's errors."""
     with translate_errors(
         operation,
@@ -98,116 +96,9 @@ def mark_complete(
     Setting metadata replaces all of it: *keep* is metadata to write along with the mark
     (the writer's liveness promise is dropped: a complete blob needs none).
     """
-    set_metadata(blob_client, {**(keep or {}), **completion_metadata(length)}, "mark complete")
-
-
-def _total_size(content_range: str | None) -> int | None:
-    # "bytes 6-10/11" -> 11
-    if not content_range or "/" not in content_range:
-        return None
-    total = content_range.rsplit("/", 1)[1].strip()
-    return int(total) if total.isdigit() else None
-
-
-def _server_time(headers: Mapping[str, str]) -> float | None:
-    """The response's ``Date`` header as a POSIX time, if it is there and valid."""
-    try:
-        return email.utils.parsedate_to_datetime(headers.get("Date", "")).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _describe(
-    properties: Any, start: int, data: bytes, size: int, server_time: float | None
-) -> BlobRead:
-    created = properties.creation_time
-    modified = properties.last_modified
-    silent = None
-    if server_time is not None and modified is not None:
-        silent = max(server_time - modified.timestamp(), 0.0)
-    return BlobRead.from_metadata(
-        properties.metadata,
-        start=start,
-        data=data,
-        size=size,
-        identity=created.isoformat() if created is not None else None,
-        appendable=str(getattr(properties.blob_type, "value", properties.blob_type))
-        == "AppendBlob",
-        silent_for=silent,
+    set_metadata(
+        blob_client, {**(keep or {}), **completion_metadata(length)}, "mark complete"
     )
-
-
-class _ReadBound:
-    """One read's deadline (the connection is shut down when it passes), and the
-    ``Date`` of the last response, for the liveness verdict."""
-
-    def __init__(self, blob_client: BlobClient, seconds: float) -> None:
-        # A rate no transfer reaches: the bound is *seconds*, whatever the size.
-        limits = TransferLimits(grace=seconds, minimum_rate=1e18)
-        self.deadline = TransferDeadline(
-            str(blob_client.container_name), str(blob_client.blob_name), None, limits
-        )
-        self.seconds = seconds
-        self.server_time: float | None = None
-
-    def hook(self, pipeline_response: Any) -> None:
-        self.server_time = _server_time(pipeline_response.http_response.headers)
-        self.deadline.hook(pipeline_response)
-
-
-def _read(
-    blob_client: BlobClient, start: int, length: int, request_timeout: float, bound: float
-) -> BlobRead | None:
-    """One ranged GET of ``[start, start + length)``, done within *bound* seconds and not
-    retried (the follow loop retries): ``None`` if the blob does not exist."""
-    names = {"container": str(blob_client.container_name), "blob": str(blob_client.blob_name)}
-    limit = _ReadBound(blob_client, bound)
-    options: dict[str, Any] = {
-        "connection_timeout": min(request_timeout, bound),
-        "read_timeout": min(request_timeout, bound),
-        "retry_total": 0,
-        "raw_response_hook": limit.hook,
-    }
-    try:
-        # translate_errors also turns what the SDK raises on a response cut in its head
-        # (ValueError, AttributeError...) into StorageError, which the follow retries.
-        with limit.deadline, translate_errors("follow", permission="r", **names):
-            return _read_once(blob_client, start, length, options, limit)
-    except StorageError as error:
-        if not limit.deadline.expired:
-            raise
-        raise StorageError(
-            f"could not follow blob {names['blob']!r} in container {names['container']!r}: "
-            f"a read did not finish within {bound:.1f} s (the service is stalled or too "
-            "slow); the connection was abandoned",
-            **names,
-        ) from error
-
-
-def _read_once(
-    blob_client: BlobClient, start: int, length: int, options: dict[str, Any], limit: _ReadBound
-) -> BlobRead | None:
-    try:
-        downloader = blob_client.download_blob(offset=start, length=length, **options)
-        data = downloader.readall()
-        properties = downloader.properties
-        size = _total_size(properties.content_range)
-        if size is not None:
-            return _describe(properties, start, data, size, limit.server_time)
-    except AzureError as exc:
-        if is_blob_missing(exc):
-            return None
-        if not is_range_not_satisfiable(exc):
-            raise
-    # 416 (the range starts at or past the end, e.g. an empty blob), or no
-    # Content-Range: describe the blob by its properties, with no data.
-    try:
-        properties = blob_client.get_blob_properties(**options)
-    except AzureError as exc:
-        if is_blob_missing(exc):
-            return None
-        raise
-    return _describe(properties, properties.size, b"", properties.size, limit.server_time)
 
 
 def _check_seconds(value: object, name: str, low: float, high: float, *, low_open: bool) -> None:
@@ -246,7 +137,7 @@ def follow_blob(
     timeout: float | None = None,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    sleep: Callable[[float], object] = time.sleep,
+    sleep: Callable[[float], object] = _sleep,
 ) -> Iterator[FollowEvent]:
     """Yield what the blob gains until its writer marks it complete; see
     :meth:`conventions.references.OutputFileReference.follow`."""

@@ -1,3 +1,5 @@
+# Generated from conventions/aio/references.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """A stored output: :class:`OutputFileReference`, the counterpart of .NET ``OutputFileReference``.
 
 A reference is a value (kind, task, path, blob name, size, time, MD5, ETag) plus the
@@ -13,21 +15,18 @@ import datetime
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import cast
 
 import attrs
-from azure.storage.blob import (
-    BlobClient,
-    BlobProperties,
-    ContainerClient,
-)
+from azure.storage.blob import BlobProperties
+from azure.storage.blob import BlobClient, ContainerClient
 
-from . import _download
 from ._transport import DEFAULT_CHUNK_CONCURRENCY
 from .blobs import BlobLocation, parse_blob_name
 from .follow import FollowEvent
 from .kinds import JobOutputKind, TaskOutputKind
 from .urls import redact_sas
+from . import _download, _fetch
 
 __all__ = ["OutputFileReference"]
 
@@ -85,9 +84,9 @@ class _Reading:
         self, encoding: str = "utf-8", *, max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
     ) -> str:
         """Return the whole output decoded as *encoding* (UTF-8 by default)."""
-        return self.download_bytes(max_concurrency=max_concurrency).decode(encoding)
+        return (self.download_bytes(max_concurrency=max_concurrency)).decode(encoding)
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> _fetch.DownloadStream:
         """Return a readable binary stream over the output, fetched chunk by chunk.
 
         Use it as a context manager::
@@ -95,7 +94,7 @@ class _Reading:
             with ref.open() as stream:
                 header = stream.read(100)
         """
-        return _download.open_stream(_value(self))
+        return _fetch.open_stream(_value(self))
 
     def follow(
         self,

@@ -1,3 +1,5 @@
+# Generated from conventions/aio/transfer.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """The transfer engine: a bounded parallel runner, and downloading many outputs into a
 local destination (skipping identical copies, collecting per-output failures).
 
@@ -15,20 +17,16 @@ not load it.
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import math
 import os
-import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Generator, Iterable, Callable
+from typing import IO, TypeVar
 
 import attrs
 
-from ._download import again_if_changed, copy_to
 from ._download_plan import (
     check_count,
     chunk_threads,
@@ -36,7 +34,7 @@ from ._download_plan import (
     first_verdict,
     verdict_after_hash,
 )
-from ._local_files import Destination, ExistingFile
+from ._local_files import Destination, Place
 from .errors import (
     ContainerNotFoundError,
     ConventionsError,
@@ -47,10 +45,25 @@ from .errors import (
 )
 from .incremental import Action, LocalFile, RemoteFile, Verdict, stamp_ns
 from .local_paths import LocalTarget, local_targets
-from .references import OutputFileReference
 from .watching import WatchLedger
+from ._backend import (
+    DEFAULT_CONCURRENCY,
+    each,
+    iter_parallel,
+    open_destination,
+    relay,
+    run_parallel,
+    shielded,
+    sleep,
+    to_thread,
+    writing,
+)
+from ._download import again_if_changed
+from ._fetch import copy_to
+from .references import OutputFileReference
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "BytesCallback",
     "DownloadFailure",
     "DownloadSummary",
@@ -67,11 +80,7 @@ __all__ = [
 
 _log = logging.getLogger("conventions")
 
-#: Files downloaded (or saved) at once, by default.
-DEFAULT_CONCURRENCY = 8
-
 _T = TypeVar("_T")
-_S = TypeVar("_S")
 
 #: ``progress(files_done, bytes_done)``, called from the calling thread after each file.
 ProgressCallback = Callable[[int, int], None]
@@ -175,32 +184,6 @@ def download_error(
     )
 
 
-def run_parallel(
-    work: Iterable[Callable[[], _T]],
-    max_concurrency: int,
-    on_done: Callable[[_T], None] | None = None,
-    *,
-    keep_results: bool = True,
-) -> list[_T]:
-    """Run the callables on a thread pool; results in input order; first error wins.
-
-    At most ``2 * max_concurrency`` callables are taken from *work* and in flight at once,
-    so that memory stays flat however many there are (*work* may be a lazy listing).
-    *on_done* is called on the calling thread as each callable finishes, in completion
-    order, so that progress moves while the work runs. After the first failure no new
-    work starts; the running callables finish, then the failure is raised. Without
-    *keep_results* the results are passed to *on_done* only and an empty list is returned.
-    """
-    results: dict[int, _T] = {}
-    check_concurrency(max_concurrency)
-    for index, result in iter_parallel(work, max_concurrency):
-        if keep_results:
-            results[index] = result
-        if on_done is not None:
-            on_done(result)
-    return [results[index] for index in range(len(results))]
-
-
 def check_concurrency(max_concurrency: int) -> int:
     """*max_concurrency*, if it is a whole number of at least 1."""
     return check_count(max_concurrency, "max_concurrency")
@@ -241,6 +224,13 @@ def check_seconds(
     return float(value)
 
 
+def collect_references(
+    outputs: Iterable[object] | Iterable[object],
+) -> list[OutputFileReference]:
+    """*outputs* as a list, if every item is an ``OutputFileReference``."""
+    return check_references([item for item in each(outputs)])
+
+
 def check_references(outputs: Iterable[object]) -> list[OutputFileReference]:
     """*outputs* as a list, if every item is an ``OutputFileReference``."""
     references = list(outputs)
@@ -258,75 +248,6 @@ def check_reference(item: object) -> OutputFileReference:
             subject="output",
         )
     return item
-
-
-def iter_parallel(
-    work: Iterable[Callable[[], _T]], max_concurrency: int
-) -> Generator[tuple[int, _T], None, None]:
-    """Yield ``(input index, result)`` of each callable as it finishes, on the calling
-    thread, with the bounded window and first-error rule of :func:`run_parallel`. Closing
-    the generator early (or Ctrl-C) starts nothing new and waits for the running ones."""
-    window = 2 * max_concurrency
-    items = iter(enumerate(work))
-    # Each future puts itself on this queue when done: one wake-up of the calling thread
-    # per finished item, not a waiter installed on every running future per item
-    # (concurrent.futures.wait), which cost ~10 % of a 4 KiB download at c = 8.
-    finished: queue.SimpleQueue[Future[_T]] = queue.SimpleQueue()
-    with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="conventions") as pool:
-        running: dict[Future[_T], int] = {}
-
-        def start(count: int) -> None:
-            for index, job in itertools.islice(items, count):
-                future = pool.submit(job)
-                running[future] = index
-                future.add_done_callback(finished.put)
-
-        try:
-            start(window)
-            while running:
-                future = finished.get()
-                index = running.pop(future)
-                yield index, future.result()  # raises the first error
-                start(1)
-        except KeyboardInterrupt:
-            # Ctrl-C (raised here, or thrown in at a yield): start nothing new, let the
-            # running ones end, and still report those that succeeded, so that what the
-            # caller counts is what is on disk.
-            for future in running:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-            for future, index in sorted(running.items(), key=lambda item: item[1]):
-                if not future.cancelled() and future.exception() is None:
-                    yield index, future.result()
-            raise
-        except BaseException:
-            # The first failure or an early close: start nothing new, let the running
-            # ones end.
-            for future in running:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-
-
-def relay(
-    source: Generator[_S, None, None], transform: Callable[[_S], _T]
-) -> Generator[_T, None, None]:
-    """Yield ``transform(item)`` for each item of *source*; a ``KeyboardInterrupt`` thrown
-    in at a yield is thrown into *source* (as ``yield from`` would), so that it can still
-    yield the work that finished before the interrupt goes on."""
-    try:
-        item = next(source)
-        while True:
-            try:
-                yield transform(item)
-            except KeyboardInterrupt as interrupt:
-                item = source.throw(interrupt)
-            else:
-                item = next(source)
-    except StopIteration:
-        return
-    finally:
-        source.close()
 
 
 class Tally:
@@ -354,7 +275,7 @@ class Tally:
 
 
 def download_outputs(
-    outputs: Iterable[OutputFileReference],
+    outputs: Iterable[OutputFileReference] | Iterable[OutputFileReference],
     dest_dir: str | os.PathLike[str],
     *,
     overwrite: bool = False,
@@ -367,7 +288,7 @@ def download_outputs(
     outputs that failed (see ``JobOutputStorage.download_outputs``)."""
     chunks_per_file(check_concurrency(max_concurrency), chunk_concurrency)
     started = time.monotonic()
-    references = check_references(outputs)
+    references = collect_references(outputs)
     failures: list[DownloadFailure] = []
     tally = Tally()
     for result in iter_download(
@@ -393,7 +314,7 @@ def download_outputs(
 
 
 def iter_download(
-    outputs: Iterable[OutputFileReference],
+    outputs: Iterable[OutputFileReference] | Iterable[OutputFileReference],
     dest_dir: str | os.PathLike[str],
     *,
     overwrite: bool = False,
@@ -404,8 +325,8 @@ def iter_download(
     """Download *outputs*, yielding each one's result as it finishes (see
     ``JobOutputStorage.iter_download``)."""
     chunks = chunks_per_file(check_concurrency(max_concurrency), chunk_concurrency)
-    references = check_references(outputs)  # all targets are decided together (rule LP-3)
-    with Destination(dest_dir) as root:
+    references = collect_references(outputs)  # all targets decided together (LP-3)
+    with open_destination(dest_dir) as root:
         work: list[tuple[OutputFileReference, LocalTarget]] = []
         for reference, target in zip(references, local_targets(root.path, references), strict=True):
             if isinstance(target, LocalPathError):
@@ -414,6 +335,7 @@ def iter_download(
                 work.append((reference, target))
         options = _FileOptions(overwrite, on_bytes, chunks)
         yield from _download_all(root, work, options, max_concurrency)
+
 
 
 def _download_all(
@@ -426,7 +348,7 @@ def _download_all(
         functools.partial(_download_one, root, reference, target, options)
         for reference, target in work
     ]
-    yield from relay(iter_parallel(jobs, max_concurrency), lambda item: item[1])
+    return relay(iter_parallel(jobs, max_concurrency), lambda item: item[1])
 
 
 def watch(
@@ -448,8 +370,8 @@ def watch(
     last_news = time.monotonic()
     while True:
         round_started = time.monotonic()
-        listing = list(list_outputs())
-        with Destination(dest_dir) as root:
+        listing = [reference for reference in list_outputs()]
+        with open_destination(dest_dir) as root:
             plan = ledger.plan(root.path, listing)
             if plan.news:  # a failure retried is not news
                 last_news = time.monotonic()
@@ -457,6 +379,7 @@ def watch(
                 yield DownloadFailure(reference, refusal.path, refusal)
             downloads = _download_all(root, plan.downloads, options, max_concurrency)
             yield from relay(downloads, functools.partial(_note, ledger))
+
         now = time.monotonic()
         if idle_exit is not None and now - last_news >= idle_exit:
             return
@@ -464,7 +387,7 @@ def watch(
         if idle_exit is not None:
             pause = min(pause, last_news + idle_exit - now)
         if pause > 0:
-            time.sleep(pause)
+            sleep(pause)
 
 
 def check_watch(interval: float, idle_exit: float | None, max_concurrency: int) -> None:
@@ -515,8 +438,8 @@ def _fetch(
     """One attempt, in steps: walk to the target's directory (one walk for the verdict
     and the write), decide, then open a temporary file, fill it, stamp it (rule IN-4), and
     commit it, or discard it on any failure."""
-    with root.writing(target.parts, blob=reference.blob_name) as place:
-        verdict = _verdict(remote, place.existing(), options.overwrite)
+    with writing(root, target.parts, blob=reference.blob_name) as place:
+        verdict = _verdict(remote, place, options.overwrite)
         if verdict.action is Action.SKIP:
             _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
             return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
@@ -526,21 +449,26 @@ def _fetch(
         file = place.open()
         try:
             written = copy_to(reference, file, hook, max_concurrency=threads)
-            if reference.last_modified is not None:  # the stamp of rule IN-4
-                file.flush()
-                stamp = stamp_ns(reference.last_modified)
-                os.utime(file.fileno(), ns=(stamp, stamp))
-            place.commit(file)
+            _stamp_and_commit(place, file, reference)
         except BaseException:
             place.discard(file)
             raise
     return DownloadedOutput(reference, target.path, written, skipped=False)
 
 
-def _verdict(remote: RemoteFile, existing: ExistingFile | None, overwrite: bool) -> Verdict:
+def _stamp_and_commit(place: Place, file: IO[bytes], reference: OutputFileReference) -> None:
+    if reference.last_modified is not None:  # the stamp of rule IN-4
+        file.flush()
+        stamp = stamp_ns(reference.last_modified)
+        os.utime(file.fileno(), ns=(stamp, stamp))
+    place.commit(file)
+
+
+def _verdict(remote: RemoteFile, place: Place, overwrite: bool) -> Verdict:
     """Rules IN-1 to IN-4 for *remote* against the file already at its target: the pure
     steps of ``conventions._download_plan``, with the local file's ``lstat`` and (only
     when they ask) its MD5 between them."""
+    existing = place.existing()
     local = (
         None
         if existing is None

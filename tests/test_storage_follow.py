@@ -212,7 +212,7 @@ def test_each_follow_read_is_one_request_on_the_librarys_client(
     writer.set_blob_metadata(completion_metadata(len(data)))
     transport = CountingTransport(**azurite.client_kwargs)
     reads: list[int] = []
-    real_read = live._read
+    real_read = live._read  # type: ignore[attr-defined]
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         reads.append(1)
