@@ -32,6 +32,7 @@ if str(_REPO_ROOT) not in sys.path:
 from scripts.azurite import Azurite, StorageEndpoint, make_test_jwt  # noqa: E402
 from tests.tokenendpoint import TokenEndpoint  # noqa: E402
 
+from .face_fixtures import face, portal, portal_session  # noqa: E402, F401 - fixtures
 from .faultproxy import FaultProxy  # noqa: E402
 from .leakcheck import leak_check  # noqa: E402, F401 - a fixture, used below
 
