@@ -104,7 +104,8 @@ class Toy:
         asyncio.get_running_loop().create_task(asyncio.sleep(60), name="forgotten")
 
     async def leave_resource(self) -> None:
-        Resource()
+        resource = Resource()
+        resource.cycle = resource  # type: ignore[attr-defined]  # only gc.collect() finds it
 
     async def lose_exception(self) -> None:
         async def failing() -> None:
