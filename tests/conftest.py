@@ -4,6 +4,10 @@ The Blob service is one Azurite per test session (scripts/azurite.py), started o
 stopped at the end. Containers are shared across tests, so isolate by the ``job_id`` fixture.
 Set ``CONVENTIONS_TEST_CONNECTION_STRING`` to test against another service instead.
 If Azurite cannot start, the tests that need it fail (never skip).
+
+A test that takes the ``face`` fixture (tests/face_fixtures.py) runs on the sync face and on
+the async face (``conventions.aio`` through the blocking portal of tests/faces.py, which fails
+the test on a blocked event loop, a task left pending, a loop error or a ResourceWarning).
 """
 
 from __future__ import annotations

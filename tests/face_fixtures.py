@@ -26,7 +26,7 @@ import pytest
 
 from conventions import references, storage
 
-from .faces import Portal
+from .faces import Portal, PortalProblems
 
 __all__ = ["FACE_CLASSES", "Face", "async_face_module", "face", "portal", "portal_session"]
 
@@ -116,8 +116,14 @@ def portal_session() -> Iterator[Portal]:
 @pytest.fixture
 def portal(portal_session: Portal, request: pytest.FixtureRequest) -> Iterator[Portal]:
     """The session's portal, checked around the test (tests/faces.py ``Portal.checking``)."""
-    with portal_session.checking(request.node.nodeid):
-        yield portal_session
+    failure = None
+    try:
+        with portal_session.checking(request.node.nodeid):
+            yield portal_session
+    except PortalProblems as problems:
+        failure = str(problems)  # failed below, outside the handler: one message, no chain
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture(params=["sync", "async"])

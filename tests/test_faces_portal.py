@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 import types
@@ -481,3 +486,108 @@ def test_every_face_has_the_public_names(face: Face) -> None:
     for name in [*storage.__all__, *references.__all__]:
         assert getattr(face, name) is not None, name
     assert callable(face.TaskOutputStorage.from_connection_string)
+
+
+def test_a_disabled_asyncio_logger_is_reported_not_trusted(fresh: Portal) -> None:
+    logger = logging.getLogger("asyncio")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        problems = fresh.take_problems()
+    finally:
+        logger.setLevel(level)
+    assert problems.slow_callbacks
+    assert "cannot tell" in problems.slow_callbacks[0]
+    assert not fresh.take_problems()
+
+
+# -- the fixtures, in a pytest run of their own --------------------------------------------------
+
+_FAKE_AIO = """
+import importlib.machinery, sys, time, types
+from tests.face_fixtures import face, portal, portal_session  # noqa: F401
+
+class Storage:
+    __module__ = "conventions.aio._fake"
+
+    @classmethod
+    def from_connection_string(cls, connection_string):
+        return cls()
+
+    async def save_text(self, text):
+        if text == "block":
+            time.sleep(0.3)
+        return text
+
+aio = types.ModuleType("conventions.aio")
+aio.__spec__ = importlib.machinery.ModuleSpec("conventions.aio", None)
+aio.TaskOutputStorage = aio.JobOutputStorage = aio.OutputFileReference = Storage
+aio.__all__ = ["TaskOutputStorage", "JobOutputStorage", "OutputFileReference"]
+if "{mode}" == "broken":
+    aio.__spec__ = importlib.machinery.ModuleSpec("conventions.aio", None)
+    sys.modules.pop("conventions.aio", None)
+    class Broken(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "conventions.aio":
+                return importlib.machinery.ModuleSpec(name, self)
+        def create_module(self, spec):
+            raise ImportError("cannot import name 'Nope' from 'conventions._aio_core'")
+        def exec_module(self, module):
+            pass
+    import importlib.abc
+    sys.meta_path.insert(0, Broken())
+else:
+    sys.modules["conventions.aio"] = aio
+"""
+
+_INNER_TESTS = """
+def test_fine(face):
+    if face.is_async:
+        assert face.TaskOutputStorage.from_connection_string("cs").save_text("hi") == "hi"
+
+def test_blocks(face):
+    if face.is_async:
+        face.TaskOutputStorage.from_connection_string("cs").save_text("block")
+"""
+
+
+def _run_inner(tmp_path: Path, mode: str) -> str:
+    (tmp_path / "conftest.py").write_text(_FAKE_AIO.replace("{mode}", mode))
+    (tmp_path / "test_inner.py").write_text(_INNER_TESTS)
+    repo = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rEfs",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result.stdout + result.stderr
+
+
+def test_once_conventions_aio_exists_the_async_face_runs_and_is_checked(tmp_path: Path) -> None:
+    output = _run_inner(tmp_path, "present")
+    assert re.search(r"\b4 passed, 1 error\b", output), output
+    assert re.search(r"ERROR .*test_blocks\[async\]", output), output
+    assert "misused the async face" in output, output
+    assert "Storage.save_text()" in output, output
+
+
+def test_a_conventions_aio_that_does_not_import_fails_the_async_face(tmp_path: Path) -> None:
+    output = _run_inner(tmp_path, "broken")
+    assert re.search(r"\b2 passed, 2 errors\b", output), output
+    assert "conventions.aio exists but does not import" in output, output
+    assert "cannot import name 'Nope'" in output, output
