@@ -4,6 +4,10 @@ The Blob service is one Azurite per test session (scripts/azurite.py), started o
 stopped at the end. Containers are shared across tests, so isolate by the ``job_id`` fixture.
 Set ``CONVENTIONS_TEST_CONNECTION_STRING`` to test against another service instead.
 If Azurite cannot start, the tests that need it fail (never skip).
+
+A test that takes the ``face`` fixture (tests/face_fixtures.py) runs on the sync face and on
+the async face (``conventions.aio`` through the blocking portal of tests/faces.py, which fails
+the test on a blocked event loop, a task left pending, a loop error or a ResourceWarning).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ if str(_REPO_ROOT) not in sys.path:
 from scripts.azurite import Azurite, StorageEndpoint, make_test_jwt  # noqa: E402
 from tests.tokenendpoint import TokenEndpoint  # noqa: E402
 
+from .face_fixtures import face, portal, portal_session  # noqa: E402, F401 - fixtures
 from .faultproxy import FaultProxy  # noqa: E402
 from .leakcheck import leak_check  # noqa: E402, F401 - a fixture, used below
 

@@ -1,0 +1,90 @@
+"""The async face (``conventions.aio``) has the sync face's public API (tests/face_api.py).
+
+Skipped, with the reason, while ``conventions.aio`` does not exist; a ``conventions.aio`` that
+exists but does not import fails here. Every mismatch is reported at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+from conventions import references, storage
+from tests.face_api import compare_callables, compare_classes, returns_iterator
+from tests.face_fixtures import FACE_CLASSES, NOT_YET, async_face_module
+
+aio = async_face_module()
+if aio is None:
+    pytest.skip(NOT_YET, allow_module_level=True)
+
+#: The methods that do no I/O: plain (not async) in both faces. Everything else public that
+#: is callable is `async def`, or an async iterator where the sync one returns an iterator.
+_CONSTRUCTORS = (
+    "from_account_url",
+    "from_connection_string",
+    "from_container_url",
+    "from_environment",
+    "from_service_client",
+)
+STAYS_SYNC: dict[str, frozenset[str]] = {
+    "TaskOutputStorage": frozenset({*_CONSTRUCTORS, "blob_name", "output_prefix", "reference"}),
+    "JobOutputStorage": frozenset(
+        {*_CONSTRUCTORS, "blob_name", "output_prefix", "reference", "task"}
+    ),
+    "OutputFileReference": frozenset(
+        {"from_blob", "from_location", "from_properties", "in_container"}
+    ),
+}
+
+SYNC_CLASSES: dict[str, type] = {
+    "TaskOutputStorage": storage.TaskOutputStorage,
+    "JobOutputStorage": storage.JobOutputStorage,
+    "OutputFileReference": references.OutputFileReference,
+}
+
+
+def test_the_table_names_every_face_class() -> None:
+    assert set(STAYS_SYNC) == set(SYNC_CLASSES) == set(FACE_CLASSES)
+
+
+def test_the_async_face_exports_its_classes() -> None:
+    exported = set(getattr(aio, "__all__", ()))
+    assert set(FACE_CLASSES) <= exported, (
+        f"missing from conventions.aio.__all__: {set(FACE_CLASSES) - exported}"
+    )
+
+
+@pytest.mark.parametrize("name", FACE_CLASSES)
+def test_same_public_api(name: str) -> None:
+    aio_class = getattr(aio, name)
+    assert aio_class is not SYNC_CLASSES[name], f"conventions.aio.{name} is the sync class"
+    problems = compare_classes(SYNC_CLASSES[name], aio_class, stays_sync=STAYS_SYNC[name])
+    assert not problems, f"{len(problems)} difference(s):\n" + "\n".join(problems)
+
+
+def test_module_names_in_both_are_the_same_objects_or_twins() -> None:
+    """A name both modules export is the same object (value classes, errors, constants), or
+    a function twin (same parameters; ``async def`` unless it returns an iterator)."""
+    problems: list[str] = []
+    shared = sorted(set(storage.__all__) & set(getattr(aio, "__all__", ())) - set(FACE_CLASSES))
+    for name in shared:
+        sync_value: Any = getattr(storage, name)
+        aio_value: Any = getattr(aio, name)
+        if aio_value is sync_value:
+            continue
+        if inspect.isfunction(sync_value) and callable(aio_value):
+            expected = (
+                "async iterator"
+                if returns_iterator(sync_value, {"Iterator", "Iterable", "Generator"})
+                else "coroutine"
+            )
+            problems += compare_callables(
+                f"conventions.aio.{name}", sync_value, aio_value, async_expected=expected
+            )
+        else:
+            problems.append(
+                f"conventions.aio.{name} is not conventions.storage.{name} (values are shared)"
+            )
+    assert not problems, f"{len(problems)} difference(s):\n" + "\n".join(problems)
