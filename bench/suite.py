@@ -568,7 +568,7 @@ def _aio_save_variants(
     def pool(c: int) -> Callable[[], tuple[float, float]]:
         def run() -> tuple[float, float]:
             with plain.container_client(conn, container, c) as client:
-                return _measured(lambda: plain.upload_pool(client, files, c))
+                return _measured(lambda: plain.upload_pool(client, files, c), count)
 
         return run
 
