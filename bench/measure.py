@@ -24,13 +24,19 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "FACE_VARIANTS",
     "SCHEMA",
     "VARIANTS",
+    "Check",
+    "FaceRow",
     "Row",
     "Target",
     "document",
     "environment",
+    "face_markdown",
+    "face_tables",
     "interleaved",
+    "judge_faces",
     "markdown_table",
     "rich_table",
 ]
@@ -44,6 +50,7 @@ _PACKAGES = (
     "azure-core",
     "requests",
     "urllib3",
+    "aiohttp",
     "rich",
 )
 
@@ -150,6 +157,223 @@ class Row:
         }
 
 
+#: The ``aio`` group's variants (issue 23): plain aio code, the plain thread pool, the sync
+#: face, the async face.
+FACE_VARIANTS = ("plain-aio", "pool", "ours-sync", "ours-aio")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One of issue 23's targets on a face row: the ratio measured and whether it meets it."""
+
+    text: str
+    value: float | None
+    met: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "value": self.value, "met": self.met}
+
+
+@dataclass
+class FaceRow:
+    """One operation on *files* files at one concurrency, measured with each of
+    :data:`FACE_VARIANTS`: wall seconds (``samples``) and the measuring process's CPU
+    seconds (``cpu``) of each run. A variant that could not run is in ``missing``, with why.
+    """
+
+    id: str
+    group: str
+    title: str
+    files: int
+    concurrency: int
+    samples: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+    missing: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    ratios: dict[str, float | None] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    note: str = ""
+    unit: str = "s"
+
+    def median(self, variant: str) -> float | None:
+        values = self.samples.get(variant)
+        return statistics.median(values) if values else None
+
+    def files_per_second(self, variant: str) -> float | None:
+        seconds = self.median(variant)
+        return self.files / seconds if seconds else None
+
+    def cpu_per_file(self, variant: str) -> float | None:
+        """Median CPU seconds of a run, per file."""
+        values = self.cpu.get(variant)
+        return statistics.median(values) / self.files if values and self.files else None
+
+    def to_json(self) -> dict[str, Any]:
+        measured = [name for name in FACE_VARIANTS if self.samples.get(name)]
+        return {
+            "id": self.id,
+            "group": self.group,
+            "title": self.title,
+            "unit": self.unit,
+            "concurrency": self.concurrency,
+            "params": {**self.params, "files": self.files},
+            "samples": self.samples,
+            "cpu_seconds": self.cpu,
+            "median": {name: self.median(name) for name in measured},
+            "files_per_second": {name: self.files_per_second(name) for name in measured},
+            "cpu_ms_per_file": {name: _times(self.cpu_per_file(name), 1000) for name in measured},
+            "missing": self.missing,
+            "ratios": self.ratios,
+            "checks": [check.to_json() for check in self.checks],
+            "note": self.note,
+        }
+
+
+def _times(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
+
+
+def _over(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
+def _at_most(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+def _at_least(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value >= limit
+
+
+def judge_faces(rows: Sequence[FaceRow], default_concurrency: int | None) -> None:
+    """Set the ratios and issue 23's checks of *rows*: one operation at each concurrency.
+
+    At every c: ours-aio time ≤ 1.10 x plain-aio, ours-sync time ≤ 1.05 x the pool. At the
+    async face's default c: ours-aio files/s ≥ 1.6 x the sync face's best (over the rows'
+    concurrencies), at ≤ 0.6 x the sync face's CPU per file at that best c.
+
+    >>> def row(c, aio, sync):
+    ...     wall = {"plain-aio": [1.0], "pool": [2.0], "ours-sync": [sync], "ours-aio": [aio]}
+    ...     return FaceRow(f"op.c{c}", "aio", "op", 100, c, wall,
+    ...                    {"ours-sync": [0.2], "ours-aio": [0.1]})
+    >>> rows = [row(32, 1.05, 2.0), row(128, 1.2, 4.0)]
+    >>> judge_faces(rows, 32)
+    >>> [(check.text, round(check.value, 2), check.met) for check in rows[0].checks]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('ours-aio / plain-aio time ≤ 1.10', 1.05, True),
+     ('ours-sync / pool time ≤ 1.05', 1.0, True),
+     ('ours-aio files/s ≥ 1.6 x ours-sync best (c = 32)', 1.9, True),
+     ('ours-aio CPU per file ≤ 0.6 x ours-sync (c = 32)', 0.5, True)]
+    >>> [check.met for check in rows[1].checks]
+    [False, False]
+    """
+    timed = [row for row in rows if row.files_per_second("ours-sync") is not None]
+    best = max(timed, key=lambda row: row.files_per_second("ours-sync") or 0.0, default=None)
+    best_fps = best.files_per_second("ours-sync") if best else None
+    best_cpu = best.cpu_per_file("ours-sync") if best else None
+    best_c = best.concurrency if best else "?"
+    for index, row in enumerate(rows):
+        aio_time = _over(row.median("ours-aio"), row.median("plain-aio"))
+        sync_time = _over(row.median("ours-sync"), row.median("pool"))
+        speedup = _over(row.files_per_second("ours-aio"), best_fps)
+        cpu = _over(row.cpu_per_file("ours-aio"), best_cpu)
+        row.ratios = {
+            "ours-aio/plain-aio time": aio_time,
+            "ours-sync/pool time": sync_time,
+            "ours-aio/plain-aio CPU per file": _over(
+                row.cpu_per_file("ours-aio"), row.cpu_per_file("plain-aio")
+            ),
+            "ours-aio/ours-sync best files/s": speedup,
+            "ours-aio/ours-sync best CPU per file": cpu,
+        }
+        row.checks = [
+            Check("ours-aio / plain-aio time ≤ 1.10", aio_time, _at_most(aio_time, 1.10)),
+            Check("ours-sync / pool time ≤ 1.05", sync_time, _at_most(sync_time, 1.05)),
+        ]
+        at_default = row.concurrency == default_concurrency
+        if at_default or (default_concurrency is None and index == 0):
+            where = "" if at_default else ", at the async face's default c (unknown)"
+            row.checks += [
+                Check(
+                    f"ours-aio files/s ≥ 1.6 x ours-sync best (c = {best_c}){where}",
+                    speedup if at_default else None,
+                    _at_least(speedup, 1.6) if at_default else None,
+                ),
+                Check(
+                    f"ours-aio CPU per file ≤ 0.6 x ours-sync (c = {best_c}){where}",
+                    cpu if at_default else None,
+                    _at_most(cpu, 0.6) if at_default else None,
+                ),
+            ]
+
+
+def _face_cells(row: FaceRow) -> list[list[str]]:
+    lines = []
+    for name in FACE_VARIANTS:
+        if name in row.missing:
+            lines.append([row.title, str(row.concurrency), name, "not available", "-", "-"])
+            continue
+        fps, cpu = row.files_per_second(name), row.cpu_per_file(name)
+        lines.append(
+            [
+                row.title,
+                str(row.concurrency),
+                name,
+                _fmt(row.median(name), "s"),
+                "-" if fps is None else f"{fps:,.0f}",
+                "-" if cpu is None else f"{cpu * 1000:.2f}",
+            ]
+        )
+    return lines
+
+
+def _check_cells(row: FaceRow) -> list[list[str]]:
+    return [
+        [
+            row.title,
+            str(row.concurrency),
+            check.text,
+            "-" if check.value is None else f"{check.value:.2f}",
+            {True: "yes", False: "no", None: ""}[check.met],
+        ]
+        for check in row.checks
+    ]
+
+
+_FACE_HEADERS = ("row", "c", "variant", "s", "files/s", "CPU ms/file")
+_CHECK_HEADERS = ("row", "c", "target", "ratio", "met")
+
+
+def face_tables(rows: Sequence[FaceRow], title: str) -> list[Any]:
+    """Two rich Tables: each variant's medians, then issue 23's targets."""
+    from rich.table import Table
+
+    tables = []
+    for headers, cells, name in (
+        (_FACE_HEADERS, _face_cells, title),
+        (_CHECK_HEADERS, _check_cells, f"{title}: targets"),
+    ):
+        table = Table(title=name)
+        for header in headers:
+            left = header in ("row", "variant", "target")
+            table.add_column(header, justify="left" if left else "right")
+        for row in rows:
+            for line in cells(row):
+                table.add_row(*line)
+        tables.append(table)
+    return tables
+
+
+def face_markdown(rows: Sequence[FaceRow]) -> str:
+    """The same two tables in Markdown."""
+    parts = []
+    for headers, cells in ((_FACE_HEADERS, _face_cells), (_CHECK_HEADERS, _check_cells)):
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(line) + " |" for row in rows for line in cells(row)]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def _version(command: Sequence[str]) -> str | None:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
@@ -192,7 +416,7 @@ def environment(repo_root: Path) -> dict[str, Any]:
 
 
 def document(
-    rows: Sequence[Row],
+    rows: Sequence[Row | FaceRow],
     *,
     env: Mapping[str, Any],
     quick: bool,

@@ -86,8 +86,8 @@ def upload_sequential(container: ContainerClient, files: Sequence[tuple[str, Pat
 
 def upload_pool(
     container: ContainerClient, files: Sequence[tuple[str, Path]], concurrency: int
-) -> None:
-    """Upload ``(blob name, local path)`` pairs on *concurrency* threads."""
+) -> int:
+    """Upload ``(blob name, local path)`` pairs on *concurrency* threads; return the count."""
 
     def one(item: tuple[str, Path]) -> None:
         name, path = item
@@ -95,8 +95,7 @@ def upload_pool(
             container.get_blob_client(name).upload_blob(data, overwrite=True)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for _ in pool.map(one, files):
-            pass
+        return sum(1 for _ in pool.map(one, files))
 
 
 def download_sequential(container: ContainerClient, dest: Path) -> int:

@@ -5,6 +5,7 @@ Run from the repository root (after ``scripts/test`` has set up .venv and node_m
     .venv/bin/python -m bench                 # the full table (many minutes)
     .venv/bin/python -m bench --quick         # everything, small (< 60 s on an idle machine)
     .venv/bin/python -m bench --only listing,rules --repeats 5
+    .venv/bin/python -m bench --only aio      # issue 23: the async face (conventions.aio)
 
 Starts its own Azurite (scripts/azurite.py, as the tests do), measures each group's variants
 in interleaved repeats, prints the medians and ratios, and writes them with the machine's
@@ -39,8 +40,8 @@ import subprocess  # noqa: E402
 
 from azure.storage.blob import BlobServiceClient  # noqa: E402
 
-from bench import measure, ours, plain, rules  # noqa: E402
-from bench.measure import Row, Target  # noqa: E402
+from bench import measure, ours, ours_aio, plain, plain_aio, rules  # noqa: E402
+from bench.measure import FaceRow, Row, Target  # noqa: E402
 from bench.proxy import LatencyProxy  # noqa: E402
 from conventions import container_name, task_blob_name  # noqa: E402
 from scripts.azurite import Azurite  # noqa: E402
@@ -68,6 +69,9 @@ class Sizes:
     concurrencies: tuple[int, ...] = (8, 32)
     latency_concurrencies: tuple[int, ...] = (1, 8, 32)
     latency: float = 0.020
+    aio_files: int = 2000  # files saved and downloaded by the aio group (issue 23)
+    aio_concurrencies: tuple[int, ...] = (32, 128, 256)
+    aio_default_row: bool = True  # add a row at the async face's default c if not above
 
 
 FULL = Sizes(
@@ -93,6 +97,9 @@ QUICK = Sizes(
     rss_save=40,
     rss_large=16 * MiB,
     rule_calls=5_000,
+    aio_files=100,
+    aio_concurrencies=(32,),
+    aio_default_row=False,
 )
 
 
@@ -521,6 +528,184 @@ def group_latency(ctx: Context) -> list[Row]:
     return rows
 
 
+# -- the async face (issue 23) -----------------------------------------------------------------
+
+
+def _measured(action: Callable[[], object], expect: int | None = None) -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds (``time.process_time``: every thread of
+    the process; Azurite and the proxy run in processes of their own) of *action*. With
+    *expect*, the count *action* returns must be it: a variant doing nothing is not fast."""
+    cpu = time.process_time()
+    started = time.perf_counter()
+    done = action()
+    wall, used = time.perf_counter() - started, time.process_time() - cpu
+    if expect is not None and done != expect:
+        raise RuntimeError(f"expected {expect} files, the variant reported {done!r}")
+    return wall, used
+
+
+def _measured_into(
+    ctx: Context, label: str, action: Callable[[Path], object], expect: int
+) -> tuple[float, float]:
+    """:func:`_measured` on a fresh empty directory, removed afterwards (not measured)."""
+    dest = ctx.fresh_dir(label)
+    try:
+        return _measured(lambda: action(dest), expect)
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def _aio_save_variants(
+    ctx: Context, conn: str, job_id: str, count: int, concurrencies: Sequence[int]
+) -> dict[str, Callable[[], tuple[float, float]]]:
+    base, paths = ctx.small_files(count)
+    container = ctx.job(job_id)
+    files = [(task_blob_name("t1", ours.KIND, rel), base / rel) for rel in paths]
+
+    def aio_plain(c: int) -> Callable[[], tuple[float, float]]:
+        return lambda: _measured(lambda: plain_aio.upload(conn, container, files, c), count)
+
+    def pool(c: int) -> Callable[[], tuple[float, float]]:
+        def run() -> tuple[float, float]:
+            with plain.container_client(conn, container, c) as client:
+                return _measured(lambda: plain.upload_pool(client, files, c), count)
+
+        return run
+
+    def sync(c: int) -> Callable[[], tuple[float, float]]:
+        return lambda: _measured(lambda: ours.save_many(conn, job_id, "t1", paths, base, c), count)
+
+    def face(c: int) -> Callable[[], tuple[float, float]]:
+        return lambda: _measured(
+            lambda: ours_aio.save_many(conn, job_id, "t1", paths, base, c), count
+        )
+
+    return _face_variants(concurrencies, aio_plain, pool, sync, face)
+
+
+def _aio_download_variants(
+    ctx: Context, conn: str, job_id: str, count: int, concurrencies: Sequence[int]
+) -> dict[str, Callable[[], tuple[float, float]]]:
+    container = ctx.job(job_id)
+
+    def aio_plain(c: int) -> Callable[[], tuple[float, float]]:
+        return lambda: _measured_into(
+            ctx, "aio-plain", lambda d: plain_aio.download(conn, container, d, c), count
+        )
+
+    def pool(c: int) -> Callable[[], tuple[float, float]]:
+        def run() -> tuple[float, float]:
+            with plain.container_client(conn, container, c) as client:
+                return _measured_into(
+                    ctx, "aio-pool", lambda d: plain.download_pool(client, d, c), count
+                )
+
+        return run
+
+    def sync(c: int) -> Callable[[], tuple[float, float]]:
+        return lambda: _measured_into(
+            ctx, "aio-sync", lambda d: ours.download_job(conn, job_id, d, c), count
+        )
+
+    def face(c: int) -> Callable[[], tuple[float, float]]:
+        return lambda: _measured_into(
+            ctx, "aio-ours", lambda d: ours_aio.download_job(conn, job_id, d, c), count
+        )
+
+    return _face_variants(concurrencies, aio_plain, pool, sync, face)
+
+
+_Variant = Callable[[int], Callable[[], tuple[float, float]]]
+
+
+def _face_variants(
+    concurrencies: Sequence[int],
+    aio_plain: _Variant,
+    pool: _Variant,
+    sync: _Variant,
+    face: _Variant,
+) -> dict[str, Callable[[], tuple[float, float]]]:
+    """``"<variant>@<c>"``: each of FACE_VARIANTS at each c; the async face only if present."""
+    variants = {}
+    for c in concurrencies:
+        variants[f"plain-aio@{c}"] = aio_plain(c)
+        variants[f"pool@{c}"] = pool(c)
+        variants[f"ours-sync@{c}"] = sync(c)
+        if not ours_aio.UNAVAILABLE:
+            variants[f"ours-aio@{c}"] = face(c)
+    return variants
+
+
+def _interleaved_with_cpu(
+    repeats: int, variants: dict[str, Callable[[], tuple[float, float]]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """:func:`measure.interleaved` of variants that measure (wall, CPU): both, by name."""
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+
+    def recording(name: str) -> Callable[[], float]:
+        def run() -> float:
+            wall, used = variants[name]()
+            cpu[name].append(used)
+            return wall
+
+        return run
+
+    return measure.interleaved(repeats, {name: recording(name) for name in variants}), cpu
+
+
+def group_aio(ctx: Context) -> list[FaceRow]:
+    """Issue 23: the async face against plain aio code, the plain pool and the sync face."""
+    s = ctx.sizes
+    count = s.aio_files
+    ms = round(s.latency * 1000)
+    size = f"{count} x {s.small_size // 1024} KiB"
+    save_job = "bench-aio-save"
+    download_job = ctx.spread_job("bench-aio-download", count, s.small_size)
+    ctx.small_files(count)  # setup before the proxy starts: not measured
+    rows: list[FaceRow] = []
+    with LatencyProxy(ctx.azurite.port, s.latency) as proxy:
+        conn = proxy.rewrite(ctx.conn)
+        for op, title, make, params in (
+            (
+                "save_many",
+                f"save_many {size} (one task) via {ms} ms proxy",
+                functools.partial(_aio_save_variants, ctx, conn, save_job, count),
+                {"size": s.small_size, "tasks": 1, "latency": s.latency},
+            ),
+            (
+                "download",
+                f"download job {size} / {s.tasks} tasks via {ms} ms proxy",
+                functools.partial(_aio_download_variants, ctx, conn, download_job, count),
+                {"size": s.small_size, "tasks": s.tasks, "latency": s.latency},
+            ),
+        ):
+            default = ours_aio.default_concurrency(op)
+            cs = sorted(set(s.aio_concurrencies))
+            if s.aio_default_row and default is not None and default not in cs:
+                cs = sorted([*cs, default])
+            samples, cpu = _interleaved_with_cpu(ctx.repeats, make(cs))
+            op_rows = []
+            for c in cs:
+                chosen = [v for v in measure.FACE_VARIANTS if f"{v}@{c}" in samples]
+                op_rows.append(
+                    FaceRow(
+                        f"aio.{op}.c{c}",
+                        "aio",
+                        title,
+                        count,
+                        c,
+                        {v: samples[f"{v}@{c}"] for v in chosen},
+                        {v: cpu[f"{v}@{c}"] for v in chosen},
+                        missing={"ours-aio": ours_aio.UNAVAILABLE} if ours_aio.UNAVAILABLE else {},
+                        params={**params, "default_concurrency": default},
+                        note="" if default is not None else "the async face's default c unknown",
+                    )
+                )
+            measure.judge_faces(op_rows, default)
+            rows += op_rows
+    return rows
+
+
 def _child_rss_mib(config: dict[str, Any]) -> float:
     done = subprocess.run(
         [sys.executable, "-m", "bench.child"],
@@ -630,7 +815,7 @@ def group_rules(ctx: Context) -> list[Row]:
 
 
 #: The groups, in the order they run; ``--only`` picks among them.
-GROUPS: dict[str, Callable[[Context], list[Row]]] = {
+GROUPS: dict[str, Callable[[Context], Sequence[Row | FaceRow]]] = {
     "save_many": group_save_many,
     "download": group_download,
     "listing": group_listing,
@@ -638,13 +823,14 @@ GROUPS: dict[str, Callable[[Context], list[Row]]] = {
     "large": group_large,
     "latency": group_latency,
     "rss": group_rss,
+    "aio": group_aio,
     "rules": group_rules,
 }
 #: Groups that need no storage (no Azurite is started for them alone).
 STORAGE_FREE = frozenset({"rules"})
 
 
-def run(groups: Sequence[str], sizes: Sizes, repeats: int) -> Iterator[Row]:
+def run(groups: Sequence[str], sizes: Sizes, repeats: int) -> Iterator[Row | FaceRow]:
     """Start Azurite (unless only storage-free groups run) and yield each group's rows."""
     with contextlib.ExitStack() as stack:
         scratch = Path(
@@ -716,9 +902,17 @@ def main(argv: list[str] | None = None) -> int:
         else "conventions vs plain azure-storage-blob"
     )
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    console.print(measure.rich_table(rows, title))
+    plain_rows = [row for row in rows if isinstance(row, Row)]
+    face_rows = [row for row in rows if isinstance(row, FaceRow)]
+    if plain_rows:
+        console.print(measure.rich_table(plain_rows, title))
+    for table in measure.face_tables(face_rows, "the async face (issue 23)") if face_rows else ():
+        console.print(table)
     if args.markdown:
-        print(measure.markdown_table(rows))
+        if plain_rows:
+            print(measure.markdown_table(plain_rows))
+        if face_rows:
+            print(measure.face_markdown(face_rows))
     print(f"{len(rows)} rows in {seconds:.1f} s; written to {args.output}")
     return 0
 
