@@ -1,3 +1,5 @@
+# Generated from conventions/aio/sas.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """Client side: create a job's output container, and sign a container URL for its tasks.
 
 The counterparts of .NET ``CloudJob.PrepareOutputStorageAsync`` and
@@ -9,9 +11,9 @@ Usage::
     from azure.storage.blob import BlobServiceClient
     from conventions.sas import output_container_url, prepare_output_storage
 
-    service = BlobServiceClient.from_connection_string(connection_string)
-    prepare_output_storage(service, "my-job")
-    url = output_container_url(service, "my-job")   # give it to the tasks
+    with BlobServiceClient.from_connection_string(connection_string) as service:
+        prepare_output_storage(service, "my-job")
+        url = output_container_url(service, "my-job")   # give it to the tasks
 
 Imports azure-storage-blob; ``import conventions`` does not load this module.
 """
@@ -22,7 +24,8 @@ import datetime
 from typing import Any
 
 from azure.core.exceptions import AzureError
-from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+from azure.storage.blob import BlobServiceClient
 
 from ._azure_errors import already_exists, translate_errors
 from .containers import container_name

@@ -40,6 +40,7 @@ SOURCES = (
     "identity.py",
     "live.py",
     "references.py",
+    "sas.py",
     "transfer.py",
 )
 
@@ -81,6 +82,7 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\bazure\.identity\.aio\b", "azure.identity"),
     # The sources sit one package deeper: ``..x`` there is ``.x`` here; ``._backend``
     # (and every other sibling) names the sync face's module of the same name.
+    (r"\bconventions\.aio\.", "conventions."),
     (r"^(\s*)from \.\. import ", r"\1from . import "),
     (r"^(\s*)from \.\.(\w)", r"\1from .\2"),
 )

@@ -236,3 +236,23 @@ async def _cancel_when_stalled(work: Awaitable[Any], proxy: FaultProxy) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def test_the_async_face_prepares_a_container_and_signs_a_url_for_its_tasks(
+    azurite: StorageEndpoint, job_id: str
+) -> None:
+    from azure.storage.blob.aio import BlobServiceClient as AsyncService
+
+    async def main() -> bytes:
+        async with AsyncService.from_connection_string(
+            azurite.connection_string, **azurite.client_kwargs
+        ) as service:
+            name = await aio.prepare_output_storage(service, job_id)
+            assert name == container_name(job_id)
+            assert await aio.prepare_output_storage(service, job_id) == name  # idempotent
+            url = await aio.output_container_url(service, job_id)
+        async with aio.TaskOutputStorage.from_container_url(url, "t1", job_id=job_id) as task:
+            ref = await task.save_bytes(OUT, b"signed", "x.bin")
+            return await ref.download_bytes()
+
+    assert run(main) == b"signed"

@@ -44,6 +44,7 @@ from ._task_storage import TaskOutputStorage
 from .cleanup import DeleteSummary
 from .identity import storage_credential
 from .references import OutputFileReference
+from .sas import output_container_url, prepare_output_storage
 from .transfer import (
     BytesCallback,
     DownloadedOutput,
@@ -72,5 +73,7 @@ __all__ = [
     "OutputFileReference",
     "ProgressCallback",
     "TaskOutputStorage",
+    "output_container_url",
+    "prepare_output_storage",
     "storage_credential",
 ]
