@@ -16,6 +16,7 @@ Imports azure-storage-blob; ``import conventions`` does not load it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -76,9 +77,9 @@ def _write(
     """One attempt: a temporary file filled, then committed, or discarded on any failure."""
     with writing(directory, (name,), blob=reference.blob_name) as place:
         file = place.open()
+        commit = functools.partial(place.commit, file)
         try:
-            written = copy_to(reference, file, max_concurrency=max_concurrency)
-            place.commit(file)
+            written = copy_to(reference, file, max_concurrency=max_concurrency, then=commit)
         except BaseException:
             place.discard(file)
             raise

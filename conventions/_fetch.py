@@ -88,9 +88,11 @@ def copy_to(
     on_bytes: Callable[[int], None] | None = None,
     *,
     max_concurrency: int = 1,
+    then: Callable[[], object] | None = None,
 ) -> int:
     """Stream the whole blob into *file*; return the bytes written, checked complete
-    and checked against the blob's stored Content-MD5 (``IntegrityError``, rule IG-2).
+    and checked against the blob's stored Content-MD5 (``IntegrityError``, rule IG-2),
+    then run *then* (the commit).
     *on_bytes* hears the length of each chunk written (byte-level progress). A blob
     larger than the first request (4 MiB on the library's own client, 32 MiB on yours)
     comes in *max_concurrency* parallel chunks when *file* is seekable, still hashed in
@@ -113,6 +115,8 @@ def copy_to(
     finally:
         if checked is not None:
             checked.stop()
+    if then is not None:
+        then()
     return written
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
+import hashlib
 import os
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -23,36 +24,19 @@ from conventions.storage import TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
+from .loopwatch import LoopWatch, watching_loop
 
 OUT = TaskOutputKind.TASK_OUTPUT
 _T = TypeVar("_T")
 
-#: A callback that holds the loop longer than this is a blocking call on it.
+#: A callback that uses more CPU than this holds the loop (tests/loopwatch.py).
 SLOW = 0.1
 
 
-class _SlowCallbacks(logging.Handler):
-    """asyncio's debug mode logs each callback slower than ``slow_callback_duration``."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith("Executing") and "took" in message:
-            self.seen.append(message)
-
-
 @pytest.fixture
-def slow_callbacks() -> Iterator[_SlowCallbacks]:
-    handler = _SlowCallbacks()
-    logger = logging.getLogger("asyncio")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
+def loop_watch() -> Iterator[LoopWatch]:
+    with watching_loop(cpu_limit=SLOW) as watch:
+        yield watch
 
 
 def run(main: Callable[[], Awaitable[_T]]) -> _T:
@@ -156,7 +140,7 @@ def test_the_async_face_saves_lists_reads_downloads_and_deletes(
 
 
 def test_a_64_mib_download_never_blocks_the_loop(
-    azurite: StorageEndpoint, job: str, tmp_path: Path, slow_callbacks: _SlowCallbacks
+    azurite: StorageEndpoint, job: str, tmp_path: Path, loop_watch: LoopWatch
 ) -> None:
     data = _big_blob(azurite, job, 64 * 1024 * 1024)
 
@@ -167,11 +151,12 @@ def test_a_64_mib_download_never_blocks_the_loop(
 
     run(main)
     assert (tmp_path / "big.bin").read_bytes() == data
-    assert slow_callbacks.seen == []
+    assert loop_watch.file_calls == []
+    assert loop_watch.slow == []
 
 
 def test_a_1000_file_save_many_never_blocks_the_loop(
-    azurite: StorageEndpoint, job: str, tmp_path: Path, slow_callbacks: _SlowCallbacks
+    azurite: StorageEndpoint, job: str, tmp_path: Path, loop_watch: LoopWatch
 ) -> None:
     for index in range(1000):
         (tmp_path / f"f{index:04}.txt").write_bytes(os.urandom(4096))
@@ -182,7 +167,8 @@ def test_a_1000_file_save_many_never_blocks_the_loop(
             return len(refs)
 
     assert run(main) == 1000
-    assert slow_callbacks.seen == []
+    assert loop_watch.file_calls == []
+    assert loop_watch.slow == []
 
 
 def _chunk_request(request: ProxiedRequest) -> bool:
@@ -256,3 +242,31 @@ def test_the_async_face_prepares_a_container_and_signs_a_url_for_its_tasks(
             return await ref.download_bytes()
 
     assert run(main) == b"signed"
+
+
+def test_the_loop_watch_sees_file_work_and_cpu_work_done_on_the_loop(tmp_path: Path) -> None:
+    """The check above can fail: a file opened, or a hash computed, on the loop is seen;
+    the same work in a thread hop is not."""
+    target = tmp_path / "x.bin"
+
+    def burn() -> None:
+        started = time.thread_time()
+        while time.thread_time() - started < 3 * SLOW:  # CPU work, however loaded the machine
+            hashlib.sha256(bytes(1024 * 1024)).digest()
+
+    async def on_the_loop() -> None:
+        target.write_bytes(b"x")
+        burn()
+
+    async def in_threads() -> None:
+        await asyncio.to_thread(target.write_bytes, b"x")
+        await asyncio.to_thread(burn)
+
+    with watching_loop(cpu_limit=SLOW) as blocked:
+        asyncio.run(on_the_loop())
+    assert any(call.startswith("open(") and "x.bin" in call for call in blocked.file_calls)
+    assert len(blocked.slow) == 1
+    with watching_loop(cpu_limit=SLOW) as clean:
+        asyncio.run(in_threads())
+    assert clean.file_calls == []
+    assert clean.slow == []

@@ -129,13 +129,15 @@ async def writing(root: Destination, parts: tuple[str, ...], *, blob: str) -> As
         # The walk finished in its thread (shielded): close what it opened.
         await shielded(steps.__exit__, None, None, None)
         raise
+    # Its end closes one directory descriptor (and translates an OSError): not worth a
+    # thread hop, and nothing a cancel can cut short.
     try:
         yield place
     except BaseException as error:
-        if not await shielded(steps.__exit__, type(error), error, error.__traceback__):
+        if not steps.__exit__(type(error), error, error.__traceback__):
             raise
     else:
-        await shielded(steps.__exit__, None, None, None)
+        steps.__exit__(None, None, None)
 
 
 def read_small(file: IO[bytes], size: int) -> bytes | IO[bytes]:

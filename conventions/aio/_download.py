@@ -14,6 +14,7 @@ Imports azure-storage-blob; ``import conventions`` does not load it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -74,9 +75,9 @@ async def _write(
     """One attempt: a temporary file filled, then committed, or discarded on any failure."""
     async with writing(directory, (name,), blob=reference.blob_name) as place:
         file = await to_thread(place.open)
+        commit = functools.partial(place.commit, file)
         try:
-            written = await copy_to(reference, file, max_concurrency=max_concurrency)
-            await to_thread(place.commit, file)
+            written = await copy_to(reference, file, max_concurrency=max_concurrency, then=commit)
         except BaseException:
             await shielded(place.discard, file)
             raise

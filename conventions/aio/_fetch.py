@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import io
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ class _Answers:
                 close()
         self._responses.clear()
 
+
 #: The ranges after the first, in bytes (the SDK's ``max_chunk_get_size``, 4 MiB).
 _DEFAULT_CHUNK = 4 * 1024 * 1024
 
@@ -59,10 +61,15 @@ async def copy_to(
     on_bytes: Callable[[int], None] | None = None,
     *,
     max_concurrency: int = 1,
+    then: Callable[[], object] | None = None,
 ) -> int:
     """Fill *file* with the whole blob; return the bytes written, checked complete (IG-5)
-    and against the stored Content-MD5 (IG-2). Writes (and hashing) go to a thread."""
-    return await _fill(reference, file, on_bytes, max_concurrency, verify=True, in_thread=True)
+    and against the stored Content-MD5 (IG-2), then run *then* (the commit). Writes,
+    hashing, the checks and *then* go to a thread: for a blob that came whole in the first
+    answer, one hop does all of them."""
+    return await _fill(
+        reference, file, on_bytes, max_concurrency, verify=True, in_thread=True, then=then
+    )
 
 
 async def read_all(
@@ -86,40 +93,60 @@ async def _fill(
     verify: bool,
     in_thread: bool,
     stored: list[bytes | None] | None = None,
+    then: Callable[[], object] | None = None,
 ) -> int:
     blob_client = reference.blob_client
     container, blob = reference.container_name, reference.blob_name
     writer: CountingWriter | None = None
     answers = _Answers()
+    held: list[bytes] = []  # the last piece, written in the final hop with the checks
+
+    async def write(data: bytes) -> None:
+        assert writer is not None
+        if held:
+            previous = held.pop()
+            if in_thread:
+                await asyncio.to_thread(writer.write, previous)
+            else:
+                writer.write(previous)
+        held.append(data)
+
+    def finish(size: int, md5: bytes | None) -> int:
+        assert writer is not None
+        for data in held:
+            writer.write(data)
+        held.clear()
+        check_complete(reference, writer.coverage, size)
+        if verify:
+            writer.verify(md5, container=container, blob=blob)
+        if then is not None:
+            then()
+        return writer.coverage.written
+
     try:
-        # The first answer: within the grace of a request-sized operation.
-        with translate_reference(reference, "download", "r"):
-            async with bounded("download", container=container, blob=blob):
+        async with contextlib.AsyncExitStack() as bounds:
+            # A listed size bounds the whole read at once (grace plus the size at the
+            # minimum rate); else the first answer has the grace, and the rest the bound
+            # for the size it tells.
+            await bounds.enter_async_context(deadline(container, blob, reference.size))
+            with translate_reference(reference, "download", "r"):
                 downloader = await blob_client.download_blob(
                     max_concurrency=1, raw_response_hook=answers
                 )
-        md5 = stored_md5(downloader)
-        if stored is not None:
-            stored.append(md5)
-        size = int(downloader.size)
-        writer = (
-            download_writer(file, on_bytes, stored_md5=md5, parallel=False)
-            if verify
-            else CountingWriter(file, on_bytes)
-        )
-
-        async def write(data: bytes) -> None:
-            assert writer is not None
-            if in_thread:
-                await asyncio.to_thread(writer.write, data)
-            else:
-                writer.write(data)
-
-        config: Any = blob_client._config
-        first_size = min(size, int(getattr(config, "max_single_get_size", size) or size))
-        chunk = int(getattr(config, "max_chunk_get_size", _DEFAULT_CHUNK) or _DEFAULT_CHUNK)
-        # The rest: within the bound for the whole size (grace plus the minimum rate).
-        async with deadline(container, blob, size):
+            md5 = stored_md5(downloader)
+            if stored is not None:
+                stored.append(md5)
+            size = int(downloader.size)
+            if reference.size is None:
+                await bounds.enter_async_context(deadline(container, blob, size))
+            writer = (
+                download_writer(file, on_bytes, stored_md5=md5, parallel=False)
+                if verify
+                else CountingWriter(file, on_bytes)
+            )
+            config: Any = blob_client._config
+            first_size = min(size, int(getattr(config, "max_single_get_size", size) or size))
+            chunk = int(getattr(config, "max_chunk_get_size", _DEFAULT_CHUNK) or _DEFAULT_CHUNK)
             with translate_reference(reference, "download", "r"):
                 first = await downloader.read(first_size) if first_size else b""
                 if first:
@@ -131,17 +158,15 @@ async def _fill(
                     ]
                     etag = downloader.properties.etag
                     await _ranged(blob_client, etag, ranges, max(1, max_concurrency), write)
-        check_complete(reference, writer.coverage, size)
-        written = writer.coverage.written
-        if verify:
-            writer.verify(md5, container=container, blob=blob)
+        if in_thread:
+            return await asyncio.to_thread(finish, size, md5)
+        return finish(size, md5)
     except BaseException:
         answers.close()
         raise
     finally:
         if writer is not None:
             writer.stop()
-    return written
 
 
 async def _ranged(

@@ -32,6 +32,11 @@ __all__ = ["content_settings", "save_file", "upload"]
 
 _log = logging.getLogger("conventions")
 
+# The content-type table is read from the system's files on first use: read it here, at
+# import, not later inside an event loop's callback (kept if the caller already made it).
+if not mimetypes.inited:
+    mimetypes.init()
+
 
 def content_settings(name: str, *, charset: str | None = None) -> ContentSettings:
     """The content type guessed from *name* (``application/octet-stream`` if none), with

@@ -437,17 +437,16 @@ async def _fetch(
     and the write), decide, then open a temporary file, fill it, stamp it (rule IN-4), and
     commit it, or discard it on any failure."""
     async with writing(root, target.parts, blob=reference.blob_name) as place:
-        verdict = await to_thread(_verdict, remote, place, options.overwrite)
-        if verdict.action is Action.SKIP:
+        verdict, file = await to_thread(_open_unless_identical, remote, place, options.overwrite)
+        if file is None:
             _log.debug("skipped %s: %s", reference.blob_name, verdict.reason)
             return DownloadedOutput(reference, target.path, reference.size or 0, skipped=True)
         _log.debug("downloading %s: %s", reference.blob_name, verdict.reason)
         on_bytes = options.on_bytes
         hook = None if on_bytes is None else functools.partial(on_bytes, reference)
-        file = await to_thread(place.open)
+        commit = functools.partial(_stamp_and_commit, place, file, reference)
         try:
-            written = await copy_to(reference, file, hook, max_concurrency=threads)
-            await to_thread(_stamp_and_commit, place, file, reference)
+            written = await copy_to(reference, file, hook, max_concurrency=threads, then=commit)
         except BaseException:
             await shielded(place.discard, file)
             raise
@@ -460,6 +459,15 @@ def _stamp_and_commit(place: Place, file: IO[bytes], reference: OutputFileRefere
         stamp = stamp_ns(reference.last_modified)
         os.utime(file.fileno(), ns=(stamp, stamp))
     place.commit(file)
+
+
+def _open_unless_identical(
+    remote: RemoteFile, place: Place, overwrite: bool
+) -> tuple[Verdict, IO[bytes] | None]:
+    """The verdict on the file at the target and, unless it is to be kept, the temporary
+    file opened: one step (one thread hop in the async face)."""
+    verdict = _verdict(remote, place, overwrite)
+    return verdict, None if verdict.action is Action.SKIP else place.open()
 
 
 def _verdict(remote: RemoteFile, place: Place, overwrite: bool) -> Verdict:
