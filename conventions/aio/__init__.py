@@ -22,7 +22,7 @@ conventions`` and the sync face never load it::
 
 These modules are the only hand-written copy of the library's I/O sequencing: the sync
 face is generated from them (``scripts/unasync.py``); what differs by face is in each
-package's ``_backend``, ``_transport``, ``_fetch`` and ``_follow_read``.
+package's ``_backend``, ``_transport``, ``_fetch``, ``_follow_read`` and ``_tracked_run``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from ._task_storage import TaskOutputStorage
 from .cleanup import DeleteSummary
 from .identity import storage_credential
 from .references import OutputFileReference
+from .tracked import TrackedFile
 from .transfer import (
     BytesCallback,
     DownloadedOutput,
@@ -72,5 +73,6 @@ __all__ = [
     "OutputFileReference",
     "ProgressCallback",
     "TaskOutputStorage",
+    "TrackedFile",
     "storage_credential",
 ]
