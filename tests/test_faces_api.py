@@ -81,9 +81,11 @@ def test_the_tracked_file_of_each_face_has_the_same_api() -> None:
     context manager is ``async with``, the state is the same properties."""
     from conventions import tracked
 
+    assert aio is not None
     assert "TrackedFile" in aio.__all__
-    assert aio.TrackedFile is not tracked.TrackedFile
-    assert compare_classes(tracked.TrackedFile, aio.TrackedFile, stays_sync=frozenset()) == []
+    aio_class = aio.TrackedFile
+    assert aio_class is not tracked.TrackedFile
+    assert compare_classes(tracked.TrackedFile, aio_class, stays_sync=frozenset()) == []
 
 
 def test_module_names_in_both_are_the_same_objects_or_twins() -> None:
