@@ -55,7 +55,9 @@ class Stop:
 
     async def wait(self, seconds: float) -> bool:
         """Wait until set, at most *seconds*; whether it is set."""
-        if not self._event.is_set():
+        if seconds <= 0:
+            await asyncio.sleep(0)  # due now: no timer, but let the loop run others
+        elif not self._event.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 async with timeout(seconds):
                     await self._event.wait()
@@ -92,6 +94,8 @@ class Worker:
                     task.cancel()
                     await asyncio.wait({task})
                     raise
+            except Exception:  # noqa: BLE001, S110 - logged just below, as a thread's would be
+                pass
         if not task.cancelled() and task.exception() is not None:
             # The flusher keeps every Exception; anything else is a bug: say so (a thread
             # prints it), and retrieve it, so the loop does not report it again.
