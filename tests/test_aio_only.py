@@ -394,3 +394,42 @@ def test_a_tracked_save_reads_its_file_off_the_loop_and_never_blocks_it(
     assert [name for name, on_loop in steps if on_loop] == []
     ours = [s for s in slow_callbacks.seen if "conventions-tracked:" in s or "checked()" in s]
     assert ours == []
+
+
+def test_a_close_cancelled_in_its_final_flush_runs_it_again_when_called_again(
+    proxied_endpoint: StorageEndpoint,
+    fault_proxy: FaultProxy,
+    blob_service_client: BlobServiceClient,
+    job: str,
+    tmp_path: Path,
+) -> None:
+    # No background flush (an hour's interval): close()'s own final flush holds the append
+    # (it lands, no answer comes) and is cancelled. The outcome is not known, so the save
+    # is neither failed nor succeeded: calling close() again runs the final flush, which
+    # reconciles the append that landed, and succeeds.
+    log = tmp_path / "run.log"
+    log.write_bytes(b"z" * 300)
+    fault_proxy.inject(Fault.hang(60), times=1, when=_is_append)
+
+    async def main() -> tuple[list[asyncio.Task[Any]], int, bytes]:
+        async with _task(proxied_endpoint, job) as storage:
+            tracked = storage.save_tracked(log, destination="run.log", flush_interval=3600)
+            await tracked.start()
+            closing = asyncio.create_task(tracked.close())
+            for _ in range(200):  # until the final flush's append is held (at most 10 s)
+                if fault_proxy.faults_applied("hang"):
+                    break
+                await asyncio.sleep(0.05)
+            assert fault_proxy.faults_applied("hang") == 1
+            closing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await closing
+            left = _others()
+            await tracked.close()
+            ref = await storage.get_output(LOG, "run.log")
+            return left, tracked.uploaded, await ref.download_bytes()
+
+    left, uploaded, stored = run(main)
+    assert left == []
+    assert (uploaded, stored) == (300, b"z" * 300)
+    assert COMPLETE_METADATA_KEY in _metadata(blob_service_client, job, "run.log")
