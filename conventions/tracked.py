@@ -335,9 +335,9 @@ class TrackedFile:
         :attr:`errors`. It may be called from any thread (in the async face: any task on
         the loop), including from ``on_error`` in the background flusher: there it only
         asks the flusher to run the final flush and returns; the owner's ``close()``
-        waits for it and raises. Calling ``close`` again does nothing. Interrupted (Ctrl-C;
-        in the async face, a cancel, which also ends the flusher) before the final flush
-        ended, it may be called again to run it.
+        waits for it and raises. Once it returned or raised, calling it again does
+        nothing; interrupted (Ctrl-C; in the async face, a cancel, which also ends the
+        flusher) before the final flush ended, it may be called again to run it.
         """
         self._core.close()
 
