@@ -1,23 +1,27 @@
+# Generated from conventions/aio/_tracked_blob.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """The blob side of a tracked save, apart from appending: who created the blob, reading it
 back to reconcile, and the marks followers read (complete, incomplete).
 
 Helpers of :mod:`conventions.tracked`; each turns azure-core errors into the library's.
+Written once, in ``conventions.aio``; the sync face's is generated (``scripts/unasync.py``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
 from azure.core.exceptions import AzureError
 
 from ._azure_errors import answer_detail, storage_error
+from ._tracked_source import read_at
 from .errors import AccessDeniedError, StorageError, TrackingError
 from .follow import incomplete_metadata
-from .live import mark_complete, set_metadata
 from .retrying import MARK_ATTEMPTS, completion_mark_pause
+from ._backend import shielded, sleep
+from .live import mark_complete, set_metadata
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
@@ -31,7 +35,7 @@ _log = logging.getLogger("conventions")
 def created_by(blob: BlobClient, key: str, tracker_id: str, names: dict[str, str]) -> bool:
     """After 'already exists' on create: did our own create land (response lost)?"""
     try:
-        metadata = blob.get_blob_properties().metadata or {}
+        metadata = (blob.get_blob_properties()).metadata or {}
     except AzureError as exc:
         raise storage_error(
             exc, "read back, to check who created it,", permission="r", **names
@@ -56,10 +60,10 @@ def read_back(
         blob_length: int = properties.size
         extra = blob_length - offset
         if 0 < extra <= block_size:
-            file.seek(offset)
-            file_extra = file.read(extra)
+            file_extra = read_at(file, offset, extra)
             if len(file_extra) == extra:
-                blob_extra = blob.download_blob(offset=offset, length=extra).readall()
+                download = blob.download_blob(offset=offset, length=extra)
+                blob_extra = download.readall()
                 if len(blob_extra) != extra:  # a cut read is not a conflict: retry later
                     raise TrackingError(
                         f"{where}: reading back bytes [{offset}, {blob_length}) "
@@ -101,7 +105,7 @@ def mark_complete_patiently(
             pause = completion_mark_pause(attempt)
             if pause is None:
                 return exc
-            time.sleep(pause)
+            sleep(pause)
 
 
 def mark_incomplete(blob: BlobClient, length: int, keep: Mapping[str, str]) -> None:

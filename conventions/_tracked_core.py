@@ -1,6 +1,9 @@
+# Generated from conventions/aio/_tracked_core.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """The running side of a tracked save (:class:`conventions.tracked.TrackedFile`): its
-life cycle (one :class:`~conventions._tracked_state.Phase`), the background thread's loop
-(flush at the budget's cadence, keep the liveness promise), the errors kept
+life cycle (one :class:`~conventions._tracked_state.Phase`), the background flusher's loop
+(flush at the budget's cadence, keep the liveness promise; a thread in the sync face, a task
+in the async one: ``_tracked_run``), the errors kept
 (:class:`~conventions._tracked_errors.ErrorTally`), and closing: the final flush, the marks
 followers read, and the outcome ``close()`` raises. The flush step itself is
 :class:`conventions._tracked_flush.Appender`.
@@ -10,18 +13,19 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._tracked_blob import MARK_ATTEMPTS, mark_complete_patiently, mark_incomplete
 from ._tracked_errors import ErrorTally
-from ._tracked_flush import Appender
 from ._tracked_source import TrackedSource
 from ._tracked_state import Event, Phase, advance
 from .errors import StorageError, TrackedFileMissingError
 from .follow import liveness_metadata, liveness_period
+from ._backend import to_thread
+from ._tracked_blob import MARK_ATTEMPTS, mark_complete_patiently, mark_incomplete
+from ._tracked_flush import Appender
+from ._tracked_run import Lock, Stop, ThreadLock, Worker, call_back, current
 from .live import set_metadata
 
 if TYPE_CHECKING:
@@ -40,7 +44,7 @@ _REPUBLISH_RATIO = 1.25
 
 
 class Tracker:
-    """The state and the threads of one tracked save, apart from its options."""
+    """The state and the flusher of one tracked save, apart from its options."""
 
     def __init__(
         self,
@@ -65,57 +69,59 @@ class Tracker:
         self.promised = liveness_period(interval)  # in the blob's metadata
         self.phase = Phase.NEW  # the life cycle, moved by conventions._tracked_state.advance
         self.tally = ErrorTally()  # replaced under _tally_lock (conventions._tracked_errors)
-        self._tally_lock = threading.Lock()
-        self._lock = threading.Lock()  # one flush at a time, manual or background
-        self._state_lock = threading.Lock()  # every move of self.phase
-        self._finish_lock = threading.Lock()  # the final flush, once
-        self._stop = threading.Event()
-        self.thread: threading.Thread | None = None
-        self._finishing: threading.Thread | None = None  # the thread running the final flush
+        self._tally_lock = ThreadLock()
+        self._lock = Lock()  # one flush at a time, manual or background
+        self._state_lock = ThreadLock()  # every move of self.phase
+        self._finish_lock = Lock()  # the final flush, once
+        self._stop = Stop()
+        self.worker: Worker | None = None  # the background flusher
+        self._finishing: object = None  # the thread (task) running the final flush
 
     def move(self, event: Event) -> None:
         """Move the phase by *event* (:func:`conventions._tracked_state.advance`)."""
         with self._state_lock:
             self.phase = advance(self.phase, event)
 
-    def start_thread(self, name: str) -> None:
-        """Start the background thread (the blob exists)."""
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.thread.start()
+    def start_worker(self, name: str) -> None:
+        """Start the background flusher (the blob exists)."""
+        self.worker = Worker(self._run, name)
+        self.worker.start()
 
     def flush(self) -> int:
-        """Upload now, in this thread, what the file gained (errors raise)."""
+        """Upload now, in this thread (task), what the file gained (errors raise)."""
         with self._lock:
             return self._flush_locked()
 
     def close(self) -> None:
         """``TrackedFile.close()``: see there."""
-        current = threading.current_thread()
+        background = self.worker is not None and self.worker.is_current()
         with self._state_lock:
-            if current is self._finishing:
+            if current() is self._finishing:
                 return  # from on_error during the final flush: it is running already
-            event = Event.CLOSE_IN_BACKGROUND if current is self.thread else Event.CLOSE
+            event = Event.CLOSE_IN_BACKGROUND if background else Event.CLOSE
             self.phase = advance(self.phase, event)
             started = self.phase.started
         if not started:
             return
         self._stop.set()
-        if current is self.thread:
-            return  # the background thread runs the final flush when on_error returns
-        if self.thread is not None:
-            self.thread.join()
+        if background:
+            return  # the background flusher runs the final flush when on_error returns
+        if self.worker is not None:
+            self.worker.join()
         self._finish()
         self._report()
 
     # -- closing -------------------------------------------------------------------------
 
     def _finish(self) -> None:
-        """The final flush and check, run once, by whichever thread gets here first."""
+        """The final flush and check, run once, by whichever thread (task) gets here first.
+        Interrupted before its outcome is known (Ctrl-C, a cancel), it leaves the phase as
+        it was, so that a later ``close()`` runs it again."""
         with self._finish_lock:
             if self.phase.finished:
                 return
-            self._finishing = threading.current_thread()
-            succeeded = False
+            self._finishing = current()
+            outcome: Event | None = None
             try:
                 if not self.tally.stops:
                     try:
@@ -126,20 +132,22 @@ class Tracker:
                                     f"{self.where}: the file never appeared; the blob is empty",
                                     **self.names,
                                 )
-                            self.source.verify(
-                                self.appender.uploaded, self.appender.digest.digest()
-                            )
+                            uploaded = self.appender.uploaded
+                            digest = self.appender.digest.digest()
+                            self.source.verify(uploaded, digest)
                     except Exception as exc:  # noqa: BLE001 - kept and raised by close()
                         self._keep(exc)
                 # The one place where success is known: the blob equals the file.
                 succeeded = self.tally.succeeded
+                outcome = Event.FINISHED_OK if succeeded else Event.FINISHED_FAILED
                 if succeeded:
                     self._mark_complete()
                 else:
                     keep = {TRACKER_METADATA: self.tracker_id}
                     mark_incomplete(self.blob, self.appender.uploaded, keep)
             finally:
-                self.move(Event.FINISHED_OK if succeeded else Event.FINISHED_FAILED)
+                if outcome is not None:
+                    self.move(outcome)
                 self._finishing = None
 
     def _mark_complete(self) -> None:
@@ -245,7 +253,7 @@ class Tracker:
         _log.warning("%s", exc)
         if self.on_error is not None:
             try:
-                self.on_error(exc)
+                call_back(self.on_error, exc)
             except Exception as callback_error:  # noqa: BLE001 - kept too, never lost
                 _log.exception("%s: on_error raised", self.where)
                 self._count(callback_error)

@@ -1,8 +1,11 @@
+# Generated from conventions/aio/_tracked_flush.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """A tracked save's flush step: append to the blob what the file gained, in blocks of at
 most ``block_size``, each at the append position it expects, and reconcile a refused
 position from the blob's own bytes. Used by :class:`conventions.tracked.TrackedFile` (under
 its flush lock); the decisions are pure (:mod:`conventions.budget` for how much a
-background flush may send, :mod:`conventions.reconcile` for a refused position).
+background flush may send, :mod:`conventions.reconcile` for a refused position). Written
+once, in ``conventions.aio``; the sync face's is generated (``scripts/unasync.py``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import attrs
 from azure.core.exceptions import AzureError
 
 from ._azure_errors import is_append_position_conflict, storage_error
-from ._tracked_blob import read_back
-from ._tracked_source import TrackedSource
+from ._tracked_source import TrackedSource, read_at
 from .budget import BlockBudget
 from .errors import AppendBlobLimitError, AppendConflictError, TrackingError
 from .reconcile import reconcile
+from ._backend import shielded
+from ._tracked_blob import read_back
+from ._tracked_run import open_source
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
@@ -86,14 +91,14 @@ class Appender:
 
     def flush(self, *, budgeted: bool = False) -> Flushed:
         """Upload what the file gained; *budgeted* (background flushes): only what the
-        block budget allows now (:meth:`conventions.budget.BlockBudget.plan`)."""
-        opened = self._source.open(self.uploaded)
-        if opened is None:
-            if self._source.identity is None:
-                return Flushed(0, caught_up=False)  # not there yet: wait for it
-            raise self._source.removed(self.uploaded)
-        file, status = opened
-        with file:
+        block budget allows now (:meth:`conventions.budget.BlockBudget.plan`). Each read
+        of the file is one step (in the async face, a thread hop that a cancel waits for)."""
+        with open_source(self._source, self.uploaded) as opened:
+            if opened is None:
+                if self._source.identity is None:
+                    return Flushed(0, caught_up=False)  # not there yet: wait for it
+                raise self._source.removed(self.uploaded)
+            file, status = opened
             size = status.st_size  # the end of this flush, fixed now (decision D-30)
             if size < self.uploaded:
                 raise self._source.truncated(f"shrank to {size} bytes", self.uploaded)
@@ -113,16 +118,15 @@ class Appender:
                 if end == self.uploaded:
                     return Flushed(0, caught_up=False)  # held back: the budget's cadence
             if self._tail:
-                file.seek(self.uploaded - len(self._tail))
-                if file.read(len(self._tail)) != self._tail:
+                at = self.uploaded - len(self._tail)
+                if read_at(file, at, len(self._tail)) != self._tail:
                     raise self._source.changed(self.uploaded)
             start = self.uploaded
             reconciles = 0
             while self.uploaded < end:
                 length = min(self._block_size, end - self.uploaded)
                 self._check_limits(length)
-                file.seek(self.uploaded)
-                data = file.read(length)
+                data = read_at(file, self.uploaded, length)
                 if len(data) != length:
                     raise self._source.truncated("shrank while it was read", self.uploaded)
                 if not self._append(data, file):

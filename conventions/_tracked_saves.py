@@ -1,6 +1,8 @@
-"""``TaskOutputStorage.save_tracked`` of the sync face: a growing file streamed to an
-append blob by a background thread (``conventions.tracked``). Kept out of the generated
-``_task_storage`` because the tracked flusher is a backend matter (a thread here)."""
+# Generated from conventions/aio/_tracked_saves.py by scripts/unasync.py: do not edit.
+# ruff: noqa
+"""``TaskOutputStorage.save_tracked``: a growing file streamed to an append blob by a
+background flusher (``conventions.tracked``: a thread; ``conventions.tracked``: a task).
+Written once, in ``conventions.aio``; the sync face's module is generated from it."""
 
 from __future__ import annotations
 
@@ -46,12 +48,12 @@ class TrackedSaves:
 
         Returns a :class:`~conventions.tracked.TrackedFile`, not yet started: use it as a
         context manager (or ``start()``/``close()``). Every *flush_interval* seconds a
-        background thread appends exactly what the file gained; closing uploads the rest,
-        so that the blob is then byte-identical to the file. Background flushes spend the
-        blob's *max_blocks* so that it streams for *lifetime* seconds (180 days, a Batch
-        task's longest life): *flush_interval* while the budget allows, then less often.
-        The stored path is
-        *destination*, or else *source* as a relative path (``destination_path`` rules).
+        background flusher (in the async face, a task) appends exactly what the file
+        gained; closing uploads the rest, so that the blob is then byte-identical to the
+        file. Background flushes spend the blob's *max_blocks* so that it streams for
+        *lifetime* seconds (180 days, a Batch task's longest life): *flush_interval* while
+        the budget allows, then less often. The stored path is *destination*, or else
+        *source* as a relative path (``destination_path`` rules).
         With a SAS, tracked saves need ``racw``: ``r`` to reconcile an append retried after
         its response was lost (without it, that case raises ``AccessDeniedError``)::
 
@@ -67,7 +69,7 @@ class TrackedSaves:
         return TrackedFile(
             self.container_client,
             name,
-            # Resolved now: the background thread must not depend on a later chdir.
+            # Resolved now: the background flusher must not depend on a later chdir.
             Path(source).absolute(),
             flush_interval=flush_interval,
             on_error=on_error,

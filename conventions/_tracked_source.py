@@ -20,7 +20,7 @@ from .errors import (
     TrackedSourceError,
 )
 
-__all__ = ["TrackedSource"]
+__all__ = ["TrackedSource", "read_at"]
 
 _VERIFY_CHUNK = 1024 * 1024
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block open()
@@ -119,3 +119,10 @@ class TrackedSource:
             f"({uploaded} bytes); tracked files may only grow",
             **self._names,
         )
+
+
+def read_at(file: BinaryIO, offset: int, length: int) -> bytes:
+    """At most *length* bytes of *file* from *offset* (one file-level step: the async face
+    runs it in a thread)."""
+    file.seek(offset)
+    return file.read(length)

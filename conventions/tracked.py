@@ -1,6 +1,9 @@
+# Generated from conventions/aio/tracked.py by scripts/unasync.py: do not edit.
+# ruff: noqa
 """Tracked save: stream a growing file (a task's log) to an append blob while it grows.
 
-:class:`TrackedFile` watches one local file and, from a background thread, appends
+:class:`TrackedFile` watches one local file and, from a background flusher (a thread;
+in the async face, ``conventions.TrackedFile``, a task on the event loop), appends
 what the file gained since the last flush to an append blob. On :meth:`TrackedFile.close`
 a final flush uploads the rest, so that afterwards the blob is byte-identical to the
 file. It is the exact counterpart of .NET ``SaveTrackedAsync`` (spec/README.md, "Tracked
@@ -10,7 +13,7 @@ save"; decisions D-30 to D-34):
   blocks of at most 4 MiB, each sent with the append position it expects, so that an
   append retried after a lost response can never store the same bytes twice;
 - a file that shrinks, is replaced or is removed is reported, never mirrored wrongly;
-- errors raised in the background thread are kept, passed to ``on_error`` as they happen,
+- errors raised in the background flusher are kept, passed to ``on_error`` as they happen,
   and the first is raised by :meth:`~TrackedFile.close` with all of them in ``.errors``;
 - idle tracking waits on an event (no busy loop), and a flush of a file that did not grow
   sends no request;
@@ -30,7 +33,9 @@ Typical use (the blob name comes from :func:`conventions.task_blob_name`)::
         run_the_work()          # stdout.txt grows; the blob follows every 15 s
     # here the blob equals stdout.txt, or close() raised what went wrong
 
-This module imports azure-storage-blob; ``import conventions`` does not load it.
+Written once, in ``conventions.aio``; the sync face's module is generated from it
+(``scripts/unasync.py``). This module imports azure-storage-blob; ``import conventions``
+does not load it.
 """
 
 from __future__ import annotations
@@ -51,9 +56,6 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError
 
 from ._azure_errors import already_exists, storage_error
-from ._tracked_blob import created_by
-from ._tracked_core import TRACKER_METADATA, Tracker
-from ._tracked_flush import Appender
 from ._tracked_source import TrackedSource
 from ._tracked_state import Event, Phase
 from .budget import BlockBudget
@@ -70,6 +72,10 @@ from .errors import (
     TrackingError,
 )
 from .follow import liveness_metadata
+from ._backend import to_thread
+from ._tracked_blob import created_by
+from ._tracked_core import TRACKER_METADATA, Tracker
+from ._tracked_flush import Appender
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -134,7 +140,9 @@ class TrackedFile:
         as the block budget allows; then the cadence stretches (see ``lifetime``). The
         first background flush happens one interval after :meth:`start`.
     :param on_error: called, from the thread where it happened, with each error. It may
-        call :meth:`close`. The errors are kept all the same.
+        call :meth:`close`. The errors are kept all the same. In the async face it is
+        called on the event loop, in the task where the error happened, and what it
+        returns is awaited if it is awaitable (a coroutine function may close the save).
     :param overwrite: if the blob exists, replace it with an empty append blob instead of
         raising :class:`TrackedBlobExistsError` at :meth:`start`.
     :param block_size: largest append block in bytes (1 .. 4 MiB).
@@ -257,7 +265,7 @@ class TrackedFile:
 
     def start(self) -> TrackedFile:
         """Create the append blob (in this thread, so its errors raise here) and start
-        the background thread. Returns ``self``.
+        the background flusher (a thread; in the async face a task). Returns ``self``.
 
         Raises :class:`TrackedSourceError` if the source exists and is not a regular file,
         :class:`TrackedBlobExistsError` if the blob existed before and ``overwrite`` is
@@ -267,7 +275,7 @@ class TrackedFile:
         if core.phase.started:
             raise TrackingError(f"{self._where()}: already started", **self._names())
         try:
-            mode = os.stat(self.source).st_mode
+            mode = (os.stat(self.source)).st_mode
         except FileNotFoundError:
             pass  # waited for (decision D-34)
         else:
@@ -298,7 +306,7 @@ class TrackedFile:
             )
         core.move(Event.START)
         core.appender.started()
-        core.start_thread(f"conventions-tracked:{self.blob_name}")
+        core.start_worker(f"conventions-tracked:{self.blob_name}")
         _log.debug("tracking %s -> %s/%s", self.source, self.container_name, self.blob_name)
         return self
 
@@ -315,7 +323,7 @@ class TrackedFile:
         return self._core.flush()
 
     def close(self) -> None:
-        """Stop the background thread, flush everything, check, and raise if the blob is
+        """Stop the background flusher, flush everything, check, and raise if the blob is
         not the file.
 
         When it returns without raising, the blob equals the file byte for byte (as the
@@ -324,10 +332,12 @@ class TrackedFile:
         ``errors`` holds every kept error, itself first (on Python 3.11+ a note gives the
         count), and the blob is a prefix of the file. Errors that a later flush recovered
         from (the blob caught up with the file) do not make it raise; they stay in
-        :attr:`errors`. It may be called from any thread, including from ``on_error``
-        in the background thread: there it only asks the background thread to run the
-        final flush and returns; the owner's ``close()`` waits for it and raises.
-        Calling ``close`` again does nothing.
+        :attr:`errors`. It may be called from any thread (in the async face: any task on
+        the loop), including from ``on_error`` in the background flusher: there it only
+        asks the flusher to run the final flush and returns; the owner's ``close()``
+        waits for it and raises. Once it returned or raised, calling it again does
+        nothing; interrupted (Ctrl-C; in the async face, a cancel, which also ends the
+        flusher) before the final flush ended, it may be called again to run it.
         """
         self._core.close()
 

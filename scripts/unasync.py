@@ -5,8 +5,9 @@ this rewrite of it, line for line (so a traceback's line numbers match in both),
 the rules below applied in order to every line, docstrings included. What cannot be
 rewritten (threads vs tasks, sleeps, the deadline, blocking file work, the transport)
 lives in modules of the same name in both packages, written by hand: ``_backend``,
-``_transport``, ``_fetch``, ``_follow_read``, ``_tracked_saves`` (a source imports
-``from ._backend import ...`` and so gets its own face's).
+``_transport``, ``_fetch``, ``_follow_read``, ``_tracked_run`` (the tracked flusher: a
+thread or a task, its locks and waits) (a source imports ``from ._backend import ...``
+and so gets its own face's).
 
     python scripts/unasync.py            # write the sync modules
     python scripts/unasync.py --check    # fail if one is stale or a rule is never used
@@ -35,12 +36,17 @@ SOURCES = (
     "_opening.py",
     "_storage_base.py",
     "_task_storage.py",
+    "_tracked_blob.py",
+    "_tracked_core.py",
+    "_tracked_flush.py",
+    "_tracked_saves.py",
     "_uploads.py",
     "cleanup.py",
     "identity.py",
     "live.py",
     "references.py",
     "sas.py",
+    "tracked.py",
     "transfer.py",
 )
 

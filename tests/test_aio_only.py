@@ -9,6 +9,7 @@ import asyncio
 import gc
 import hashlib
 import os
+import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,7 +20,10 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 import conventions.aio as aio
-from conventions import TaskOutputKind, container_name
+import conventions.aio._tracked_flush as aio_tracked_flush
+from conventions import TaskOutputKind, container_name, task_blob_name
+from conventions._tracked_source import TrackedSource, read_at
+from conventions.follow import COMPLETE_METADATA_KEY
 from conventions.storage import TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
@@ -270,3 +274,193 @@ def test_the_loop_watch_sees_file_work_and_cpu_work_done_on_the_loop(tmp_path: P
         asyncio.run(in_threads())
     assert clean.file_calls == []
     assert clean.slow == []
+# -- the tracked save (conventions.aio.TrackedFile) ---------------------------------------------
+
+LOG = TaskOutputKind.TASK_LOG
+
+
+def _is_append(request: ProxiedRequest) -> bool:
+    return request.method == "PUT" and request.query.get("comp") == "appendblock"
+
+
+def _append(path: Path, data: bytes) -> None:
+    with path.open("ab") as out:
+        out.write(data)
+
+
+def _others() -> list[asyncio.Task[Any]]:
+    return [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+
+
+def _metadata(service: BlobServiceClient, job_id: str, name: str) -> dict[str, str]:
+    blob = service.get_blob_client(container_name(job_id), task_blob_name("t1", LOG, name))
+    return dict(blob.get_blob_properties().metadata)
+
+
+def test_a_cancelled_tracked_save_flushes_closes_and_leaves_no_task(
+    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job: str, tmp_path: Path
+) -> None:
+    # The body of `async with save_tracked(...)` is cancelled: leaving it still runs the
+    # final flush (as Ctrl-C in the sync face), the flusher task ends, and the cancel goes on.
+    log = tmp_path / "run.log"
+
+    async def main() -> tuple[bytes, list[asyncio.Task[Any]]]:
+        async with _task(azurite, job) as storage:
+            growing = asyncio.Event()
+
+            async def body() -> None:
+                async with storage.save_tracked(log, destination="run.log", flush_interval=0.05):
+                    await asyncio.to_thread(log.write_bytes, b"x" * 1000)
+                    growing.set()
+                    await asyncio.sleep(3600)
+
+            task = asyncio.create_task(body())
+            await growing.wait()
+            await asyncio.sleep(0.2)  # a few background flushes
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            left = _others()
+            ref = await storage.get_output(LOG, "run.log")
+            return await ref.download_bytes(), left
+
+    stored, left = run(main)
+    assert left == []
+    assert stored == b"x" * 1000
+    assert COMPLETE_METADATA_KEY in _metadata(blob_service_client, job, "run.log")
+
+
+def test_a_cancelled_close_ends_the_flusher_and_a_later_close_finishes(
+    proxied_endpoint: StorageEndpoint,
+    fault_proxy: FaultProxy,
+    blob_service_client: BlobServiceClient,
+    job: str,
+    tmp_path: Path,
+) -> None:
+    # The flusher's append lands but its answer never comes (the proxy holds it); close()
+    # waits for the flusher and is cancelled: the flusher task is cancelled and awaited
+    # (nothing left running, no file left open), the save is not reported as done, and
+    # a later close() runs the final flush, reconciling the append that had landed.
+    log = tmp_path / "run.log"
+    log.write_bytes(b"y" * 500)
+    fault_proxy.inject(Fault.hang(60), times=1, when=_is_append)
+
+    async def main() -> tuple[list[asyncio.Task[Any]], bool, int, bytes]:
+        async with _task(proxied_endpoint, job) as storage:
+            tracked = storage.save_tracked(log, destination="run.log", flush_interval=0.05)
+            await tracked.start()
+            for _ in range(200):  # until the append is held (at most 10 s)
+                if fault_proxy.faults_applied("hang"):
+                    break
+                await asyncio.sleep(0.05)
+            assert fault_proxy.faults_applied("hang") == 1
+            closing = asyncio.create_task(tracked.close())
+            await asyncio.sleep(0.3)
+            assert not closing.done(), "close() did not wait for the held append"
+            closing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await closing
+            left = _others()
+            complete_early = COMPLETE_METADATA_KEY in _metadata(
+                blob_service_client, job, "run.log"
+            )
+            await tracked.close()  # the final flush, now
+            ref = await storage.get_output(LOG, "run.log")
+            return left, complete_early, tracked.uploaded, await ref.download_bytes()
+
+    left, complete_early, uploaded, stored = run(main)
+    assert left == []
+    assert not complete_early
+    assert uploaded == 500
+    assert stored == b"y" * 500
+    assert COMPLETE_METADATA_KEY in _metadata(blob_service_client, job, "run.log")
+
+
+def test_a_tracked_save_reads_its_file_off_the_loop_and_never_blocks_it(
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job: str,
+    tmp_path: Path,
+    loop_watch: LoopWatch,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every file step (opening, each block read, the tail check, the whole-file check at
+    # close) runs in a thread, none on the loop's; and no callback on the loop uses 0.1 s
+    # of CPU (tests/loopwatch.py).
+    loop_thread: list[int] = []
+    steps: list[tuple[str, bool]] = []
+
+    def spy(name: str, function: Callable[..., _T]) -> Callable[..., _T]:
+        def step(*args: Any, **kwargs: Any) -> _T:
+            steps.append((name, threading.get_ident() in loop_thread))
+            return function(*args, **kwargs)
+
+        return step
+
+    monkeypatch.setattr(TrackedSource, "open", spy("open", TrackedSource.open))
+    monkeypatch.setattr(TrackedSource, "verify", spy("verify", TrackedSource.verify))
+    monkeypatch.setattr(aio_tracked_flush, "read_at", spy("read_at", read_at))
+    log = tmp_path / "big.log"
+    half = 8 * 1024 * 1024
+    data = os.urandom(2 * half)
+    log.write_bytes(data[:half])
+
+    async def main() -> None:
+        loop_thread.append(threading.get_ident())
+        async with _task(azurite, job) as storage, storage.save_tracked(
+            log, destination="big.log", flush_interval=0.05
+        ) as tracked:
+            for _ in range(600):  # until the first half is up (at most 60 s)
+                if tracked.uploaded == half:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.to_thread(_append, log, data[half:])
+
+    run(main)
+    blob = blob_service_client.get_blob_client(
+        container_name(job), task_blob_name("t1", LOG, "big.log")
+    )
+    assert blob.download_blob().readall() == data
+    assert {name for name, _ in steps} == {"open", "read_at", "verify"}
+    assert [name for name, on_loop in steps if on_loop] == []
+    assert loop_watch.file_calls == []
+    assert loop_watch.slow == []
+
+
+def test_a_close_cancelled_in_its_final_flush_runs_it_again_when_called_again(
+    proxied_endpoint: StorageEndpoint,
+    fault_proxy: FaultProxy,
+    blob_service_client: BlobServiceClient,
+    job: str,
+    tmp_path: Path,
+) -> None:
+    # No background flush (an hour's interval): close()'s own final flush holds the append
+    # (it lands, no answer comes) and is cancelled. The outcome is not known, so the save
+    # is neither failed nor succeeded: calling close() again runs the final flush, which
+    # reconciles the append that landed, and succeeds.
+    log = tmp_path / "run.log"
+    log.write_bytes(b"z" * 300)
+    fault_proxy.inject(Fault.hang(60), times=1, when=_is_append)
+
+    async def main() -> tuple[list[asyncio.Task[Any]], int, bytes]:
+        async with _task(proxied_endpoint, job) as storage:
+            tracked = storage.save_tracked(log, destination="run.log", flush_interval=3600)
+            await tracked.start()
+            closing = asyncio.create_task(tracked.close())
+            for _ in range(200):  # until the final flush's append is held (at most 10 s)
+                if fault_proxy.faults_applied("hang"):
+                    break
+                await asyncio.sleep(0.05)
+            assert fault_proxy.faults_applied("hang") == 1
+            closing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await closing
+            left = _others()
+            await tracked.close()
+            ref = await storage.get_output(LOG, "run.log")
+            return left, tracked.uploaded, await ref.download_bytes()
+
+    left, uploaded, stored = run(main)
+    assert left == []
+    assert (uploaded, stored) == (300, b"z" * 300)
+    assert COMPLETE_METADATA_KEY in _metadata(blob_service_client, job, "run.log")

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from azure.core.exceptions import ServiceResponseError
-from azure.core.pipeline.transport import RequestsTransport
+from azure.core.pipeline.transport import AioHttpTransport, RequestsTransport
 from azure.storage.blob import (
     BlobServiceClient,
     ContainerClient,
@@ -65,6 +65,8 @@ from conventions.tracked import (
 )
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
+from .tracked_faces import TrackedFace
 from .vectors import cases
 
 BLOB = task_blob_name("task-1", TaskOutputKind.TASK_LOG, "stdout.txt")
@@ -138,6 +140,62 @@ def recording(azurite: StorageEndpoint, job_id: str) -> Iterator[tuple[Container
         yield container, transport
 
 
+class AsyncRecordingTransport(AioHttpTransport):  # type: ignore[misc]  # lazily exported: Any
+    """The async face's recorder: every request that reaches the wire (method, comp,
+    status), for the same counts as ``RecordingTransport``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+
+    async def send(self, request: Any, **kwargs: Any) -> Any:
+        comp = parse_qs(urlparse(request.url).query).get("comp", [""])[0]
+        response = await super().send(request, **kwargs)
+        with self._lock:
+            self.sent.append((request.method, comp, response.status_code))
+        return response
+
+    def appends(self) -> list[int]:
+        """Status codes of the append requests sent so far."""
+        with self._lock:
+            return [status for _, comp, status in self.sent if comp == "appendblock"]
+
+
+@pytest.fixture
+def recorded(
+    face: Face, azurite: StorageEndpoint, job_id: str
+) -> Iterator[tuple[Any, ContainerClient, Any]]:
+    """The tracker's container client of the face under test, through a recording transport
+    (retrying without delay), and a sync client on the same fresh container to look."""
+    with BlobServiceClient.from_connection_string(
+        azurite.connection_string, **azurite.client_kwargs
+    ) as observer:
+        container = observer.create_container(container_name(job_id))
+        if face.portal is None:
+            transport: Any = RecordingTransport()
+            with BlobServiceClient.from_connection_string(
+                azurite.connection_string,
+                transport=transport,
+                retry_policy=LinearRetry(backoff=0, random_jitter_range=0),
+                **azurite.client_kwargs,
+            ) as service:
+                yield service.get_container_client(container.container_name), container, transport
+            return
+        import azure.storage.blob.aio as blob_aio
+
+        transport = face.portal.call(AsyncRecordingTransport)
+        aio_service = face.portal.call(
+            blob_aio.BlobServiceClient.from_connection_string,
+            azurite.connection_string,
+            transport=transport,
+            retry_policy=blob_aio.LinearRetry(backoff=0, random_jitter_range=0),
+            **azurite.client_kwargs,
+        )
+        with aio_service:
+            yield aio_service.get_container_client(container.container_name), container, transport
+
+
 @pytest.fixture
 def container(blob_service_client: BlobServiceClient, job_id: str) -> ContainerClient:
     return blob_service_client.create_container(container_name(job_id))
@@ -152,15 +210,21 @@ def blob_bytes(container: ContainerClient, name: str = BLOB) -> bytes:
 
 @pytest.mark.parametrize("case", cases("tracked.json"))
 def test_tracked_vector(
-    case: dict[str, Any], recording: tuple[ContainerClient, RecordingTransport], tmp_path: Path
+    case: dict[str, Any],
+    face: Face,
+    recorded: tuple[Any, ContainerClient, Any],
+    tmp_path: Path,
 ) -> None:
-    container, transport = recording
+    # On both faces: the async one's TrackedFile is driven through the portal.
+    client, container, transport = recorded
     source = tmp_path / "stdout.txt"
     if not case.get("no_file"):
         source.write_bytes(b"")
     if "existing_blob" in case:
         container.upload_blob(BLOB, case["existing_blob"].encode())
-    tracked = TrackedFile(container, BLOB, source, flush_interval=3600, **case.get("options", {}))
+    tracked = TrackedFace(face).TrackedFile(
+        client, BLOB, source, flush_interval=3600, **case.get("options", {})
+    )
     if "start_raises" in case:
         with pytest.raises(ERRORS[case["start_raises"]]) as info:
             tracked.start()

@@ -22,7 +22,7 @@ conventions`` and the sync face never load it::
 
 These modules are the only hand-written copy of the library's I/O sequencing: the sync
 face is generated from them (``scripts/unasync.py``); what differs by face is in each
-package's ``_backend``, ``_transport``, ``_fetch`` and ``_follow_read``.
+package's ``_backend``, ``_transport``, ``_fetch``, ``_follow_read`` and ``_tracked_run``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from .cleanup import DeleteSummary
 from .identity import storage_credential
 from .references import OutputFileReference
 from .sas import output_container_url, prepare_output_storage
+from .tracked import TrackedFile
 from .transfer import (
     BytesCallback,
     DownloadedOutput,
@@ -73,6 +74,7 @@ __all__ = [
     "OutputFileReference",
     "ProgressCallback",
     "TaskOutputStorage",
+    "TrackedFile",
     "output_container_url",
     "prepare_output_storage",
     "storage_credential",
