@@ -500,6 +500,13 @@ class _Proxy:
     def __dir__(self) -> list[str]:
         return dir(object.__getattribute__(self, "_target"))
 
+    # ``isinstance(x, face.DownloadedOutput)``: the async face's classes are proxies too.
+    def __instancecheck__(self, instance: Any) -> bool:
+        return isinstance(_unwrap(instance), object.__getattribute__(self, "_target"))
+
+    def __subclasscheck__(self, subclass: Any) -> bool:
+        return issubclass(_unwrap(subclass), object.__getattribute__(self, "_target"))
+
 
 def _method(portal: Portal, function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
