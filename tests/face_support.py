@@ -1,0 +1,61 @@
+"""Helpers for the tests that run on both faces (the ``face`` fixture, tests/face_fixtures.py):
+a Blob service client of the face's own kind, and a counting transport for each face.
+
+The ``face_service`` fixture is registered in conftest.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from azure.core.pipeline.transport import AioHttpTransport, HttpRequest
+from azure.storage.blob import BlobServiceClient
+
+from scripts.azurite import StorageEndpoint
+
+from .face_fixtures import Face
+from .storage_support import CountingTransport
+
+__all__ = ["AsyncCountingTransport", "counting_transport", "face_service"]
+
+
+class AsyncCountingTransport(AioHttpTransport):  # type: ignore[misc]
+    """``CountingTransport`` for the async face: a real aiohttp transport that records each
+    request it is asked to send, retries included."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.requests: list[str] = []
+
+    async def send(self, request: HttpRequest, **kwargs: Any) -> Any:
+        self.requests.append(f"{request.method} {request.url}")
+        return await super().send(request, **kwargs)
+
+
+def counting_transport(face: Face, **kwargs: Any) -> Any:
+    """A counting transport the *face*'s clients can use (``transport=``)."""
+    return AsyncCountingTransport(**kwargs) if face.is_async else CountingTransport(**kwargs)
+
+
+@pytest.fixture
+def face_service(
+    face: Face, azurite: StorageEndpoint, blob_service_client: BlobServiceClient
+) -> Iterator[Any]:
+    """The session's Blob service as the face's ``from_service_client`` takes it: the sync
+    client, or an ``azure.storage.blob.aio`` one (driven through the portal, closed after
+    the test)."""
+    if not face.is_async:
+        yield blob_service_client
+        return
+    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+
+    assert face.portal is not None
+    client = face.portal.wrap(
+        AsyncBlobServiceClient.from_connection_string(
+            azurite.connection_string, **azurite.client_kwargs
+        )
+    )
+    with client:
+        yield client
