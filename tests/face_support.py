@@ -18,7 +18,7 @@ from scripts.azurite import StorageEndpoint
 from .face_fixtures import Face
 from .storage_support import CountingTransport
 
-__all__ = ["AsyncCountingTransport", "counting_transport", "face_service"]
+__all__ = ["AsyncCountingTransport", "counting_transport", "face_service", "service_client"]
 
 
 class AsyncCountingTransport(AioHttpTransport):  # type: ignore[misc]
@@ -39,6 +39,19 @@ def counting_transport(face: Face, **kwargs: Any) -> Any:
     return AsyncCountingTransport(**kwargs) if face.is_async else CountingTransport(**kwargs)
 
 
+def service_client(face: Face, endpoint: StorageEndpoint, **kwargs: Any) -> Any:
+    """A ``BlobServiceClient`` for *endpoint* of the *face*'s kind (sync, or aio through the
+    portal), from its connection string with *kwargs*; use it in a ``with`` block."""
+    if not face.is_async:
+        return BlobServiceClient.from_connection_string(endpoint.connection_string, **kwargs)
+    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+
+    assert face.portal is not None
+    return face.portal.wrap(
+        AsyncBlobServiceClient.from_connection_string(endpoint.connection_string, **kwargs)
+    )
+
+
 @pytest.fixture
 def face_service(
     face: Face, azurite: StorageEndpoint, blob_service_client: BlobServiceClient
@@ -49,13 +62,5 @@ def face_service(
     if not face.is_async:
         yield blob_service_client
         return
-    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
-
-    assert face.portal is not None
-    client = face.portal.wrap(
-        AsyncBlobServiceClient.from_connection_string(
-            azurite.connection_string, **azurite.client_kwargs
-        )
-    )
-    with client:
+    with service_client(face, azurite, **azurite.client_kwargs) as client:
         yield client
