@@ -16,9 +16,17 @@ from azure.storage.blob import BlobServiceClient
 from scripts.azurite import StorageEndpoint
 
 from .face_fixtures import Face
+from .faces import PortalProblems, _Proxy
 from .storage_support import CountingTransport
 
-__all__ = ["AsyncCountingTransport", "counting_transport", "face_service", "service_client"]
+__all__ = [
+    "AsyncCountingTransport",
+    "check_the_loop_now",
+    "counting_transport",
+    "face_service",
+    "service_client",
+    "unwrapped",
+]
 
 
 class AsyncCountingTransport(AioHttpTransport):  # type: ignore[misc]
@@ -32,6 +40,22 @@ class AsyncCountingTransport(AioHttpTransport):  # type: ignore[misc]
     async def send(self, request: HttpRequest, **kwargs: Any) -> Any:
         self.requests.append(f"{request.method} {request.url}")
         return await super().send(request, **kwargs)
+
+
+def check_the_loop_now(face: Face) -> None:
+    """Fail now, in the test's body, on what the portal recorded so far (else it fails at
+    teardown, where ``xfail(raises=PortalProblems)`` cannot see it); nothing on the sync face."""
+    if face.portal is None:
+        return
+    problems = face.portal.take_problems()
+    if problems:
+        raise PortalProblems(f"the test misused the async face:\n{problems.describe()}")
+
+
+def unwrapped(value: Any) -> Any:
+    """The async-face object behind a portal proxy (else *value*): for what a test hands to
+    the async face lazily (a generator's items), which the portal cannot unwrap."""
+    return object.__getattribute__(value, "_target") if isinstance(value, _Proxy) else value
 
 
 def counting_transport(face: Face, **kwargs: Any) -> Any:
