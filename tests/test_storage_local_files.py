@@ -219,6 +219,7 @@ def test_download_to_file_replaces_a_symlink_and_refuses_a_directory(
     assert _parts_files(tmp_path) == []
 
 
+# No face: Destination (conventions._local_files) is the file layer both faces share.
 def test_the_fallback_without_dir_fd_refuses_static_symlinks(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

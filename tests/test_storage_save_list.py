@@ -210,6 +210,7 @@ def test_empty_destination_raises_before_any_request(
 # -- .NET CloudJobExtensionsTests -----------------------------------------------------------
 
 
+# Sync only: prepare_output_storage (conventions.sas) has no async twin.
 def test_prepare_creates_the_container_and_is_idempotent(
     blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
