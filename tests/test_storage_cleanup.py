@@ -76,9 +76,12 @@ BATCH_HOLDS_THE_LOOP = (
 
 
 def _xfail_on_the_async_face(face: Face, request: pytest.FixtureRequest) -> None:
+    # Not strict: how long a batch holds the loop depends on the machine's load (under 0.1 s
+    # in about one run in three on a quiet one). Only PortalProblems is expected: every
+    # other assertion still fails the test.
     if face.is_async:
         request.applymarker(
-            pytest.mark.xfail(strict=True, raises=PortalProblems, reason=BATCH_HOLDS_THE_LOOP)
+            pytest.mark.xfail(strict=False, raises=PortalProblems, reason=BATCH_HOLDS_THE_LOOP)
         )
 
 
