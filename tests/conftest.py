@@ -37,6 +37,7 @@ from scripts.azurite import Azurite, StorageEndpoint, make_test_jwt  # noqa: E40
 from tests.tokenendpoint import TokenEndpoint  # noqa: E402
 
 from .face_fixtures import face, portal, portal_session  # noqa: E402, F401 - fixtures
+from .face_support import face_service  # noqa: E402, F401 - a fixture
 from .faultproxy import FaultProxy  # noqa: E402
 from .leakcheck import leak_check  # noqa: E402, F401 - a fixture, used below
 

@@ -404,6 +404,20 @@ def test_the_check_fails_on_a_resource_warning(fresh: Portal) -> None:
         toy.leave_resource()
 
 
+def test_aiohttps_large_body_advice_is_not_a_leak(fresh: Portal) -> None:
+    async def advise() -> None:
+        warnings.warn(
+            "Sending a large body directly with raw bytes might lock the event loop. "
+            "You should probably pass an io.BytesIO object instead",
+            ResourceWarning,
+            stacklevel=1,
+        )
+
+    with pytest.warns(ResourceWarning, match="large body"), fresh.checking():
+        fresh.run(advise())
+    assert not fresh.take_problems()
+
+
 def test_the_check_fails_on_an_unclosed_aiohttp_session(fresh: Portal) -> None:
     aiohttp = pytest.importorskip("aiohttp")
 

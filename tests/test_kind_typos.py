@@ -4,6 +4,7 @@ refuses a kind one typo away from a standard kind unless it was asked for (D-90)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -21,8 +22,8 @@ from conventions import (
     task_output_file,
 )
 from conventions.sas import prepare_output_storage
-from conventions.storage import TaskOutputStorage
 
+from .face_fixtures import Face
 from .strategies import ID_CHARS
 
 URL = "https://acct.blob.core.windows.net/job-abc?sp=acw&sig=x"
@@ -182,19 +183,22 @@ def test_writers_refuse_exactly_the_texts_within_one_typo(
 
 
 @pytest.fixture
-def task(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[TaskOutputStorage]:
+def task(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``TaskOutputStorage`` (every test that takes it runs on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    with TaskOutputStorage.from_service_client(blob_service_client, job_id, "task-1") as storage:
+    with face.TaskOutputStorage.from_service_client(face_service, job_id, "task-1") as storage:
         yield storage
 
 
 @pytest.mark.parametrize("text", ["taskoutput", "TaskOuput"])
-def test_save_text_under_a_mistyped_kind_writes_nothing(task: TaskOutputStorage, text: str) -> None:
+def test_save_text_under_a_mistyped_kind_writes_nothing(task: Any, text: str) -> None:
     with pytest.raises(InvalidKindError, match=r"TaskOutputKind\.TASK_OUTPUT"):
         task.save_text(TaskOutputKind(text), "hello", "a.txt")
     assert list(task.container_client.list_blobs(name_starts_with="task-1/")) == []
 
 
-def test_save_text_under_a_near_kind_asked_for(task: TaskOutputStorage) -> None:
+def test_save_text_under_a_near_kind_asked_for(task: Any) -> None:
     kind = TaskOutputKind.custom("TaskLogs", allow_near_standard=True)
     assert task.save_text(kind, "hello", "a.txt").blob_name == "task-1/$TaskLogs/a.txt"

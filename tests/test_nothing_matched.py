@@ -7,6 +7,7 @@ import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -21,26 +22,28 @@ from conventions import (
 )
 from conventions.cli import main
 from conventions.sas import prepare_output_storage
-from conventions.storage import TaskOutputStorage
+
+from .face_fixtures import Face
 
 URL = "https://acct.blob.core.windows.net/job-abc?sp=cw&sig=x"
 KIND = TaskOutputKind.TASK_OUTPUT
 
 
 @pytest.fixture
-def task(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[TaskOutputStorage]:
+def task(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``TaskOutputStorage`` (every test that takes it runs on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    with TaskOutputStorage.from_service_client(blob_service_client, job_id, "t1") as storage:
+    with face.TaskOutputStorage.from_service_client(face_service, job_id, "t1") as storage:
         yield storage
 
 
-def _blobs(task: TaskOutputStorage) -> list[str]:
+def _blobs(task: Any) -> list[str]:
     return [blob.name for blob in task.container_client.list_blobs()]
 
 
-def test_save_many_of_a_glob_that_matches_nothing_raises(
-    task: TaskOutputStorage, tmp_path: Path
-) -> None:
+def test_save_many_of_a_glob_that_matches_nothing_raises(task: Any, tmp_path: Path) -> None:
     (tmp_path / "nomatch").mkdir()
     (tmp_path / "nomatch" / "a.txt").write_text("not a csv")
     with pytest.raises(NoMatchingFilesError) as info:
@@ -54,18 +57,18 @@ def test_save_many_of_a_glob_that_matches_nothing_raises(
     assert _blobs(task) == []
 
 
-def test_save_many_of_an_empty_list_raises(task: TaskOutputStorage, tmp_path: Path) -> None:
+def test_save_many_of_an_empty_list_raises(task: Any, tmp_path: Path) -> None:
     with pytest.raises(NoMatchingFilesError, match="the list of paths is empty"):
         task.save_many(KIND, [], base_dir=tmp_path)
 
 
-def test_save_many_allow_empty_returns_nothing(task: TaskOutputStorage, tmp_path: Path) -> None:
+def test_save_many_allow_empty_returns_nothing(task: Any, tmp_path: Path) -> None:
     assert task.save_many(KIND, "*.csv", base_dir=tmp_path, allow_empty=True) == []
     assert task.save_many(KIND, [], base_dir=tmp_path, allow_empty=True) == []
     assert _blobs(task) == []
 
 
-def test_save_many_that_matches_saves_as_before(task: TaskOutputStorage, tmp_path: Path) -> None:
+def test_save_many_that_matches_saves_as_before(task: Any, tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("1")
     refs = task.save_many(KIND, "*.csv", base_dir=tmp_path)
     assert [ref.blob_name for ref in refs] == ["t1/$TaskOutput/a.csv"]

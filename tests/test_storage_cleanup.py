@@ -15,8 +15,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from click.testing import CliRunner, Result
 
-from conventions import DeleteError, JobOutputKind, TaskOutputKind
-from conventions.cleanup import delete_blobs
+from conventions import DeleteError, JobOutputKind, TaskOutputKind, cleanup
 from conventions.cli import main
 from conventions.errors import AccessDeniedError, ContainerNotFoundError, StorageError
 from conventions.references import OutputFileReference
@@ -24,6 +23,9 @@ from conventions.sas import output_container_url, prepare_output_storage
 from conventions.storage import JobOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
+from .face_support import check_the_loop_now, service_client, unwrapped
+from .faces import PortalProblems
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
 from .vectors import cases
 
@@ -33,16 +35,57 @@ OUT, LOG = TaskOutputKind.TASK_OUTPUT, TaskOutputKind.TASK_LOG
 def _seed(client: BlobServiceClient, job_id: str, tasks: int = 3) -> JobOutputStorage:
     prepare_output_storage(client, job_id)
     job = JobOutputStorage.from_service_client(client, job_id)
+    _fill(job, tasks)
+    return job
+
+
+def _fill(job: Any, tasks: int = 3) -> None:
     job.save_text(JobOutputKind.JOB_OUTPUT, "summary", "summary.txt")
     for index in range(tasks):
         task = job.task(f"t{index}")
         task.save_text(OUT, f"result {index}", "out/a.txt")
         task.save_text(OUT, f"result {index}", "out/b.txt")
         task.save_text(LOG, f"log {index}", "stdout.txt")
-    return job
 
 
-def _names(job: JobOutputStorage) -> set[str]:
+@pytest.fixture
+def job(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``JobOutputStorage`` (every test that takes it runs on both faces)."""
+    prepare_output_storage(blob_service_client, job_id)
+    with face.JobOutputStorage.from_service_client(face_service, job_id) as storage:
+        yield storage
+
+
+def _delete_blobs(face: Face, client: Any, names: Any, **options: Any) -> Any:
+    """The face's ``cleanup.delete_blobs`` (``conventions.aio.cleanup``'s through the portal)."""
+    if face.portal is None:
+        return cleanup.delete_blobs(client, names, **options)
+    from conventions.aio import cleanup as aio_cleanup
+
+    return face.portal.call(aio_cleanup.delete_blobs, client, names, **options)
+
+
+#: Found by running these tests on the async face (issue 23), not fixed here: the design's.
+BATCH_HOLDS_THE_LOOP = (
+    "async face: one Blob Batch delete of 256 names holds the event loop 0.13-0.3 s in debug "
+    "mode (0.03-0.09 s without): azure.storage.blob.aio builds and signs the 256 sub-requests "
+    "and parses the multipart answer on the loop (conventions/aio/cleanup.py _delete_batch)"
+)
+
+
+def _xfail_on_the_async_face(face: Face, request: pytest.FixtureRequest) -> None:
+    # Not strict: how long a batch holds the loop depends on the machine's load (under 0.1 s
+    # in about one run in three on a quiet one). Only PortalProblems is expected: every
+    # other assertion still fails the test.
+    if face.is_async:
+        request.applymarker(
+            pytest.mark.xfail(strict=False, raises=PortalProblems, reason=BATCH_HOLDS_THE_LOOP)
+        )
+
+
+def _names(job: Any) -> set[str]:
     return {ref.blob_name for ref in job.list_all()}
 
 
@@ -54,10 +97,8 @@ def _env(azurite: StorageEndpoint) -> dict[str, str]:
     return {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
 
 
-def test_delete_by_kind_leaves_other_kinds_and_the_job_outputs(
-    blob_service_client: BlobServiceClient, job_id: str
-) -> None:
-    job = _seed(blob_service_client, job_id)
+def test_delete_by_kind_leaves_other_kinds_and_the_job_outputs(job: Any) -> None:
+    _fill(job)
     before = _names(job)
     summary = job.delete(OUT)
     assert (summary.deleted, summary.missing) == (6, 0)
@@ -66,10 +107,8 @@ def test_delete_by_kind_leaves_other_kinds_and_the_job_outputs(
     assert job.delete(OUT).deleted == 0
 
 
-def test_delete_for_a_list_of_tasks_every_kind_or_one(
-    blob_service_client: BlobServiceClient, job_id: str
-) -> None:
-    job = _seed(blob_service_client, job_id)
+def test_delete_for_a_list_of_tasks_every_kind_or_one(job: Any) -> None:
+    _fill(job)
     before = _names(job)
     assert job.delete(task_ids=["t0", "t2"]).deleted == 6
     assert _names(job) == {name for name in before if not name.startswith(("t0/", "t2/"))}
@@ -79,29 +118,27 @@ def test_delete_for_a_list_of_tasks_every_kind_or_one(
 
 
 def test_more_than_one_batch_and_blobs_already_gone(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, job: Any, request: pytest.FixtureRequest
 ) -> None:
-    prepare_output_storage(blob_service_client, job_id)
-    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    _xfail_on_the_async_face(face, request)
     task = job.task("t1")
     refs = [task.save_bytes(OUT, b"x", f"f{index:03}") for index in range(300)]
     refs[5].delete()  # gone before the batch: counted as missing, not a failure
     summary = job.delete_outputs(refs)
     assert (summary.deleted, summary.missing) == (299, 1)
     assert _names(job) == set()
+    check_the_loop_now(face)
 
 
-def test_parallel_single_deletes_do_the_same(
-    blob_service_client: BlobServiceClient, job_id: str
-) -> None:
-    job = _seed(blob_service_client, job_id)
+def test_parallel_single_deletes_do_the_same(face: Face, job: Any) -> None:
+    _fill(job)
     names = [ref.blob_name for ref in job.find_outputs(LOG)] + ["t9/$TaskLog/none.txt"]
-    summary = delete_blobs(job.container_client, names, batch=False)
+    summary = _delete_blobs(face, job.container_client, names, batch=False)
     assert (summary.deleted, summary.missing) == (3, 1)
 
 
-def test_delete_container(blob_service_client: BlobServiceClient, job_id: str) -> None:
-    job = _seed(blob_service_client, job_id, tasks=1)
+def test_delete_container(job: Any) -> None:
+    _fill(job, tasks=1)
     job.delete_container()
     with pytest.raises(ContainerNotFoundError):
         list(job.list_all())
@@ -110,12 +147,12 @@ def test_delete_container(blob_service_client: BlobServiceClient, job_id: str) -
 
 
 def test_a_sas_without_d_says_it_needs_d_and_sas_can_grant_it(
-    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+    face: Face, azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     _seed(blob_service_client, job_id, tasks=1)
     url = output_container_url(blob_service_client, job_id)  # the default: racwl
     with (
-        JobOutputStorage.from_container_url(url) as job,
+        face.JobOutputStorage.from_container_url(url) as job,
         pytest.raises(DeleteError, match="a SAS needs permission 'd'") as raised,
     ):
         job.delete(LOG)
@@ -131,7 +168,7 @@ def test_a_sas_without_d_says_it_needs_d_and_sas_can_grant_it(
     # `sas` grants d when asked, and then the same delete works.
     granted = _invoke("sas", job_id, "--permissions", "racwdl", env=_env(azurite))
     assert granted.exit_code == 0, granted.output
-    with JobOutputStorage.from_container_url(granted.stdout.strip()) as job:
+    with face.JobOutputStorage.from_container_url(granted.stdout.strip()) as job:
         assert job.delete(LOG).deleted == 1
 
 
@@ -228,16 +265,12 @@ def test_cli_logs_reads_a_log_that_grows_while_it_is_read(
 RETRY = {"retry_total": 3, "initial_backoff": 0, "increment_base": 0, "random_jitter_range": 0}
 
 
-def _many(job: JobOutputStorage, count: int) -> list[OutputFileReference]:
+def _many(job: Any, count: int) -> list[Any]:
     task = job.task("t1")
     return [task.save_bytes(OUT, b"x", f"f{index:04}") for index in range(count)]
 
 
-def test_every_failure_is_listed_in_one_delete_error(
-    blob_service_client: BlobServiceClient, job_id: str
-) -> None:
-    prepare_output_storage(blob_service_client, job_id)
-    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+def test_every_failure_is_listed_in_one_delete_error(job: Any) -> None:
     refs = _many(job, 10)
     leased = [refs[1], refs[4], refs[8]]  # a leased blob refuses a delete without its lease
     leases = [ref.blob_client.acquire_lease() for ref in leased]
@@ -265,6 +298,7 @@ def test_every_failure_is_listed_in_one_delete_error(
 
 @pytest.mark.parametrize("case", cases("delete.json"))
 def test_delete_vectors_a_retried_delete_counts_what_its_lost_attempt_deleted(
+    face: Face,
     case: dict[str, Any],
     blob_service_client: BlobServiceClient,
     proxied_endpoint: StorageEndpoint,
@@ -282,11 +316,11 @@ def test_delete_vectors_a_retried_delete_counts_what_its_lost_attempt_deleted(
 
     if case["lost_answers"]:
         fault_proxy.inject(Fault.lost_response(), times=case["lost_answers"], when=is_delete)
-    with JobOutputStorage.from_connection_string(
+    with face.JobOutputStorage.from_connection_string(
         proxied_endpoint.connection_string, job_id, **RETRY
     ) as job:
         names = [ref.blob_name for ref in refs]
-        summary = delete_blobs(job.container_client, names, batch=case["batch"])
+        summary = _delete_blobs(face, job.container_client, names, batch=case["batch"])
         assert fault_proxy.faults_applied("lost_response") == case["lost_answers"]
         expected = case["expected"]
         assert (summary.deleted, summary.missing, summary.failed) == (
@@ -296,15 +330,14 @@ def test_delete_vectors_a_retried_delete_counts_what_its_lost_attempt_deleted(
 
 
 def test_a_listing_that_fails_midway_says_how_many_were_deleted_before(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, job: Any, request: pytest.FixtureRequest
 ) -> None:
-    prepare_output_storage(blob_service_client, job_id)
-    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    _xfail_on_the_async_face(face, request)
     refs = _many(job, 600)
     broken = StorageError(f"could not list blobs in container {job.container_name!r}: reset")
 
-    def listing() -> Iterator[OutputFileReference]:
-        yield from refs[:512]  # two whole batches, then the listing fails
+    def listing() -> Iterator[Any]:
+        yield from map(unwrapped, refs[:512])  # two whole batches, then the listing fails
         raise broken
 
     with pytest.raises(DeleteError) as raised:
@@ -320,6 +353,7 @@ def test_a_listing_that_fails_midway_says_how_many_were_deleted_before(
     with pytest.raises(StorageError) as first:
         job.delete_outputs(_failing_at_once(broken))
     assert first.value is broken
+    check_the_loop_now(face)
 
 
 def _failing_at_once(error: StorageError) -> Iterator[OutputFileReference]:
@@ -328,8 +362,13 @@ def _failing_at_once(error: StorageError) -> Iterator[OutputFileReference]:
 
 
 def test_delete_takes_from_the_listing_only_as_batches_finish(
-    azurite: StorageEndpoint, job_id: str
+    face: Face,
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    _xfail_on_the_async_face(face, request)
     answered = [0]
 
     def count(response: Any) -> None:
@@ -343,15 +382,14 @@ def test_delete_takes_from_the_listing_only_as_batches_finish(
             ahead.append(index - 256 * answered[0])
             yield f"t1/$TaskOutput/none{index:05}"
 
-    with BlobServiceClient.from_connection_string(
-        azurite.connection_string, raw_response_hook=count
-    ) as service:
-        prepare_output_storage(service, job_id)
+    prepare_output_storage(blob_service_client, job_id)
+    with service_client(face, azurite, raw_response_hook=count) as service:
         client = service.get_container_client(f"job-{job_id}")
-        summary = delete_blobs(client, names(), max_concurrency=1)
+        summary = _delete_blobs(face, client, names(), max_concurrency=1)
     assert summary.missing == 3000
     # One request at a time, two in the window: never more than 3 batches' names ahead.
     assert max(ahead) < 3 * 256, max(ahead)
+    check_the_loop_now(face)
 
 
 def test_cli_delete_prints_every_failure_and_the_counts_and_json(

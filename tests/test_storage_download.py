@@ -13,8 +13,13 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ServiceResponseError
-from azure.core.pipeline.transport import HttpTransport, RequestsTransport
+from azure.core.pipeline.transport import (
+    AioHttpTransport,
+    HttpTransport,
+    RequestsTransport,
+)
 from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob.aio import ContainerClient as AsyncContainerClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,9 +33,9 @@ from conventions import (
     container_name,
 )
 from conventions.sas import output_container_url, prepare_output_storage
-from conventions.storage import DownloadSummary, JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
 from .storage_support import put_raw, tree
 from .strategies import normal_paths
 
@@ -38,14 +43,17 @@ HOSTILE = ["t/$TaskOutput/../../x", "t/$TaskOutput/a/../../../y", "t/$TaskOutput
 
 
 @pytest.fixture
-def job(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[JobOutputStorage]:
+def job(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``JobOutputStorage`` (every test that takes it runs on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    with JobOutputStorage.from_service_client(blob_service_client, job_id) as storage:
+    with face.JobOutputStorage.from_service_client(face_service, job_id) as storage:
         yield storage
 
 
 def test_download_outputs_downloads_exactly_the_given_selection(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     for task_id in ("t1", "t2"):
         job.task(task_id).save_bytes(TaskOutputKind.TASK_OUTPUT, task_id.encode(), "a.bin")
@@ -59,7 +67,9 @@ def test_download_outputs_downloads_exactly_the_given_selection(
     assert seen[-1] == (2, 4)
 
 
-def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path: Path) -> None:
+def test_download_task_kind_writes_task_folders(
+    face: Face, job: Any, tmp_path: Path
+) -> None:
     job.task("t1").save_bytes(TaskOutputKind.TASK_OUTPUT, b"one", "a/b.txt")
     job.task("t2").save_bytes(TaskOutputKind.TASK_OUTPUT, b"two!", "c.txt")
     job.task("t2").save_bytes(TaskOutputKind.TASK_LOG, b"log", "stdout.txt")
@@ -72,7 +82,7 @@ def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path:
     assert tree(tmp_path / "out") == {"t1/a/b.txt": b"one", "t2/c.txt": b"two!"}
     assert (summary.files, summary.bytes) == (2, 7)
     assert summary.seconds >= 0
-    assert isinstance(summary, DownloadSummary)
+    assert isinstance(summary, face.DownloadSummary)
     assert [files for files, _ in events] == [1, 2]
     assert events[-1] == (2, 7)
 
@@ -87,13 +97,13 @@ def test_download_task_kind_writes_task_folders(job: JobOutputStorage, tmp_path:
         job.download(JobOutputKind.JOB_OUTPUT, tmp_path / "x", task_ids=["t1"])
 
 
-def test_download_of_empty_kind_is_empty(job: JobOutputStorage, tmp_path: Path) -> None:
+def test_download_of_empty_kind_is_empty(job: Any, tmp_path: Path) -> None:
     summary = job.download(TaskOutputKind.TASK_PREVIEW, tmp_path / "none")
     assert (summary.files, summary.bytes) == (0, 0)
     assert tree(tmp_path / "none") == {}
 
 
-def test_sdk_cannot_write_dot_segments(job: JobOutputStorage) -> None:
+def test_sdk_cannot_write_dot_segments(job: Any) -> None:
     """Why hostile names go through ``put_raw``: the SDK's URL loses its dot segments, so
     its shared-key signature no longer matches and the service answers 403.
 
@@ -109,7 +119,7 @@ def test_sdk_cannot_write_dot_segments(job: JobOutputStorage) -> None:
 
 def test_hostile_blob_names_never_escape_dest(
     blob_service_client: BlobServiceClient,
-    job: JobOutputStorage,
+    job: Any,
     job_id: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
@@ -132,7 +142,7 @@ def test_hostile_blob_names_never_escape_dest(
 
 
 def test_download_refuses_a_target_that_resolves_outside_dest(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     job.task("t1").save_bytes(TaskOutputKind.TASK_OUTPUT, b"x", "x.txt")
     dest, outside = tmp_path / "dest", tmp_path / "outside"
@@ -178,13 +188,36 @@ class _FailingTransport(HttpTransport):  # type: ignore[type-arg]
         self.inner.__exit__(*args)
 
 
+class _AsyncFailingTransport(AioHttpTransport):  # type: ignore[misc]
+    """``_FailingTransport`` for the async face: a real aiohttp transport that fails the
+    n-th blob GET. A subclass, not a wrapper: through a wrapping ``AsyncHttpTransport``
+    Azurite refused every request (403 AuthorizationFailure; cause not investigated)."""
+
+    def __init__(self, fail_on_get: int) -> None:
+        super().__init__()
+        self.fail_on_get = fail_on_get
+        self.gets = 0
+
+    async def send(self, request: Any, **kwargs: Any) -> Any:
+        if request.method == "GET" and "%24TaskOutput" in request.url:
+            self.gets += 1
+            if self.gets == self.fail_on_get:
+                raise ServiceResponseError("injected: connection dropped mid-download")
+        return await super().send(request, **kwargs)
+
+
 def test_failed_download_leaves_nothing_behind(
-    azurite: StorageEndpoint, job: JobOutputStorage, job_id: str, tmp_path: Path
+    face: Face, azurite: StorageEndpoint, job: Any, job_id: str, tmp_path: Path
 ) -> None:
     data = bytes(range(256)) * 40  # 10 KiB: ten 1 KiB GETs
     job.task("t1").save_bytes(TaskOutputKind.TASK_OUTPUT, data, "big.bin")
-    transport = _FailingTransport(fail_on_get=3)
-    client = ContainerClient.from_connection_string(
+    transport: Any
+    client_class: Any
+    if face.is_async:
+        transport, client_class = _AsyncFailingTransport(fail_on_get=3), AsyncContainerClient
+    else:
+        transport, client_class = _FailingTransport(fail_on_get=3), ContainerClient
+    client = client_class.from_connection_string(
         azurite.connection_string,
         container_name(job_id),
         transport=transport,
@@ -193,7 +226,7 @@ def test_failed_download_leaves_nothing_behind(
         max_chunk_get_size=1024,
         **azurite.client_kwargs,
     )
-    with TaskOutputStorage(client, "t1") as task:
+    with face.TaskOutputStorage(client, "t1") as task:
         ref = task.get_output(TaskOutputKind.TASK_OUTPUT, "big.bin")
         target = tmp_path / "dir" / "big.bin"
         with pytest.raises(StorageError, match="injected"):
@@ -214,7 +247,7 @@ def test_failed_download_leaves_nothing_behind(
 
 
 def test_download_to_file_overwrites_and_creates_parents(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     ref = job.save_bytes(JobOutputKind.JOB_OUTPUT, b"new", "n.txt")
     target = tmp_path / "x" / "y" / "n.txt"
@@ -224,7 +257,7 @@ def test_download_to_file_overwrites_and_creates_parents(
 
 
 def test_downloaded_files_get_the_mode_a_plain_open_gives(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     ref = job.save_bytes(JobOutputKind.JOB_OUTPUT, b"x", "m.txt")
     plain = tmp_path / "plain.txt"
@@ -266,7 +299,10 @@ def _conflicts(path: str, kept: set[str]) -> bool:
 )
 @given(entries=_entries)
 def test_saved_outputs_list_and_download_back_exactly(
-    blob_service_client: BlobServiceClient, entries: list[tuple[str | None, int, str, bytes]]
+    face: Face,
+    face_service: Any,
+    blob_service_client: BlobServiceClient,
+    entries: list[tuple[str | None, int, str, bytes]],
 ) -> None:
     job_id = f"prop-{uuid.uuid4().hex[:12]}"
     prepare_output_storage(blob_service_client, job_id)
@@ -274,7 +310,7 @@ def test_saved_outputs_list_and_download_back_exactly(
     kept: dict[_Key, set[str]] = {}
     key: _Key
     try:
-        with JobOutputStorage.from_service_client(blob_service_client, job_id) as job:
+        with face.JobOutputStorage.from_service_client(face_service, job_id) as job:
             for task_id, kind_index, path, data in entries:
                 if task_id is None:
                     job_kind = _JOB_KINDS[kind_index % 2]

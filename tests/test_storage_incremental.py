@@ -9,17 +9,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from conventions import DownloadError, TaskOutputKind
 from conventions.sas import prepare_output_storage
-from conventions.storage import DownloadedOutput, DownloadSummary, JobOutputStorage
+from conventions.storage import JobOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
+from .face_support import counting_transport, service_client
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
-from .storage_support import CountingTransport, tree
+from .storage_support import tree
 
 KIND = TaskOutputKind.TASK_OUTPUT
 
@@ -31,17 +34,16 @@ def _blob_gets(requests: list[str]) -> list[str]:
 
 @pytest.fixture
 def counted(
-    azurite: StorageEndpoint, job_id: str
-) -> Iterator[tuple[JobOutputStorage, CountingTransport]]:
-    transport = CountingTransport(**azurite.client_kwargs)
-    with BlobServiceClient.from_connection_string(
-        azurite.connection_string, transport=transport
-    ) as service:
-        prepare_output_storage(service, job_id)
-        yield JobOutputStorage.from_service_client(service, job_id), transport
+    face: Face, azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[tuple[Any, Any]]:
+    """The face's ``JobOutputStorage`` and the counting transport under it."""
+    transport = counting_transport(face, **azurite.client_kwargs)
+    prepare_output_storage(blob_service_client, job_id)
+    with service_client(face, azurite, transport=transport) as service:
+        yield face.JobOutputStorage.from_service_client(service, job_id), transport
 
 
-def _seed(job: JobOutputStorage, count: int, size: int = 1000) -> dict[str, bytes]:
+def _seed(job: Any, count: int, size: int = 1000) -> dict[str, bytes]:
     files = {}
     for index in range(count):
         data = os.urandom(size)
@@ -51,7 +53,7 @@ def _seed(job: JobOutputStorage, count: int, size: int = 1000) -> dict[str, byte
 
 
 def test_a_second_identical_download_transfers_nothing(
-    counted: tuple[JobOutputStorage, CountingTransport], tmp_path: Path
+    counted: tuple[Any, Any], tmp_path: Path
 ) -> None:
     job, transport = counted
     files = _seed(job, 9)
@@ -71,7 +73,7 @@ def test_a_second_identical_download_transfers_nothing(
 
 
 def test_a_blob_rewritten_with_same_size_other_content_is_fetched_again(
-    counted: tuple[JobOutputStorage, CountingTransport], tmp_path: Path
+    counted: tuple[Any, Any], tmp_path: Path
 ) -> None:
     job, transport = counted
     _seed(job, 3)
@@ -87,9 +89,7 @@ def test_a_blob_rewritten_with_same_size_other_content_is_fetched_again(
     assert (tmp_path / "t1" / "f1.bin").read_bytes() == b"x" * 1000
 
 
-def test_a_local_file_edited_is_fetched_again(
-    counted: tuple[JobOutputStorage, CountingTransport], tmp_path: Path
-) -> None:
+def test_a_local_file_edited_is_fetched_again(counted: tuple[Any, Any], tmp_path: Path) -> None:
     job, transport = counted
     files = _seed(job, 3)
     job.download(KIND, tmp_path)
@@ -105,9 +105,7 @@ def test_a_local_file_edited_is_fetched_again(
     assert tree(tmp_path) == files
 
 
-def test_blob_without_md5_uses_the_mtime_stamp(
-    counted: tuple[JobOutputStorage, CountingTransport], tmp_path: Path
-) -> None:
+def test_blob_without_md5_uses_the_mtime_stamp(counted: tuple[Any, Any], tmp_path: Path) -> None:
     job, transport = counted
     task = job.task("t1")
     client = task.container_client.get_blob_client(task.blob_name(KIND, "log.txt"))
@@ -126,6 +124,7 @@ def test_blob_without_md5_uses_the_mtime_stamp(
 
 
 def test_an_interrupted_download_resumed_fetches_only_the_rest(
+    face: Face,
     proxied_endpoint: StorageEndpoint,
     fault_proxy: FaultProxy,
     blob_service_client: BlobServiceClient,
@@ -147,7 +146,7 @@ def test_an_interrupted_download_resumed_fetches_only_the_rest(
 
     proxy = fault_proxy
     proxy.inject(Fault.refuse(403), times=None, when=after_six)  # the network goes away
-    with JobOutputStorage.from_connection_string(
+    with face.JobOutputStorage.from_connection_string(
         proxied_endpoint.connection_string, job_id, **proxied_endpoint.client_kwargs
     ) as job:
         with pytest.raises(DownloadError) as interrupted:
@@ -165,6 +164,7 @@ def test_an_interrupted_download_resumed_fetches_only_the_rest(
 
 
 def test_progress_moves_during_the_download(
+    face: Face,
     proxied_endpoint: StorageEndpoint,
     fault_proxy: FaultProxy,
     blob_service_client: BlobServiceClient,
@@ -175,7 +175,7 @@ def test_progress_moves_during_the_download(
     _seed(JobOutputStorage.from_service_client(blob_service_client, job_id), 12)
     stamps: list[float] = []
     fault_proxy.latency = 0.05
-    with JobOutputStorage.from_connection_string(
+    with face.JobOutputStorage.from_connection_string(
         proxied_endpoint.connection_string, job_id, **proxied_endpoint.client_kwargs
     ) as job:
         started = time.monotonic()
@@ -192,34 +192,40 @@ def test_progress_moves_during_the_download(
     assert max(b - a for a, b in itertools.pairwise(stamps)) < (ended - started) / 2
 
 
-def test_the_summary_keeps_its_frozen_shape() -> None:
-    summary = DownloadSummary(files=1, bytes=2, seconds=0.5)
+def test_the_summary_keeps_its_frozen_shape(face: Face) -> None:
+    summary = face.DownloadSummary(files=1, bytes=2, seconds=0.5)
     assert (summary.skipped, summary.skipped_bytes) == (0, 0)
     with pytest.raises(AttributeError):
-        summary.skipped = 3  # type: ignore[misc]
+        summary.skipped = 3
 
 
 def test_watch_yields_outputs_saved_after_it_started_and_stops_when_idle(
-    blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+    face: Face,
+    face_service: Any,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
-    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
-    job.task("t1").save_bytes(KIND, b"early", "a.bin")
+    job = face.JobOutputStorage.from_service_client(face_service, job_id)
+    # The saver is another party (a task saving while the client watches): the sync face.
+    saver_job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    saver_job.task("t1").save_bytes(KIND, b"early", "a.bin")
     tmp_path.joinpath("t1").mkdir()
     tmp_path.joinpath("t1", "a.bin").write_bytes(b"early")  # already here: skipped
 
     def later() -> None:
         time.sleep(0.6)
-        job.task("t2").save_bytes(KIND, b"late", "b.bin")
+        saver_job.task("t2").save_bytes(KIND, b"late", "b.bin")
         time.sleep(0.6)
-        job.task("t1").save_bytes(KIND, b"EARLY", "a.bin")  # changed
+        saver_job.task("t1").save_bytes(KIND, b"EARLY", "a.bin")  # changed
 
     saver = threading.Thread(target=later)
     started = time.monotonic()
     saver.start()
     seen: list[tuple[str, bool, float]] = []
     for result in job.watch(KIND, tmp_path, interval=0.2, idle_exit=1.5):
-        assert isinstance(result, DownloadedOutput)
+        assert isinstance(result, face.DownloadedOutput)
         seen.append((result.output.blob_name, result.skipped, time.monotonic() - started))
     saver.join()
     elapsed = time.monotonic() - started
@@ -235,7 +241,11 @@ def test_watch_yields_outputs_saved_after_it_started_and_stops_when_idle(
 
 
 def test_on_bytes_reports_chunks_of_a_large_file_as_they_arrive(
-    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+    face: Face,
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    tmp_path: Path,
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     data = os.urandom(300_000)
@@ -243,7 +253,7 @@ def test_on_bytes_reports_chunks_of_a_large_file_as_they_arrive(
         KIND, data, "big.bin"
     )
     chunks: list[tuple[str, int]] = []
-    with JobOutputStorage.from_connection_string(
+    with face.JobOutputStorage.from_connection_string(
         azurite.connection_string,
         job_id,
         max_single_get_size=64 * 1024,

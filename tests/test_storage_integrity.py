@@ -6,29 +6,34 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from conventions import DownloadError, IntegrityError, TaskOutputKind
 from conventions.sas import prepare_output_storage
-from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
+from .face_support import counting_transport
 from .faultproxy import Fault, FaultProxy
-from .storage_support import CountingTransport, tree
+from .storage_support import tree
 
 KIND = TaskOutputKind.TASK_OUTPUT
 
 
 @pytest.fixture
-def job(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[JobOutputStorage]:
+def job(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``JobOutputStorage`` (every test that takes it runs on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    with JobOutputStorage.from_service_client(blob_service_client, job_id) as storage:
+    with face.JobOutputStorage.from_service_client(face_service, job_id) as storage:
         yield storage
 
 
-def _stored_md5(storage: TaskOutputStorage, path: str) -> bytes | None:
+def _stored_md5(storage: Any, path: str) -> bytes | None:
     client = storage.container_client.get_blob_client(storage.blob_name(KIND, path))
     md5 = client.get_blob_properties().content_settings.content_md5
     return None if md5 is None else bytes(md5)
@@ -36,7 +41,7 @@ def _stored_md5(storage: TaskOutputStorage, path: str) -> bytes | None:
 
 @pytest.mark.parametrize("size", [0, 1, 5 * 1024 * 1024 + 3])
 def test_every_save_records_the_md5_of_what_it_sent(
-    job: JobOutputStorage, tmp_path: Path, size: int
+    job: Any, tmp_path: Path, size: int
 ) -> None:
     data = os.urandom(size)
     (tmp_path / "f.bin").write_bytes(data)
@@ -54,11 +59,11 @@ def test_every_save_records_the_md5_of_what_it_sent(
 
 
 def test_large_file_saved_in_blocks_gets_its_md5_and_type(
-    azurite: StorageEndpoint, job_id: str, tmp_path: Path
+    face: Face, azurite: StorageEndpoint, job_id: str, tmp_path: Path
 ) -> None:
     # Small single-put and block sizes force a block upload (Put Block + Put Block List).
-    transport = CountingTransport(**azurite.client_kwargs)
-    with TaskOutputStorage.from_connection_string(
+    transport = counting_transport(face, **azurite.client_kwargs)
+    with face.TaskOutputStorage.from_connection_string(
         azurite.connection_string,
         job_id,
         "t1",
@@ -84,7 +89,7 @@ def test_large_file_saved_in_blocks_gets_its_md5_and_type(
         assert ref.download_bytes() == data
 
 
-def _corrupt(task: TaskOutputStorage, path: str, data: bytes) -> None:
+def _corrupt(task: Any, path: str, data: bytes) -> None:
     """Rewrite the blob with *data* but keep the stored MD5 of what was there before: the
     content changed behind the MD5 (set_http_headers restores the stale one)."""
     client = task.container_client.get_blob_client(task.blob_name(KIND, path))
@@ -98,7 +103,7 @@ def _corrupt(task: TaskOutputStorage, path: str, data: bytes) -> None:
 
 
 def test_a_blob_changed_behind_its_md5_raises_and_leaves_nothing(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     task = job.task("t1")
     task.save_bytes(KIND, b"good data", "a.bin")
@@ -120,7 +125,7 @@ def test_a_blob_changed_behind_its_md5_raises_and_leaves_nothing(
     assert tree(tmp_path) == {"all/t1/b.bin": b"other"}  # nothing of a.bin, not even a .part
 
 
-def test_a_blob_without_md5_downloads_unchecked(job: JobOutputStorage, tmp_path: Path) -> None:
+def test_a_blob_without_md5_downloads_unchecked(job: Any, tmp_path: Path) -> None:
     task = job.task("t1")
     client = task.container_client.get_blob_client(task.blob_name(KIND, "a.bin"))
     client.upload_blob(b"data", overwrite=True)
@@ -131,6 +136,7 @@ def test_a_blob_without_md5_downloads_unchecked(job: JobOutputStorage, tmp_path:
 
 
 def test_a_large_save_whose_commit_answer_is_lost_still_carries_its_md5(
+    face: Face,
     azurite: StorageEndpoint,
     proxied_endpoint: StorageEndpoint,
     fault_proxy: FaultProxy,
@@ -140,7 +146,7 @@ def test_a_large_save_whose_commit_answer_is_lost_still_carries_its_md5(
     fault_proxy.inject(
         Fault.lost_response(), times=1, when=lambda r: r.query.get("comp") == "blocklist"
     )
-    with TaskOutputStorage.from_connection_string(
+    with face.TaskOutputStorage.from_connection_string(
         proxied_endpoint.connection_string,
         job_id,
         "t1",

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 
 from conventions import InvalidIdError, JobOutputKind, TaskOutputKind
 from conventions.sas import prepare_output_storage
-from conventions.storage import JobOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
 from .storage_support import tree
 
 # Names the .NET library writes (any non-empty custom kind text), beside our own.
@@ -27,16 +28,19 @@ NET_NAMES = {
 
 
 @pytest.fixture
-def net_job(blob_service_client: BlobServiceClient, job_id: str) -> JobOutputStorage:
+def net_job(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Any:
+    """The face's ``JobOutputStorage`` over what .NET writes (its tests run on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    job = JobOutputStorage.from_service_client(blob_service_client, job_id)
+    job = face.JobOutputStorage.from_service_client(face_service, job_id)
     for name, data in NET_NAMES.items():
         job.container_client.upload_blob(name, data)
     return job
 
 
 def test_listing_reads_every_name_dotnet_writes(
-    net_job: JobOutputStorage, caplog: pytest.LogCaptureFixture
+    net_job: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     with net_job, caplog.at_level(logging.WARNING, logger="conventions"):
         listed = {ref.blob_name: (ref.task_id, ref.kind, ref.path) for ref in net_job.list_all()}
@@ -54,7 +58,7 @@ def test_listing_reads_every_name_dotnet_writes(
     assert not caplog.records  # nothing skipped
 
 
-def test_download_of_a_dotnet_custom_kind(net_job: JobOutputStorage, tmp_path: Path) -> None:
+def test_download_of_a_dotnet_custom_kind(net_job: Any, tmp_path: Path) -> None:
     with net_job:
         summary = net_job.download(TaskOutputKind.parse("custom:Task.Logs"), tmp_path)
     assert summary.files == 2
@@ -62,11 +66,11 @@ def test_download_of_a_dotnet_custom_kind(net_job: JobOutputStorage, tmp_path: P
 
 
 def test_a_task_storage_from_the_job_leaves_the_shared_client_open(
-    blob_service_client: BlobServiceClient, job_id: str, azurite: StorageEndpoint
+    face: Face, blob_service_client: BlobServiceClient, job_id: str, azurite: StorageEndpoint
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     # A job storage that owns its transport (a client from a service client does not).
-    with JobOutputStorage.from_connection_string(
+    with face.JobOutputStorage.from_connection_string(
         azurite.connection_string, job_id, **azurite.client_kwargs
     ) as job:
         with job.task("t1") as task:
@@ -80,7 +84,7 @@ def test_a_task_storage_from_the_job_leaves_the_shared_client_open(
         ]
 
 
-def test_a_string_is_not_a_list_of_task_ids(net_job: JobOutputStorage, tmp_path: Path) -> None:
+def test_a_string_is_not_a_list_of_task_ids(net_job: Any, tmp_path: Path) -> None:
     with net_job:
         # On main "t1" listed tasks "t" and "1" and downloaded nothing.
         with pytest.raises(InvalidIdError, match=r"write \['t1'\]"):
@@ -88,7 +92,7 @@ def test_a_string_is_not_a_list_of_task_ids(net_job: JobOutputStorage, tmp_path:
         with pytest.raises(InvalidIdError, match="not one string"):
             net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, "t1")
         with pytest.raises(InvalidIdError):
-            net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, b"t1")  # type: ignore[arg-type]
+            net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, b"t1")
         listed = net_job.list_task_outputs(TaskOutputKind.TASK_OUTPUT, ["t1"])
         assert [ref.path for ref in listed] == ["a:b.txt"]
     assert tree(tmp_path) == {}

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -25,21 +26,24 @@ from conventions import (
 )
 from conventions._local_files import Destination
 from conventions.sas import output_container_url, prepare_output_storage
-from conventions.storage import JobOutputStorage
 
+from .face_fixtures import Face
 from .storage_support import tree
 
 OUT = TaskOutputKind.TASK_OUTPUT
 
 
 @pytest.fixture
-def job(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[JobOutputStorage]:
+def job(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``JobOutputStorage`` (every test that takes it runs on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    with JobOutputStorage.from_service_client(blob_service_client, job_id) as storage:
+    with face.JobOutputStorage.from_service_client(face_service, job_id) as storage:
         yield storage
 
 
-def _blobs(job: JobOutputStorage) -> list[str]:
+def _blobs(job: Any) -> list[str]:
     return sorted(blob.name for blob in job.container_client.list_blobs())
 
 
@@ -50,9 +54,7 @@ def _parts_files(root: Path) -> list[Path]:
 # -- containment against a racing local process ---------------------------------------------
 
 
-def test_a_racing_symlink_swap_never_gets_a_byte_outside_dest(
-    job: JobOutputStorage, tmp_path: Path
-) -> None:
+def test_a_racing_symlink_swap_never_gets_a_byte_outside_dest(job: Any, tmp_path: Path) -> None:
     task = job.task("t1")
     for i in range(300):
         task.save_bytes(OUT, f"file {i}".encode(), f"sub/f{i:03}.txt")
@@ -103,9 +105,7 @@ def test_a_racing_symlink_swap_never_gets_a_byte_outside_dest(
     assert refused > 0
 
 
-def test_a_symlink_loop_under_dest_fails_only_its_outputs(
-    job: JobOutputStorage, tmp_path: Path
-) -> None:
+def test_a_symlink_loop_under_dest_fails_only_its_outputs(job: Any, tmp_path: Path) -> None:
     job.task("t1").save_bytes(OUT, b"a", "loop/a.txt")
     job.task("t2").save_bytes(OUT, b"b", "b.txt")
     dest = tmp_path / "dest"
@@ -124,7 +124,7 @@ def test_a_symlink_loop_under_dest_fails_only_its_outputs(
 
 
 def test_file_and_folder_of_the_same_name_report_the_file_and_write_the_rest(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     task = job.task("t")
     task.save_bytes(OUT, b"file", "x")
@@ -146,9 +146,7 @@ def test_file_and_folder_of_the_same_name_report_the_file_and_write_the_rest(
     assert error.summary.files == 2
 
 
-def test_target_that_is_a_directory_or_under_a_file_fails_alone(
-    job: JobOutputStorage, tmp_path: Path
-) -> None:
+def test_target_that_is_a_directory_or_under_a_file_fails_alone(job: Any, tmp_path: Path) -> None:
     task = job.task("t")
     for path in ("is-dir", "under-file/x", "ok"):
         task.save_bytes(OUT, b"data", path)
@@ -164,7 +162,7 @@ def test_target_that_is_a_directory_or_under_a_file_fails_alone(
     assert _parts_files(dest) == []
 
 
-def test_an_output_deleted_meanwhile_fails_alone(job: JobOutputStorage, tmp_path: Path) -> None:
+def test_an_output_deleted_meanwhile_fails_alone(job: Any, tmp_path: Path) -> None:
     for i in range(3):
         job.task("t").save_bytes(OUT, b"x", f"{i}.txt")
     listed = list(job.list_task_outputs(OUT))
@@ -179,13 +177,13 @@ def test_an_output_deleted_meanwhile_fails_alone(job: JobOutputStorage, tmp_path
 
 
 def test_read_denied_on_every_blob_is_one_readable_error(
-    blob_service_client: BlobServiceClient, job: JobOutputStorage, job_id: str, tmp_path: Path
+    face: Face, blob_service_client: BlobServiceClient, job: Any, job_id: str, tmp_path: Path
 ) -> None:
     for i in range(40):
         job.task("t").save_bytes(OUT, b"x", f"{i:02}.txt")
     url = output_container_url(blob_service_client, job_id, permissions="l")
     with (
-        JobOutputStorage.from_container_url(url) as listing_only,
+        face.JobOutputStorage.from_container_url(url) as listing_only,
         pytest.raises(DownloadError) as caught,
     ):
         listing_only.download(OUT, tmp_path)
@@ -202,7 +200,7 @@ def test_read_denied_on_every_blob_is_one_readable_error(
 
 
 def test_download_to_file_replaces_a_symlink_and_refuses_a_directory(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     ref = job.task("t").save_bytes(OUT, b"new", "n.txt")
     victim = tmp_path / "victim.txt"
@@ -221,6 +219,7 @@ def test_download_to_file_replaces_a_symlink_and_refuses_a_directory(
     assert _parts_files(tmp_path) == []
 
 
+# No face: Destination (conventions._local_files) is the file layer both faces share.
 def test_the_fallback_without_dir_fd_refuses_static_symlinks(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -255,9 +254,7 @@ def _in_thread(action: object, seconds: float) -> list[BaseException]:
     return errors
 
 
-def test_saving_a_fifo_fails_at_once_without_a_request(
-    job: JobOutputStorage, tmp_path: Path
-) -> None:
+def test_saving_a_fifo_fails_at_once_without_a_request(job: Any, tmp_path: Path) -> None:
     task = job.task("t")
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
@@ -276,7 +273,7 @@ def test_saving_a_fifo_fails_at_once_without_a_request(
 
 @pytest.mark.parametrize("what", ["directory", "device", "socket", "missing"])
 def test_saving_what_is_not_a_file_fails_before_any_request(
-    job: JobOutputStorage, tmp_path: Path, what: str
+    job: Any, tmp_path: Path, what: str
 ) -> None:
     (tmp_path / "good.txt").write_bytes(b"good")
     source = "bad"
@@ -299,9 +296,7 @@ def test_saving_what_is_not_a_file_fails_before_any_request(
         server.close()
 
 
-def test_two_inputs_on_one_blob_raise_before_the_first_upload(
-    job: JobOutputStorage, tmp_path: Path
-) -> None:
+def test_two_inputs_on_one_blob_raise_before_the_first_upload(job: Any, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     (tmp_path / "stdout.txt").write_bytes(b"outer")
@@ -312,7 +307,7 @@ def test_two_inputs_on_one_blob_raise_before_the_first_upload(
 
 
 def test_glob_over_two_symlink_cycles_is_fast_and_saves_each_file_once(
-    job: JobOutputStorage, tmp_path: Path
+    job: Any, tmp_path: Path
 ) -> None:
     root = tmp_path / "root"
     (root / "a" / "b").mkdir(parents=True)

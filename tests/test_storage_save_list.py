@@ -13,6 +13,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -28,28 +29,33 @@ from conventions import (
     TaskOutputKind,
     container_name,
 )
-from conventions.references import OutputFileReference
 from conventions.sas import prepare_output_storage
-from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import ACCOUNT_KEY, ACCOUNT_NAME, StorageEndpoint
 
-from .storage_support import CountingTransport
+from .face_fixtures import Face
+from .face_support import counting_transport
 
 TASK_ID = "test-task"
 XML = '<?xml version="1.0" encoding="utf-8"?><root><résumé a="+%#"/></root>'
 
 
 @pytest.fixture
-def job(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[JobOutputStorage]:
+def job(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``JobOutputStorage`` (every test that takes it runs on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    with JobOutputStorage.from_service_client(blob_service_client, job_id) as storage:
+    with face.JobOutputStorage.from_service_client(face_service, job_id) as storage:
         yield storage
 
 
 @pytest.fixture
-def task(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[TaskOutputStorage]:
+def task(
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The face's ``TaskOutputStorage`` (every test that takes it runs on both faces)."""
     prepare_output_storage(blob_service_client, job_id)
-    with TaskOutputStorage.from_service_client(blob_service_client, job_id, TASK_ID) as storage:
+    with face.TaskOutputStorage.from_service_client(face_service, job_id, TASK_ID) as storage:
         yield storage
 
 
@@ -63,14 +69,14 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _names(storage: JobOutputStorage | TaskOutputStorage) -> list[str]:
+def _names(storage: Any) -> list[str]:
     return [blob.name for blob in storage.container_client.list_blobs()]
 
 
 # -- .NET JobOutputStorageTests / TaskOutputStorageTests ------------------------------------
 
 
-def test_saved_job_output_is_listed_with_its_url(job: JobOutputStorage, files: Path) -> None:
+def test_saved_job_output_is_listed_with_its_url(job: Any, files: Path) -> None:
     source = files / "Files" / "TestText1.txt"
     job.save(JobOutputKind.JOB_OUTPUT, source, destination="TestText1.txt")
     [ref] = job.list_outputs(JobOutputKind.JOB_OUTPUT)
@@ -81,7 +87,7 @@ def test_saved_job_output_is_listed_with_its_url(job: JobOutputStorage, files: P
 
 
 def test_relative_path_uses_current_directory_and_keeps_directories(
-    job: JobOutputStorage, files: Path, monkeypatch: pytest.MonkeyPatch
+    job: Any, files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(files)
     ref = job.save(JobOutputKind.JOB_OUTPUT, "Files/TestText1.txt")
@@ -89,13 +95,13 @@ def test_relative_path_uses_current_directory_and_keeps_directories(
     assert _names(job) == ["$JobOutput/Files/TestText1.txt"]
 
 
-def test_relative_path_against_base_dir(task: TaskOutputStorage, files: Path) -> None:
+def test_relative_path_against_base_dir(task: Any, files: Path) -> None:
     ref = task.save(TaskOutputKind.TASK_PREVIEW, "Files/TestText1.txt", base_dir=files)
     assert ref.blob_name == f"{TASK_ID}/$TaskPreview/Files/TestText1.txt"
     assert ref.download_text() == "Test text 1\n"
 
 
-def test_explicit_destination_renames(task: TaskOutputStorage, files: Path) -> None:
+def test_explicit_destination_renames(task: Any, files: Path) -> None:
     task.save(
         TaskOutputKind.TASK_PREVIEW,
         "Files/TestText1.txt",
@@ -105,13 +111,13 @@ def test_explicit_destination_renames(task: TaskOutputStorage, files: Path) -> N
     assert _names(task) == [f"{TASK_ID}/$TaskPreview/Renamed.txt"]
 
 
-def test_backslash_relative_path_becomes_slashes(task: TaskOutputStorage, files: Path) -> None:
+def test_backslash_relative_path_becomes_slashes(task: Any, files: Path) -> None:
     (files / "File\\Under\\TestText2.txt").write_text("two\n")  # a real file on POSIX
     ref = task.save(TaskOutputKind.TASK_PREVIEW, "File\\Under\\TestText2.txt", base_dir=files)
     assert ref.blob_name == f"{TASK_ID}/$TaskPreview/File/Under/TestText2.txt"
 
 
-def test_multi_level_destination_is_kept_and_gettable(job: JobOutputStorage, files: Path) -> None:
+def test_multi_level_destination_is_kept_and_gettable(job: Any, files: Path) -> None:
     source = files / "Files" / "TestText1.txt"
     job.save(JobOutputKind.JOB_OUTPUT, source, destination="This/File/Is/Gettable.txt")
     hierarchy = [b.name for b in job.container_client.walk_blobs("$JobOutput/This/File/Is/")]
@@ -120,7 +126,7 @@ def test_multi_level_destination_is_kept_and_gettable(job: JobOutputStorage, fil
     assert ref.download_bytes() == source.read_bytes()
 
 
-def test_get_output_reads_back_identical_bytes(task: TaskOutputStorage, files: Path) -> None:
+def test_get_output_reads_back_identical_bytes(task: Any, files: Path) -> None:
     source = files / "Files" / "TestText1.txt"
     task.save(TaskOutputKind.TASK_PREVIEW, source, destination="TestText1.txt")
     ref = task.get_output(TaskOutputKind.TASK_PREVIEW, "TestText1.txt")
@@ -128,7 +134,7 @@ def test_get_output_reads_back_identical_bytes(task: TaskOutputStorage, files: P
     assert ref.size == source.stat().st_size
 
 
-def test_save_text_reads_back_as_same_string(task: TaskOutputStorage) -> None:
+def test_save_text_reads_back_as_same_string(task: Any) -> None:
     ref = task.save_text(TaskOutputKind.TASK_OUTPUT, XML, "TextNotFromFile.xml")
     assert ref.blob_name == f"{TASK_ID}/$TaskOutput/TextNotFromFile.xml"
     assert task.get_output(TaskOutputKind.TASK_OUTPUT, "TextNotFromFile.xml").download_text() == XML
@@ -137,7 +143,7 @@ def test_save_text_reads_back_as_same_string(task: TaskOutputStorage) -> None:
     assert content_type in ("application/xml", "text/xml; charset=utf-8")
 
 
-def test_up_level_parts_are_stripped(task: TaskOutputStorage, files: Path) -> None:
+def test_up_level_parts_are_stripped(task: Any, files: Path) -> None:
     # .NET's test runs on Windows with "..\\"; the local file is found the POSIX way here.
     name = "TestTextForOutsideWorkingDirectory.txt"
     ref = task.save(TaskOutputKind.TASK_OUTPUT, f"../{name}", base_dir=files / "Files")
@@ -149,7 +155,7 @@ def test_up_level_parts_are_stripped(task: TaskOutputStorage, files: Path) -> No
     assert ref.blob_name == f"{TASK_ID}/$TaskLog/{name}"
 
 
-def test_escaping_path_raises_before_any_request(task: TaskOutputStorage, files: Path) -> None:
+def test_escaping_path_raises_before_any_request(task: Any, files: Path) -> None:
     # .NET sends it and gets 404 ContainerNotFound; we refuse it (decision D-2).
     with pytest.raises(InvalidPathError):
         task.save(TaskOutputKind.TASK_OUTPUT, "Under\\..\\..\\..\\..\\X.txt", base_dir=files)
@@ -166,6 +172,7 @@ _EMPTY_DESTINATION_CALLS = {
 @pytest.mark.parametrize("side", ["task", "job"])
 @pytest.mark.parametrize("call", sorted(_EMPTY_DESTINATION_CALLS))
 def test_empty_destination_raises_before_any_request(
+    face: Face,
     azurite: StorageEndpoint,
     blob_service_client: BlobServiceClient,
     job_id: str,
@@ -178,17 +185,17 @@ def test_empty_destination_raises_before_any_request(
     prepare_output_storage(blob_service_client, job_id)
     (tmp_path / "a.txt").write_text("a")
     monkeypatch.chdir(tmp_path)  # so that save's relative "a.txt" would be found
-    counter = CountingTransport(**azurite.client_kwargs)
+    counter = counting_transport(face, **azurite.client_kwargs)
     options = {"transport": counter, **azurite.client_kwargs}
-    storage: TaskOutputStorage | JobOutputStorage
+    storage: Any
     kind: TaskOutputKind | JobOutputKind
     if side == "task":
-        storage = TaskOutputStorage.from_connection_string(
+        storage = face.TaskOutputStorage.from_connection_string(
             azurite.connection_string, job_id, TASK_ID, **options
         )
         kind = TaskOutputKind.TASK_OUTPUT
     else:
-        storage = JobOutputStorage.from_connection_string(
+        storage = face.JobOutputStorage.from_connection_string(
             azurite.connection_string, job_id, **options
         )
         kind = JobOutputKind.JOB_OUTPUT
@@ -196,13 +203,14 @@ def test_empty_destination_raises_before_any_request(
         with pytest.raises(InvalidPathError, match="rule DP-1"):
             _EMPTY_DESTINATION_CALLS[call](storage, kind)
         assert counter.requests == []
-        storage.save_bytes(kind, b"x", "x.txt")  # type: ignore[arg-type]
+        storage.save_bytes(kind, b"x", "x.txt")
         assert counter.requests != []  # the counter does see requests
 
 
 # -- .NET CloudJobExtensionsTests -----------------------------------------------------------
 
 
+# Sync only: prepare_output_storage (conventions.sas) has no async twin.
 def test_prepare_creates_the_container_and_is_idempotent(
     blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
@@ -214,7 +222,7 @@ def test_prepare_creates_the_container_and_is_idempotent(
 
 
 def test_job_storage_save_is_listed_under_the_job_container(
-    job: JobOutputStorage, files: Path
+    job: Any, files: Path
 ) -> None:
     job.save(JobOutputKind.JOB_OUTPUT, "Files/TestText1.txt", base_dir=files)
     [ref] = job.list_outputs(JobOutputKind.JOB_OUTPUT)
@@ -228,7 +236,7 @@ def test_job_storage_save_is_listed_under_the_job_container(
     "path",
     ["résumé +1.txt", "Testing$/SpecialCharacters%/stdout.txt", "a b/#hash?.txt", "日本/語.bin"],
 )
-def test_special_and_unicode_names_are_exact(task: TaskOutputStorage, path: str) -> None:
+def test_special_and_unicode_names_are_exact(task: Any, path: str) -> None:
     task.save_bytes(TaskOutputKind.TASK_OUTPUT, path.encode(), path)
     [ref] = task.list_outputs(TaskOutputKind.TASK_OUTPUT)
     assert ref.path == path
@@ -236,7 +244,7 @@ def test_special_and_unicode_names_are_exact(task: TaskOutputStorage, path: str)
     assert task.get_output(TaskOutputKind.TASK_OUTPUT, path).path == path
 
 
-def test_listing_prefix_is_exact(task: TaskOutputStorage, job: JobOutputStorage) -> None:
+def test_listing_prefix_is_exact(task: Any, job: Any) -> None:
     task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"1", "a.txt")
     task.save_bytes(TaskOutputKind.custom("TaskOutputFoo"), b"2", "b.txt")
     task.container_client.upload_blob(f"{TASK_ID}/$TaskOutput", b"no folder")  # not an output
@@ -252,22 +260,22 @@ def test_listing_prefix_is_exact(task: TaskOutputStorage, job: JobOutputStorage)
 
 
 def test_from_connection_string_and_lazy_listing(
-    blob_service_client: BlobServiceClient, azurite: StorageEndpoint, job_id: str
+    face: Face, blob_service_client: BlobServiceClient, azurite: StorageEndpoint, job_id: str
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
-    with TaskOutputStorage.from_connection_string(
+    with face.TaskOutputStorage.from_connection_string(
         azurite.connection_string, job_id, "t", **azurite.client_kwargs
     ) as storage:
         assert storage.container_name == container_name(job_id)
         for i in range(7):
             storage.save_bytes(TaskOutputKind.TASK_LOG, b"x", f"{i}.log")
         iterator = storage.list_outputs(TaskOutputKind.TASK_LOG)
-        assert isinstance(next(iterator), OutputFileReference)
+        assert isinstance(next(iterator), face.OutputFileReference)
         assert len(list(iterator)) == 6
         assert "sig=" not in repr(storage)
 
 
-def test_get_output_of_missing_blob_raises(task: TaskOutputStorage) -> None:
+def test_get_output_of_missing_blob_raises(task: Any) -> None:
     # .NET 4.x returns a reference and fails later (hazard 6); we check now (decision D-20).
     with pytest.raises(OutputNotFoundError) as caught:
         task.get_output(TaskOutputKind.TASK_OUTPUT, "missing.txt")
@@ -277,9 +285,9 @@ def test_get_output_of_missing_blob_raises(task: TaskOutputStorage) -> None:
 
 
 def test_missing_container_names_prepare_output_storage(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, face_service: Any, job_id: str
 ) -> None:
-    with TaskOutputStorage.from_service_client(blob_service_client, job_id, "t1") as storage:
+    with face.TaskOutputStorage.from_service_client(face_service, job_id, "t1") as storage:
         with pytest.raises(ContainerNotFoundError, match="prepare_output_storage") as caught:
             storage.save_bytes(TaskOutputKind.TASK_OUTPUT, b"x", "x.txt")
         assert caught.value.container == container_name(job_id)
@@ -290,7 +298,7 @@ def test_missing_container_names_prepare_output_storage(
             storage.get_output(TaskOutputKind.TASK_OUTPUT, "x.txt")
 
 
-def test_reference_delete_and_open(task: TaskOutputStorage) -> None:
+def test_reference_delete_and_open(task: Any) -> None:
     data = bytes(range(256)) * 100
     ref = task.save_bytes(TaskOutputKind.TASK_OUTPUT, data, "data.bin")
     with ref.open() as stream:
@@ -302,13 +310,13 @@ def test_reference_delete_and_open(task: TaskOutputStorage) -> None:
         task.get_output(TaskOutputKind.TASK_OUTPUT, "data.bin")
 
 
-def test_save_overwrites(task: TaskOutputStorage) -> None:
+def test_save_overwrites(task: Any) -> None:
     task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"first", "x.txt")
     task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"second", "x.txt")
     assert task.get_output(TaskOutputKind.TASK_OUTPUT, "x.txt").download_bytes() == b"second"
 
 
-def test_save_many_list_and_glob(task: TaskOutputStorage, tmp_path: Path) -> None:
+def test_save_many_list_and_glob(task: Any, tmp_path: Path) -> None:
     for i in range(20):
         (tmp_path / "logs" / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
         (tmp_path / "logs" / f"d{i % 3}" / f"{i}.log").write_text(str(i))
@@ -324,7 +332,7 @@ def test_save_many_list_and_glob(task: TaskOutputStorage, tmp_path: Path) -> Non
     assert [r.path for r in explicit] == ["logs/skip.txt", "logs/d0/0.log"]
 
 
-def test_save_many_validates_every_path_first(task: TaskOutputStorage, tmp_path: Path) -> None:
+def test_save_many_validates_every_path_first(task: Any, tmp_path: Path) -> None:
     (tmp_path / "ok.txt").write_text("ok")
     with pytest.raises(InvalidPathError):
         task.save_many(TaskOutputKind.TASK_OUTPUT, ["ok.txt", "a/../../x"], base_dir=tmp_path)
@@ -332,7 +340,7 @@ def test_save_many_validates_every_path_first(task: TaskOutputStorage, tmp_path:
 
 
 def test_unconventional_blobs_are_skipped_with_a_warning(
-    task: TaskOutputStorage, caplog: pytest.LogCaptureFixture
+    task: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"ok", "ok.txt")
     # .NET keeps 'a//b.txt' as given (D-7): read (rule RB-1). A name of a directory is not.
@@ -344,11 +352,11 @@ def test_unconventional_blobs_are_skipped_with_a_warning(
     assert "dir/" in caplog.text
 
 
-def test_kinds_and_ids_are_checked(task: TaskOutputStorage, job: JobOutputStorage) -> None:
+def test_kinds_and_ids_are_checked(task: Any, job: Any) -> None:
     with pytest.raises(InvalidKindError):
-        task.save_bytes(JobOutputKind.JOB_OUTPUT, b"x", "x")  # type: ignore[arg-type]
+        task.save_bytes(JobOutputKind.JOB_OUTPUT, b"x", "x")
     with pytest.raises(InvalidKindError):
-        list(job.list_outputs(TaskOutputKind.TASK_OUTPUT))  # type: ignore[arg-type]
+        list(job.list_outputs(TaskOutputKind.TASK_OUTPUT))
     with pytest.raises(InvalidIdError):
         job.task("a/b")
     with pytest.raises(InvalidPathError):
@@ -357,7 +365,7 @@ def test_kinds_and_ids_are_checked(task: TaskOutputStorage, job: JobOutputStorag
         task.save(TaskOutputKind.TASK_OUTPUT, "/abs/path.txt")
 
 
-def test_task_ids_and_job_wide_listing(job: JobOutputStorage) -> None:
+def test_task_ids_and_job_wide_listing(job: Any) -> None:
     for task_id in ("t2", "t1", "T3"):
         job.task(task_id).save_bytes(TaskOutputKind.TASK_OUTPUT, task_id.encode(), "o.txt")
     job.task("t1").save_bytes(TaskOutputKind.TASK_LOG, b"log", "o.log")
@@ -436,10 +444,10 @@ def _connection_string(endpoint: str) -> str:
 
 @pytest.mark.parametrize("retries", [0, 2, 5])
 def test_caller_retry_options_are_honoured_on_connection_failure(
-    job_id: str, retries: int
+    face: Face, job_id: str, retries: int
 ) -> None:
-    transport = CountingTransport()
-    task = TaskOutputStorage.from_connection_string(
+    transport = counting_transport(face)
+    task = face.TaskOutputStorage.from_connection_string(
         _connection_string(f"http://127.0.0.1:{_closed_port()}"),
         job_id,
         "t1",
@@ -458,10 +466,10 @@ def test_caller_retry_options_are_honoured_on_connection_failure(
 
 @pytest.mark.parametrize("retries", [0, 2, 5])
 def test_caller_retry_options_are_honoured_on_server_errors(
-    always_500: tuple[str, type[_Always500]], job_id: str, retries: int
+    face: Face, always_500: tuple[str, type[_Always500]], job_id: str, retries: int
 ) -> None:
     endpoint, handler = always_500
-    job = JobOutputStorage.from_connection_string(
+    job = face.JobOutputStorage.from_connection_string(
         _connection_string(endpoint), job_id, **_retry_options(retries)
     )
     with job, pytest.raises(StorageError) as caught:

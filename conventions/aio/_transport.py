@@ -66,7 +66,8 @@ def _transport_class() -> type[Any]:
 
     class PooledAioHttpTransport(AioHttpTransport):  # type: ignore[misc]
         """azure-core's aiohttp transport, with a session (made on first use, inside the
-        event loop, as azure-core makes its own) whose pool is :data:`POOL_LIMIT`."""
+        event loop, as azure-core makes its own) whose pool is :data:`POOL_LIMIT` and
+        which never resends a request on its own."""
 
         async def open(self) -> None:
             transport: Any = self
@@ -81,6 +82,11 @@ def _transport_class() -> type[Any]:
                     cookie_jar=aiohttp.DummyCookieJar(),
                     auto_decompress=False,
                 )
+                # aiohttp sends an idempotent request (PUT, DELETE) again, unseen by the
+                # SDK's retry policy, when a reused connection drops: a delete whose answer
+                # was lost then read 404 "missing" (not D-71's deleted), and an Append Block
+                # (a PUT) could be sent twice. Retries stay the SDK's, counted, as in sync.
+                transport.session._retry_connection = False
             await super().open()
 
     _TRANSPORT = PooledAioHttpTransport
