@@ -25,7 +25,6 @@ from scripts.azurite import StorageEndpoint
 
 from .face_fixtures import Face
 from .face_support import check_the_loop_now, service_client, unwrapped
-from .faces import PortalProblems
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
 from .vectors import cases
 
@@ -67,24 +66,6 @@ def _delete_blobs(face: Face, client: Any, names: Any, **options: Any) -> Any:
     return face.portal.call(aio_cleanup.delete_blobs, client, names, **options)
 
 
-#: Found by running these tests on the async face (issue 23), not fixed here: the design's.
-BATCH_HOLDS_THE_LOOP = (
-    "async face: one Blob Batch delete of 256 names holds the event loop 0.13-0.3 s in debug "
-    "mode (0.03-0.09 s without): azure.storage.blob.aio builds and signs the 256 sub-requests "
-    "and parses the multipart answer on the loop (conventions/aio/cleanup.py _delete_batch)"
-)
-
-
-def _xfail_on_the_async_face(face: Face, request: pytest.FixtureRequest) -> None:
-    # Not strict: how long a batch holds the loop depends on the machine's load (under 0.1 s
-    # in about one run in three on a quiet one). Only PortalProblems is expected: every
-    # other assertion still fails the test.
-    if face.is_async:
-        request.applymarker(
-            pytest.mark.xfail(strict=False, raises=PortalProblems, reason=BATCH_HOLDS_THE_LOOP)
-        )
-
-
 def _names(job: Any) -> set[str]:
     return {ref.blob_name for ref in job.list_all()}
 
@@ -117,10 +98,7 @@ def test_delete_for_a_list_of_tasks_every_kind_or_one(job: Any) -> None:
                            "t1/$TaskOutput/out/b.txt"}  # fmt: skip
 
 
-def test_more_than_one_batch_and_blobs_already_gone(
-    face: Face, job: Any, request: pytest.FixtureRequest
-) -> None:
-    _xfail_on_the_async_face(face, request)
+def test_more_than_one_batch_and_blobs_already_gone(face: Face, job: Any) -> None:
     task = job.task("t1")
     refs = [task.save_bytes(OUT, b"x", f"f{index:03}") for index in range(300)]
     refs[5].delete()  # gone before the batch: counted as missing, not a failure
@@ -330,9 +308,8 @@ def test_delete_vectors_a_retried_delete_counts_what_its_lost_attempt_deleted(
 
 
 def test_a_listing_that_fails_midway_says_how_many_were_deleted_before(
-    face: Face, job: Any, request: pytest.FixtureRequest
+    face: Face, job: Any
 ) -> None:
-    _xfail_on_the_async_face(face, request)
     refs = _many(job, 600)
     broken = StorageError(f"could not list blobs in container {job.container_name!r}: reset")
 
@@ -366,9 +343,7 @@ def test_delete_takes_from_the_listing_only_as_batches_finish(
     azurite: StorageEndpoint,
     blob_service_client: BlobServiceClient,
     job_id: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    _xfail_on_the_async_face(face, request)
     answered = [0]
 
     def count(response: Any) -> None:

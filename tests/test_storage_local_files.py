@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import multiprocessing
 import os
 import socket
 import threading
@@ -54,6 +55,21 @@ def _parts_files(root: Path) -> list[Path]:
 # -- containment against a racing local process ---------------------------------------------
 
 
+def _swap(sub_path: str, outside: str, stop: Any) -> None:
+    """Swap *sub_path* for a symlink to *outside* and back until *stop* is set."""
+    sub = Path(sub_path)
+    moved = sub.with_name("sub.real")
+    while not stop.is_set():
+        try:
+            os.rename(sub, moved)
+            os.symlink(outside, sub, target_is_directory=True)
+            time.sleep(0.0005)
+            os.unlink(sub)
+            os.rename(moved, sub)
+        except OSError:
+            pass  # the download made 'sub' meanwhile: try again
+
+
 def test_a_racing_symlink_swap_never_gets_a_byte_outside_dest(job: Any, tmp_path: Path) -> None:
     task = job.task("t1")
     for i in range(300):
@@ -66,21 +82,11 @@ def test_a_racing_symlink_swap_never_gets_a_byte_outside_dest(job: Any, tmp_path
         dest = tmp_path / f"dest{run}"
         sub = dest / "t1" / "sub"
         sub.mkdir(parents=True)
-        stop = threading.Event()
-
-        def swap(sub: Path = sub, stop: threading.Event = stop) -> None:
-            moved = sub.with_name("sub.real")
-            while not stop.is_set():
-                try:
-                    os.rename(sub, moved)
-                    os.symlink(outside, sub, target_is_directory=True)
-                    time.sleep(0.0005)
-                    os.unlink(sub)
-                    os.rename(moved, sub)
-                except OSError:
-                    pass  # the download made 'sub' meanwhile: try again
-
-        swapper = threading.Thread(target=swap)
+        # Another process, as the section says (a thread would also compete with the
+        # download for the interpreter lock, which is not what this test is about).
+        context = multiprocessing.get_context("spawn")
+        stop = context.Event()
+        swapper = context.Process(target=_swap, args=(str(sub), str(outside), stop))
         swapper.start()
         try:
             job.download_outputs(outputs, dest)
@@ -89,7 +95,7 @@ def test_a_racing_symlink_swap_never_gets_a_byte_outside_dest(job: Any, tmp_path
             failures = error.failures
         finally:
             stop.set()
-            swapper.join()
+            swapper.join(30)
         assert list(outside.iterdir()) == [], f"run {run} wrote outside dest"
         assert _parts_files(tmp_path) == []
         written = [p for p in dest.rglob("*.txt") if p.is_file() and not p.is_symlink()]
