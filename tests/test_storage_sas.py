@@ -7,6 +7,7 @@ import pickle
 import re
 import urllib.parse
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from azure.core.credentials import TokenCredential
@@ -22,12 +23,10 @@ from conventions import (
     container_name,
 )
 from conventions.sas import SasError, output_container_url, prepare_output_storage
-from conventions.storage import (
-    JobOutputStorage,
-    MissingEnvironmentVariableError,
-    TaskOutputStorage,
-)
+from conventions.storage import JobOutputStorage, MissingEnvironmentVariableError
 from scripts.azurite import StorageEndpoint
+
+from .face_fixtures import Face
 
 
 def _query(url: str) -> dict[str, str]:
@@ -35,7 +34,7 @@ def _query(url: str) -> dict[str, str]:
 
 
 def test_sas_built_storage_saves_and_the_account_lists(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     # .NET CloudJobExtensionsTests: a GetOutputStorageContainerUrl URL saves; the account lists.
     prepare_output_storage(blob_service_client, job_id)
@@ -43,7 +42,7 @@ def test_sas_built_storage_saves_and_the_account_lists(
     assert url.split("?")[0].endswith("/" + container_name(job_id))
     assert _query(url)["sp"] == "racwl"
     assert _query(url)["sr"] == "c"
-    with JobOutputStorage.from_container_url(url) as storage:
+    with face.JobOutputStorage.from_container_url(url) as storage:
         storage.save_text(JobOutputKind.JOB_PREVIEW, "via SAS", "SavedViaSas.txt")
         assert "sig=REDACTED" in repr(storage)
         assert re.search(r"sig=(?!REDACTED)", repr(storage)) is None
@@ -86,8 +85,10 @@ def test_expiry_and_start_take_aware_datetimes_and_timedeltas(
             {"start": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=8)},
             "before the expiry",
         ),
-        ({"start": datetime.timedelta(hours=2), "expiry": datetime.timedelta(hours=1)},
-         "before the expiry"),
+        (
+            {"start": datetime.timedelta(hours=2), "expiry": datetime.timedelta(hours=1)},
+            "before the expiry",
+        ),
         (
             {"expiry": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)},
             "in the future",
@@ -125,11 +126,11 @@ def _denied(call: Callable[[], object], permission: str) -> AccessDeniedError:
 
 
 def test_task_side_sas_acw_saves_but_cannot_list_read_or_delete(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     url = output_container_url(blob_service_client, job_id, permissions="acw")
-    with TaskOutputStorage.from_container_url(url, "t1") as task:
+    with face.TaskOutputStorage.from_container_url(url, "t1") as task:
         ref = task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"data", "out.txt")
         assert ref.blob_name == "t1/$TaskOutput/out.txt"
         _denied(lambda: list(task.list_outputs(TaskOutputKind.TASK_OUTPUT)), "l")
@@ -137,18 +138,18 @@ def test_task_side_sas_acw_saves_but_cannot_list_read_or_delete(
         assert error.blob == "t1/$TaskOutput/out.txt"
         _denied(ref.download_bytes, "r")
         _denied(ref.delete, "d")
-    with JobOutputStorage.from_container_url(url) as job:
+    with face.JobOutputStorage.from_container_url(url) as job:
         _denied(lambda: list(job.task_ids()), "l")
 
 
 def test_client_side_sas_rl_lists_and_reads_but_cannot_write_or_delete(
-    blob_service_client: BlobServiceClient, job_id: str, tmp_path: object
+    face: Face, blob_service_client: BlobServiceClient, job_id: str, tmp_path: object
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
-    with JobOutputStorage.from_service_client(blob_service_client, job_id) as writer:
+    with JobOutputStorage.from_service_client(blob_service_client, job_id) as writer:  # set-up
         writer.task("t1").save_bytes(TaskOutputKind.TASK_OUTPUT, b"data", "out.txt")
     url = output_container_url(blob_service_client, job_id, permissions="rl")
-    with JobOutputStorage.from_container_url(url) as job:
+    with face.JobOutputStorage.from_container_url(url) as job:
         assert list(job.task_ids()) == ["t1"]
         [ref] = job.list_task_outputs(TaskOutputKind.TASK_OUTPUT)
         assert ref.download_bytes() == b"data"
@@ -162,18 +163,18 @@ def test_client_side_sas_rl_lists_and_reads_but_cannot_write_or_delete(
 
 
 def test_delete_works_when_the_sas_allows_it(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     # The default SAS has no 'd', like .NET's (hazard 7); permissions= adds it (decision D-21).
     prepare_output_storage(blob_service_client, job_id)
     url = output_container_url(blob_service_client, job_id, permissions="racwdl")
-    with TaskOutputStorage.from_container_url(url, "t1") as task:
+    with face.TaskOutputStorage.from_container_url(url, "t1") as task:
         task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"x", "x.txt").delete()
         assert list(task.list_outputs(TaskOutputKind.TASK_OUTPUT)) == []
 
 
 def test_user_delegation_sas_through_oauth(
-    azurite_oauth: StorageEndpoint, oauth_credential: TokenCredential, job_id: str
+    face: Face, azurite_oauth: StorageEndpoint, oauth_credential: TokenCredential, job_id: str
 ) -> None:
     with BlobServiceClient(
         azurite_oauth.blob_endpoint, credential=oauth_credential, **azurite_oauth.client_kwargs
@@ -186,14 +187,16 @@ def test_user_delegation_sas_through_oauth(
     query = _query(url)
     assert {"skoid", "sktid", "ske"} <= query.keys()
     assert query["sp"] == "racwl"
-    with TaskOutputStorage.from_container_url(url, "t1", **azurite_oauth.client_kwargs) as task:
+    with face.TaskOutputStorage.from_container_url(
+        url, "t1", **azurite_oauth.client_kwargs
+    ) as task:
         task.save_bytes(TaskOutputKind.TASK_LOG, b"delegated", "stdout.txt")
         [ref] = task.list_outputs(TaskOutputKind.TASK_LOG)
         assert ref.download_bytes() == b"delegated"
 
 
 def test_from_environment_with_container_url(
-    blob_service_client: BlobServiceClient, job_id: str, monkeypatch: pytest.MonkeyPatch
+    face: Face, blob_service_client: BlobServiceClient, job_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     url = output_container_url(blob_service_client, job_id)
@@ -201,16 +204,16 @@ def test_from_environment_with_container_url(
     monkeypatch.setenv("AZ_BATCH_TASK_ID", "task-7")
     monkeypatch.setenv("CONVENTIONS_CONTAINER_URL", url)
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
-    with TaskOutputStorage.from_environment() as task:
+    with face.TaskOutputStorage.from_environment() as task:
         assert task.task_id == "task-7"
         task.save_text(TaskOutputKind.TASK_OUTPUT, "hi", "hi.txt")
-    with JobOutputStorage.from_environment() as job:
+    with face.JobOutputStorage.from_environment() as job:
         [ref] = job.list_task_outputs(TaskOutputKind.TASK_OUTPUT)
         assert (ref.task_id, ref.path) == ("task-7", "hi.txt")
 
 
 def test_from_environment_with_connection_string(
-    blob_service_client: BlobServiceClient, azurite: StorageEndpoint, job_id: str
+    face: Face, blob_service_client: BlobServiceClient, azurite: StorageEndpoint, job_id: str
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     env = {
@@ -218,7 +221,7 @@ def test_from_environment_with_connection_string(
         "AZ_BATCH_TASK_ID": "task-7",
         "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
     }
-    with TaskOutputStorage.from_environment(env, **azurite.client_kwargs) as task:
+    with face.TaskOutputStorage.from_environment(env, **azurite.client_kwargs) as task:
         assert task.container_name == container_name(job_id)
         task.save_bytes(TaskOutputKind.TASK_OUTPUT, b"x", "x.bin")
         assert [r.path for r in task.list_outputs(TaskOutputKind.TASK_OUTPUT)] == ["x.bin"]
@@ -232,9 +235,11 @@ def test_from_environment_with_connection_string(
         ({"AZ_BATCH_JOB_ID": "j", "AZ_BATCH_TASK_ID": "t"}, "CONVENTIONS_CONTAINER_URL"),
     ],
 )
-def test_from_environment_names_the_missing_variable(env: dict[str, str], missing: str) -> None:
+def test_from_environment_names_the_missing_variable(
+    face: Face, env: dict[str, str], missing: str
+) -> None:
     with pytest.raises(MissingEnvironmentVariableError, match=missing) as caught:
-        TaskOutputStorage.from_environment(env)
+        face.TaskOutputStorage.from_environment(env)
     assert caught.value.name == missing
     if missing.startswith("CONVENTIONS"):  # the container: all three options are named
         for other in ("AZURE_STORAGE_CONNECTION_STRING", "CONVENTIONS_ACCOUNT_URL"):
@@ -242,36 +247,50 @@ def test_from_environment_names_the_missing_variable(env: dict[str, str], missin
     assert isinstance(caught.value, LookupError)
 
 
-def test_from_environment_checks_the_ids() -> None:
+def test_from_environment_checks_the_ids(face: Face) -> None:
     with pytest.raises(InvalidIdError):
-        TaskOutputStorage.from_environment({"AZ_BATCH_JOB_ID": "j", "AZ_BATCH_TASK_ID": "a b"})
+        face.TaskOutputStorage.from_environment({"AZ_BATCH_JOB_ID": "j", "AZ_BATCH_TASK_ID": "a b"})
 
 
-def test_connection_failure_is_a_storage_error(job_id: str) -> None:
+def test_connection_failure_is_a_storage_error(face: Face, job_id: str) -> None:
     # Nothing listens on port 9 of 127.0.0.1; one quick try (no retries).
     url = f"http://127.0.0.1:9/devstoreaccount1/{container_name(job_id)}?sv=2020-02-10&sig=SECRET"
-    job = JobOutputStorage.from_container_url(url, retry_total=0)
+    job = face.JobOutputStorage.from_container_url(url, retry_total=0)
     with job, pytest.raises(StorageError) as caught:
         job.save_bytes(JobOutputKind.JOB_OUTPUT, b"x", "x")
     assert "SECRET" not in str(caught.value)
     assert caught.value.blob == "$JobOutput/x"
 
 
-def test_a_rejected_sas_says_so(blob_service_client: BlobServiceClient, job_id: str) -> None:
+def test_a_rejected_sas_says_so(
+    face: Face, blob_service_client: BlobServiceClient, job_id: str
+) -> None:
     prepare_output_storage(blob_service_client, job_id)
     url = output_container_url(blob_service_client, job_id)
     forged = url.replace("sig=", "sig=AAAA")
-    job = JobOutputStorage.from_container_url(forged)
+    job = face.JobOutputStorage.from_container_url(forged)
     with job, pytest.raises(AccessDeniedError) as caught:
         list(job.list_outputs(JobOutputKind.JOB_OUTPUT))
     assert "rejected" in str(caught.value)
     assert "AAAA" not in str(caught.value)
 
 
+def _service_client(face: Face, endpoint: StorageEndpoint, sync_client: BlobServiceClient) -> Any:
+    """A service client of the face's kind: the async face takes an aio one."""
+    if not face.is_async:
+        return sync_client
+    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+
+    return AsyncBlobServiceClient.from_connection_string(
+        endpoint.connection_string, **endpoint.client_kwargs
+    )
+
+
 def test_max_concurrency_must_be_positive(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
-    task = TaskOutputStorage.from_service_client(blob_service_client, job_id, "t1")
+    service = _service_client(face, azurite, blob_service_client)
+    task = face.TaskOutputStorage.from_service_client(service, job_id, "t1")
     with task, pytest.raises(ValueError, match="max_concurrency"):
         task.save_many(TaskOutputKind.TASK_OUTPUT, [], max_concurrency=0)
 
@@ -284,11 +303,11 @@ def test_environment_error_pickles() -> None:
 
 
 def test_from_environment_refuses_a_url_for_another_job(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     # One job, one container: this used to be only a warning (see test_storage_identity.py).
     url = output_container_url(blob_service_client, job_id)
     env = {"AZ_BATCH_JOB_ID": "other-job", "CONVENTIONS_CONTAINER_URL": url}
     with pytest.raises(ContainerMismatchError, match="job-other-job") as caught:
-        JobOutputStorage.from_environment(env)
+        face.JobOutputStorage.from_environment(env)
     assert "sig=" not in str(caught.value)
