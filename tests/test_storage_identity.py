@@ -46,10 +46,10 @@ def oauth_job(
 def _credential(face: Face, kind: str, client_id: str) -> Any:
     """azure-identity's own credential of *kind* for the face: the async face signs in with
     ``azure.identity.aio``'s (its clients await ``get_token``)."""
-    if face.is_async:
-        from azure.identity import aio as identity
-    else:
-        import azure.identity as identity
+    import azure.identity
+    import azure.identity.aio
+
+    identity: Any = azure.identity.aio if face.is_async else azure.identity
     if kind == "managed identity":
         return identity.ManagedIdentityCredential(client_id=client_id)
     return identity.DefaultAzureCredential(managed_identity_client_id=client_id)
