@@ -221,13 +221,19 @@ async def _ranged(
 
 async def open_stream(reference: OutputFileReference) -> DownloadStream:
     """``OutputFileReference.open``: a stream over the blob, read as it goes."""
-    with translate_reference(reference, "download", "r"):
-        async with bounded(
-            "download", container=reference.container_name, blob=reference.blob_name
-        ):
-            downloader = await reference.blob_client.download_blob(
-                max_concurrency=1, raw_response_hook=check_download_answer
-            )
+    answers = _Answers()
+    try:
+        with translate_reference(reference, "download", "r"):
+            async with bounded(
+                "download", container=reference.container_name, blob=reference.blob_name
+            ):
+                downloader = await reference.blob_client.download_blob(
+                    max_concurrency=1, raw_response_hook=answers
+                )
+    finally:
+        # The first range is read whole by now (the SDK holds it): what is still open is
+        # an answer the SDK gave up on (a read timeout, then a retry) or a failed one.
+        answers.close()
     return DownloadStream(reference, downloader)
 
 
