@@ -1,7 +1,7 @@
 """The fault suite: every storage operation through a fault-injecting proxy (tests/faultproxy.py).
 
 Each scenario runs one operation (save, save_many, download_to_file, whole-job download,
-list_outputs) with a fault injected on the requests it makes. Under the retry budget
+list_outputs, open) with a fault injected on the requests it makes. Under the retry budget
 the result is byte-identical to a clean run; over it, the library's own error and
 nothing partial in the destination. Timeouts are short (2 s) so the whole suite stays
 well under its CI budget.
@@ -114,6 +114,13 @@ def op_download(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -
     return _tree(tmp / "dest")
 
 
+def op_open(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
+    with _job(face, endpoint, job_id) as job:
+        reference = job.task(TASK).reference(KIND, "a.txt")
+        with reference.open() as stream:
+            return stream.read()
+
+
 def op_list_outputs(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
     with _job(face, endpoint, job_id) as job:
         return [(ref.path, ref.size) for ref in job.task(TASK).list_outputs(KIND)]
@@ -154,6 +161,7 @@ READS: dict[str, tuple[Operation, Callable[[ProxiedRequest], bool]]] = {
     "download_to_file": (op_download_to_file, _is_blob_get),
     "download": (op_download, _is_blob_get),
     "list_outputs": (op_list_outputs, _is_list),
+    "open": (op_open, _is_blob_get),
 }
 WRITES: dict[str, tuple[Operation, Callable[[ProxiedRequest], bool]]] = {
     "save": (op_save, _is_put),
