@@ -182,10 +182,8 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
 
 def _storage_cases(face: Face, tmp: Path) -> Iterator[tuple[str, Call, bool]]:
     """(label, call, wrong_type): every bad input to the storages and references of *face*
-    and the call that must refuse it. ``save_tracked`` where the face has it (the async
-    TrackedFile is on its way)."""
+    and the call that must refuse it."""
     T, J = TaskOutputKind.TASK_OUTPUT, JobOutputKind.JOB_OUTPUT
-    tracked = hasattr(face.TaskOutputStorage, "save_tracked")
     for value in BAD_IDS:
         yield f"TaskOutputStorage(task_id={value!r})", lambda v=value: face.TaskOutputStorage.from_container_url(DEAD_URL, v), False
         if value != LONG:  # a job ID has no length limit (rule ID-1)
@@ -247,12 +245,10 @@ def _storage_cases(face: Face, tmp: Path) -> Iterator[tuple[str, Call, bool]]:
     for value in [float("inf"), 1e300, float("nan"), -float("inf")]:
         yield f"follow(interval={value})", lambda v=value: next(iter(_task(face).reference(T, "log.txt").follow(interval=v))), False
         yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task(face).reference(T, "log.txt").follow(request_timeout=v))), False
-        if tracked:
-            yield f"save_tracked(lifetime={value})", lambda v=value: _task(face).save_tracked(__file__, lifetime=v), False
+        yield f"save_tracked(lifetime={value})", lambda v=value: _task(face).save_tracked(__file__, lifetime=v), False
     yield "follow(request_timeout=1e-9)", lambda: next(iter(_task(face).reference(T, "log.txt").follow(request_timeout=1e-9))), False
     yield "follow(timeout=nan)", lambda: next(iter(_task(face).reference(T, "log.txt").follow(timeout=float("nan")))), False
-    if tracked:
-        yield "save_tracked(lifetime=0)", lambda: _task(face).save_tracked(__file__, lifetime=0), False
+    yield "save_tracked(lifetime=0)", lambda: _task(face).save_tracked(__file__, lifetime=0), False
     for value in BAD_ENCODINGS:
         yield f"save_text(encoding={value!r})", lambda v=value: _task(face).save_text(T, "x", "a.txt", encoding=v), False
     for value in WRONG_TYPES:

@@ -78,18 +78,7 @@ def test_from_environment_signs_in_with_the_pools_managed_identity(
     token_endpoint: TokenEndpoint,
     oauth_job: str,
     tmp_path: Path,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if not hasattr(face.TaskOutputStorage, "save_tracked"):
-        # The async TrackedFile is being written (the faces' API comparison's known gap);
-        # once it lands, this runs on the async face with no change.
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=AttributeError,
-                strict=True,
-                reason=f"the {face.name} face has no TaskOutputStorage.save_tracked yet",
-            )
-        )
     client_id = str(uuid.uuid4())
     env = _task_env(azurite_oauth, oauth_job, AZURE_CLIENT_ID=client_id)
     (tmp_path / "result.csv").write_text("a,b\n1,2\n")
