@@ -23,6 +23,7 @@ from conventions.tracked import TrackedFile
 from scripts.azurite import StorageEndpoint
 
 from .face_fixtures import Face
+from .face_support import counting_transport
 
 LOG = TaskOutputKind.TASK_LOG
 
@@ -188,26 +189,6 @@ def test_follow_of_a_block_blob_reads_it_once(job: Any) -> None:
     assert events == [b"uploaded at the end\n"]
 
 
-def _counting_transport(face: Face, endpoint: StorageEndpoint) -> Any:
-    """A transport of the face's kind that records each request it sends, retries included."""
-    if not face.is_async:
-        from tests.storage_support import CountingTransport
-
-        return CountingTransport(**endpoint.client_kwargs)
-    from azure.core.pipeline.transport import AioHttpTransport
-
-    class AsyncCountingTransport(AioHttpTransport):  # type: ignore[misc]
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.requests: list[str] = []
-
-        async def send(self, request: Any, **kwargs: Any) -> Any:
-            self.requests.append(f"{request.method} {request.url}")
-            return await super().send(request, **kwargs)
-
-    return AsyncCountingTransport(**endpoint.client_kwargs)
-
-
 def test_each_follow_read_is_one_request_on_the_librarys_client(
     face: Face,
     azurite: StorageEndpoint,
@@ -230,7 +211,7 @@ def test_each_follow_read_is_one_request_on_the_librarys_client(
     for offset in range(0, len(data), 4 * 1024 * 1024):
         writer.append_block(data[offset : offset + 4 * 1024 * 1024])
     writer.set_blob_metadata(completion_metadata(len(data)))
-    transport = _counting_transport(face, azurite)
+    transport = counting_transport(face, **azurite.client_kwargs)
     reads: list[int] = []
     real_read = live._read
 

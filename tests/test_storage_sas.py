@@ -275,22 +275,8 @@ def test_a_rejected_sas_says_so(
     assert "AAAA" not in str(caught.value)
 
 
-def _service_client(face: Face, endpoint: StorageEndpoint, sync_client: BlobServiceClient) -> Any:
-    """A service client of the face's kind: the async face takes an aio one."""
-    if not face.is_async:
-        return sync_client
-    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
-
-    return AsyncBlobServiceClient.from_connection_string(
-        endpoint.connection_string, **endpoint.client_kwargs
-    )
-
-
-def test_max_concurrency_must_be_positive(
-    face: Face, azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
-) -> None:
-    service = _service_client(face, azurite, blob_service_client)
-    task = face.TaskOutputStorage.from_service_client(service, job_id, "t1")
+def test_max_concurrency_must_be_positive(face: Face, face_service: Any, job_id: str) -> None:
+    task = face.TaskOutputStorage.from_service_client(face_service, job_id, "t1")
     with task, pytest.raises(ValueError, match="max_concurrency"):
         task.save_many(TaskOutputKind.TASK_OUTPUT, [], max_concurrency=0)
 
