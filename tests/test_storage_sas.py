@@ -33,12 +33,56 @@ def _query(url: str) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
 
 
+def _sas(face: Face) -> Any:
+    """The face's ``sas`` module: ``conventions.sas``, or ``conventions.aio.sas`` through the
+    portal (its functions awaited on the loop, called as sync ones)."""
+    import conventions.aio.sas
+    import conventions.sas
+
+    if face.portal is None:
+        return conventions.sas
+    return face.portal.wrap(conventions.aio.sas, force=True)
+
+
+def _service(face: Face, account_url: str, **kwargs: Any) -> Any:
+    """A ``BlobServiceClient`` of the face's kind (an aio one through the portal); use it in
+    a ``with`` block."""
+    if face.portal is None:
+        return BlobServiceClient(account_url, **kwargs)
+    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+
+    return face.portal.wrap(AsyncBlobServiceClient(account_url, **kwargs))
+
+
+class _AsyncCredential:
+    """A sync test credential as the aio clients take one (``get_token_info`` awaited)."""
+
+    def __init__(self, credential: Any) -> None:
+        self._credential = credential
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return self._credential.get_token(*scopes, **kwargs)
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        return self._credential.get_token_info(*scopes, options=options)
+
+    async def close(self) -> None:
+        self._credential.close()
+
+    async def __aenter__(self) -> _AsyncCredential:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
 def test_sas_built_storage_saves_and_the_account_lists(
-    face: Face, blob_service_client: BlobServiceClient, job_id: str
+    face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     # .NET CloudJobExtensionsTests: a GetOutputStorageContainerUrl URL saves; the account lists.
-    prepare_output_storage(blob_service_client, job_id)
-    url = output_container_url(blob_service_client, job_id, expiry=datetime.timedelta(minutes=5))
+    sas = _sas(face)
+    sas.prepare_output_storage(face_service, job_id)
+    url = sas.output_container_url(face_service, job_id, expiry=datetime.timedelta(minutes=5))
     assert url.split("?")[0].endswith("/" + container_name(job_id))
     assert _query(url)["sp"] == "racwl"
     assert _query(url)["sr"] == "c"
@@ -51,18 +95,18 @@ def test_sas_built_storage_saves_and_the_account_lists(
     assert names == ["$JobPreview/SavedViaSas.txt"]
 
 
-def test_permissions_are_normalised(blob_service_client: BlobServiceClient, job_id: str) -> None:
-    url = output_container_url(blob_service_client, job_id, permissions="lr")
+def test_permissions_are_normalised(face: Face, face_service: Any, job_id: str) -> None:
+    url = _sas(face).output_container_url(face_service, job_id, permissions="lr")
     assert _query(url)["sp"] == "rl"
 
 
 def test_expiry_and_start_take_aware_datetimes_and_timedeltas(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, face_service: Any, job_id: str
 ) -> None:
     tokyo = datetime.timezone(datetime.timedelta(hours=9))
     expiry = datetime.datetime(2031, 1, 2, 9, 0, tzinfo=tokyo)
-    url = output_container_url(
-        blob_service_client, job_id, expiry=expiry, start=-datetime.timedelta(hours=1)
+    url = _sas(face).output_container_url(
+        face_service, job_id, expiry=expiry, start=-datetime.timedelta(hours=1)
     )
     query = _query(url)
     assert query["se"] == "2031-01-02T00:00:00Z"  # converted to UTC, not read as local
@@ -98,18 +142,20 @@ def test_expiry_and_start_take_aware_datetimes_and_timedeltas(
     ],
 )
 def test_bad_sas_requests_raise(
-    blob_service_client: BlobServiceClient, job_id: str, kwargs: dict[str, object], match: str
+    face: Face, face_service: Any, job_id: str, kwargs: dict[str, object], match: str
 ) -> None:
     with pytest.raises(SasError, match=match):
-        output_container_url(blob_service_client, job_id, **kwargs)  # type: ignore[arg-type]
+        _sas(face).output_container_url(face_service, job_id, **kwargs)
     assert issubclass(SasError, ValueError)
 
 
-def test_client_without_key_or_token_cannot_sign(azurite: StorageEndpoint, job_id: str) -> None:
+def test_client_without_key_or_token_cannot_sign(
+    face: Face, azurite: StorageEndpoint, job_id: str
+) -> None:
     # .NET: "Blob service client must be authorized with shared key credentials..."
-    anonymous = BlobServiceClient(azurite.blob_endpoint, **azurite.client_kwargs)
+    anonymous = _service(face, azurite.blob_endpoint, **azurite.client_kwargs)
     with anonymous, pytest.raises(SasError, match="account key"):
-        output_container_url(anonymous, job_id)
+        _sas(face).output_container_url(anonymous, job_id)
 
 
 def _denied(call: Callable[[], object], permission: str) -> AccessDeniedError:
@@ -176,14 +222,16 @@ def test_delete_works_when_the_sas_allows_it(
 def test_user_delegation_sas_through_oauth(
     face: Face, azurite_oauth: StorageEndpoint, oauth_credential: TokenCredential, job_id: str
 ) -> None:
-    with BlobServiceClient(
-        azurite_oauth.blob_endpoint, credential=oauth_credential, **azurite_oauth.client_kwargs
+    sas = _sas(face)
+    credential = _AsyncCredential(oauth_credential) if face.is_async else oauth_credential
+    with _service(
+        face, azurite_oauth.blob_endpoint, credential=credential, **azurite_oauth.client_kwargs
     ) as service:
-        prepare_output_storage(service, job_id)
-        prepare_output_storage(service, job_id)
-        url = output_container_url(service, job_id)
+        sas.prepare_output_storage(service, job_id)
+        sas.prepare_output_storage(service, job_id)
+        url = sas.output_container_url(service, job_id)
         with pytest.raises(SasError, match="at most 7 days"):
-            output_container_url(service, job_id, expiry=datetime.timedelta(days=8))
+            sas.output_container_url(service, job_id, expiry=datetime.timedelta(days=8))
     query = _query(url)
     assert {"skoid", "sktid", "ske"} <= query.keys()
     assert query["sp"] == "racwl"
