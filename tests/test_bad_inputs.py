@@ -13,6 +13,7 @@ not as a hang. Missing or directory sources for ``save`` are the local-side suit
 from __future__ import annotations
 
 import datetime
+import itertools
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,10 +34,10 @@ from conventions import (
     TaskOutputKind,
 )
 from conventions.cli import main
-from conventions.sas import output_container_url, prepare_output_storage
 from scripts.azurite import ACCOUNT_KEY
 
 from .face_fixtures import Face
+from .face_support import sas_module
 
 Call = Callable[[], object]
 
@@ -125,21 +126,22 @@ def _task(face: Face) -> Any:
     return face.TaskOutputStorage.from_container_url(DEAD_URL, "t1", retry_total=0)
 
 
-def _service() -> BlobServiceClient:
-    return BlobServiceClient.from_connection_string(DEAD_CS, retry_total=0)
+def _service(face: Face, connection_string: str = DEAD_CS) -> Any:
+    """A service client of the face's kind (never used for a request: nothing is opened)."""
+    if not face.is_async:
+        return BlobServiceClient.from_connection_string(connection_string, retry_total=0)
+    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+
+    return AsyncBlobServiceClient.from_connection_string(connection_string, retry_total=0)
 
 
 def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
     """(label, call, wrong_type): every bad input to a call that does no storage I/O (names,
-    OutputFile, SAS signing) and the call that must refuse it."""
+    OutputFile) and the call that must refuse it."""
     T, J = TaskOutputKind.TASK_OUTPUT, JobOutputKind.JOB_OUTPUT
     for value in BAD_IDS:
         yield f"task_blob_name(task_id={value!r})", lambda v=value: conventions.task_blob_name(v, T, "p"), False
         yield f"task_prefix({value!r})", lambda v=value: conventions.task_prefix(v, T), False
-        if value != LONG:  # a job ID has no length limit (rule ID-1)
-            yield f"prepare_output_storage({value!r})", lambda v=value: prepare_output_storage(_service(), v), False
-        if value != LONG:  # a job ID has no length limit (rule ID-1)
-            yield f"output_container_url({value!r})", lambda v=value: output_container_url(_service(), v), False
         yield f"task_output_file(task_id={value!r})", lambda v=value: conventions.task_output_file(DEAD_URL, v, T, "*.txt"), False
     for value in BAD_KIND_TEXT:
         yield f"TaskOutputKind.custom({value!r})", lambda v=value: TaskOutputKind.custom(v), False
@@ -159,13 +161,6 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
         yield f"OutputFile(container_url={value!r})", lambda v=value: OutputFile("out.txt", v, "t/out.txt"), False
         yield f"task_output_file({value!r})", lambda v=value: conventions.task_output_file(v, "t", T, "*.txt"), False
         yield f"std_logs({value!r})", lambda v=value: conventions.std_logs(v, "t"), False
-    yield "prepare_output_storage(None)", lambda: prepare_output_storage(None, "job"), False  # type: ignore[arg-type]
-    yield "output_container_url(None)", lambda: output_container_url(None, "job"), False  # type: ignore[arg-type]
-    yield "output_container_url(a key that is not base64)", lambda: output_container_url(BlobServiceClient.from_connection_string(BAD_KEY_CS), "job"), False
-    for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
-        yield f"output_container_url(expiry={value})", lambda v=value: output_container_url(_service(), "job", expiry=v), False
-    for value in ["", "xyz", "rr", "R W"]:
-        yield f"output_container_url(permissions={value!r})", lambda v=value: output_container_url(_service(), "job", permissions=v), False
     for value in ["bogus", ""]:
         yield f"task_output_file(condition={value!r})", lambda v=value: conventions.task_output_file(DEAD_URL, "t", T, "*", condition=v), False
     for value in [{}, {"filePattern": "x"}, {"filePattern": "x", "destination": {}}]:
@@ -258,6 +253,23 @@ def _storage_cases(face: Face, tmp: Path) -> Iterator[tuple[str, Call, bool]]:
         yield f"save_many(max_concurrency={value!r})", lambda v=value: _task(face).save_many(T, [__file__], max_concurrency=v), True
 
 
+def _sas_cases(face: Face) -> Iterator[tuple[str, Call, bool]]:
+    """(label, call, wrong_type): every bad input to the signing functions of *face*."""
+    sas = sas_module(face)
+    for value in BAD_IDS:
+        if value != LONG:  # a job ID has no length limit (rule ID-1)
+            yield f"prepare_output_storage({value!r})", lambda v=value: sas.prepare_output_storage(_service(face), v), False
+        if value != LONG:  # a job ID has no length limit (rule ID-1)
+            yield f"output_container_url({value!r})", lambda v=value: sas.output_container_url(_service(face), v), False
+    yield "prepare_output_storage(None)", lambda: sas.prepare_output_storage(None, "job"), False
+    yield "output_container_url(None)", lambda: sas.output_container_url(None, "job"), False
+    yield "output_container_url(a key that is not base64)", lambda: sas.output_container_url(_service(face, BAD_KEY_CS), "job"), False
+    for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
+        yield f"output_container_url(expiry={value})", lambda v=value: sas.output_container_url(_service(face), "job", expiry=v), False
+    for value in ["", "xyz", "rr", "R W"]:
+        yield f"output_container_url(permissions={value!r})", lambda v=value: sas.output_container_url(_service(face), "job", permissions=v), False
+
+
 def _classify(call: Call, wrong_type: bool) -> str:
     try:
         call()
@@ -279,7 +291,7 @@ def test_bad_inputs_give_the_librarys_own_errors(tmp_path: Path) -> None:
 
 
 def test_bad_storage_inputs_give_the_librarys_own_errors(face: Face, tmp_path: Path) -> None:
-    _check_refused(_storage_cases(face, tmp_path))
+    _check_refused(itertools.chain(_storage_cases(face, tmp_path), _sas_cases(face)))
 
 
 def _check_refused(cases: Iterator[tuple[str, Call, bool]]) -> None:

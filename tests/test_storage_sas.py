@@ -27,21 +27,11 @@ from conventions.storage import JobOutputStorage, MissingEnvironmentVariableErro
 from scripts.azurite import StorageEndpoint
 
 from .face_fixtures import Face
+from .face_support import sas_module
 
 
 def _query(url: str) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-
-
-def _sas(face: Face) -> Any:
-    """The face's ``sas`` module: ``conventions.sas``, or ``conventions.aio.sas`` through the
-    portal (its functions awaited on the loop, called as sync ones)."""
-    import conventions.aio.sas
-    import conventions.sas
-
-    if face.portal is None:
-        return conventions.sas
-    return face.portal.wrap(conventions.aio.sas, force=True)
 
 
 def _service(face: Face, account_url: str, **kwargs: Any) -> Any:
@@ -80,7 +70,7 @@ def test_sas_built_storage_saves_and_the_account_lists(
     face: Face, face_service: Any, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     # .NET CloudJobExtensionsTests: a GetOutputStorageContainerUrl URL saves; the account lists.
-    sas = _sas(face)
+    sas = sas_module(face)
     sas.prepare_output_storage(face_service, job_id)
     url = sas.output_container_url(face_service, job_id, expiry=datetime.timedelta(minutes=5))
     assert url.split("?")[0].endswith("/" + container_name(job_id))
@@ -96,7 +86,7 @@ def test_sas_built_storage_saves_and_the_account_lists(
 
 
 def test_permissions_are_normalised(face: Face, face_service: Any, job_id: str) -> None:
-    url = _sas(face).output_container_url(face_service, job_id, permissions="lr")
+    url = sas_module(face).output_container_url(face_service, job_id, permissions="lr")
     assert _query(url)["sp"] == "rl"
 
 
@@ -105,7 +95,7 @@ def test_expiry_and_start_take_aware_datetimes_and_timedeltas(
 ) -> None:
     tokyo = datetime.timezone(datetime.timedelta(hours=9))
     expiry = datetime.datetime(2031, 1, 2, 9, 0, tzinfo=tokyo)
-    url = _sas(face).output_container_url(
+    url = sas_module(face).output_container_url(
         face_service, job_id, expiry=expiry, start=-datetime.timedelta(hours=1)
     )
     query = _query(url)
@@ -145,7 +135,7 @@ def test_bad_sas_requests_raise(
     face: Face, face_service: Any, job_id: str, kwargs: dict[str, object], match: str
 ) -> None:
     with pytest.raises(SasError, match=match):
-        _sas(face).output_container_url(face_service, job_id, **kwargs)
+        sas_module(face).output_container_url(face_service, job_id, **kwargs)
     assert issubclass(SasError, ValueError)
 
 
@@ -155,7 +145,7 @@ def test_client_without_key_or_token_cannot_sign(
     # .NET: "Blob service client must be authorized with shared key credentials..."
     anonymous = _service(face, azurite.blob_endpoint, **azurite.client_kwargs)
     with anonymous, pytest.raises(SasError, match="account key"):
-        _sas(face).output_container_url(anonymous, job_id)
+        sas_module(face).output_container_url(anonymous, job_id)
 
 
 def _denied(call: Callable[[], object], permission: str) -> AccessDeniedError:
@@ -222,7 +212,7 @@ def test_delete_works_when_the_sas_allows_it(
 def test_user_delegation_sas_through_oauth(
     face: Face, azurite_oauth: StorageEndpoint, oauth_credential: TokenCredential, job_id: str
 ) -> None:
-    sas = _sas(face)
+    sas = sas_module(face)
     credential = _AsyncCredential(oauth_credential) if face.is_async else oauth_credential
     with _service(
         face, azurite_oauth.blob_endpoint, credential=credential, **azurite_oauth.client_kwargs
