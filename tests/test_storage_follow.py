@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -263,10 +264,11 @@ def _growing_log(writer: Any, name: str) -> tuple[Any, bytearray]:
 def _append_on_responses(
     face: Face, monkeypatch: pytest.MonkeyPatch, blob: Any, content: bytearray, times: int
 ) -> list[int]:
-    """Append to the blob when a download's response arrives, the first *times* times:
-    between a download's first request and the next, deterministically. The sync face
-    sees each download answer in ``TransferDeadline.hook``; the async face, which drives
-    its own ranged GETs, in ``check_download_answer`` (conventions/aio/_fetch.py)."""
+    """Append to the blob between a download's first request and the next, the first
+    *times* times, deterministically. The sync face appends when a download's answer
+    arrives (``TransferDeadline.hook``); the async face, which drives its own ranged GETs,
+    before it starts them (``conventions.aio._fetch._ranged``), in a thread: the append is
+    a blocking request, which must not hold the event loop."""
     done: list[int] = []
 
     def append() -> None:
@@ -280,13 +282,13 @@ def _append_on_responses(
         import conventions.aio._fetch
 
         fetch: Any = conventions.aio._fetch
-        real_check = fetch.check_download_answer
+        real_ranged = fetch._ranged
 
-        def check(pipeline_response: Any, **kwargs: Any) -> None:
-            real_check(pipeline_response, **kwargs)
-            append()
+        async def ranged(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.to_thread(append)
+            return await real_ranged(*args, **kwargs)
 
-        monkeypatch.setattr(fetch, "check_download_answer", check)
+        monkeypatch.setattr(fetch, "_ranged", ranged)
         return done
     from conventions.network import TransferDeadline
 
