@@ -24,6 +24,7 @@ __all__ = [
     "check_the_loop_now",
     "counting_transport",
     "face_service",
+    "sas_module",
     "service_client",
     "unwrapped",
 ]
@@ -74,6 +75,17 @@ def service_client(face: Face, endpoint: StorageEndpoint, **kwargs: Any) -> Any:
     return face.portal.wrap(
         AsyncBlobServiceClient.from_connection_string(endpoint.connection_string, **kwargs)
     )
+
+
+def sas_module(face: Face) -> Any:
+    """The face's ``sas`` module: ``conventions.sas``, or ``conventions.aio.sas`` through the
+    portal (its functions awaited on the loop, called as sync ones)."""
+    import conventions.aio.sas
+    import conventions.sas
+
+    if face.portal is None:
+        return conventions.sas
+    return face.portal.wrap(conventions.aio.sas, force=True)
 
 
 @pytest.fixture

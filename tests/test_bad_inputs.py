@@ -13,6 +13,7 @@ not as a hang. Missing or directory sources for ``save`` are the local-side suit
 from __future__ import annotations
 
 import datetime
+import itertools
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,9 +34,10 @@ from conventions import (
     TaskOutputKind,
 )
 from conventions.cli import main
-from conventions.sas import output_container_url, prepare_output_storage
-from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import ACCOUNT_KEY
+
+from .face_fixtures import Face
+from .face_support import sas_module
 
 Call = Callable[[], object]
 
@@ -116,33 +118,30 @@ DEAD_CS = (
 BAD_KEY_CS = f"AccountName=devstoreaccount1;AccountKey=not base64!!;BlobEndpoint=http://127.0.0.1:{PORT}/devstoreaccount1;"
 
 
-def _job() -> JobOutputStorage:
-    return JobOutputStorage.from_container_url(DEAD_URL, retry_total=0)
+def _job(face: Face) -> Any:
+    return face.JobOutputStorage.from_container_url(DEAD_URL, retry_total=0)
 
 
-def _task() -> TaskOutputStorage:
-    return TaskOutputStorage.from_container_url(DEAD_URL, "t1", retry_total=0)
+def _task(face: Face) -> Any:
+    return face.TaskOutputStorage.from_container_url(DEAD_URL, "t1", retry_total=0)
 
 
-def _service() -> BlobServiceClient:
-    return BlobServiceClient.from_connection_string(DEAD_CS, retry_total=0)
+def _service(face: Face, connection_string: str = DEAD_CS) -> Any:
+    """A service client of the face's kind (never used for a request: nothing is opened)."""
+    if not face.is_async:
+        return BlobServiceClient.from_connection_string(connection_string, retry_total=0)
+    from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+
+    return AsyncBlobServiceClient.from_connection_string(connection_string, retry_total=0)
 
 
 def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
-    """(label, call, wrong_type): every bad input and the call that must refuse it."""
+    """(label, call, wrong_type): every bad input to a call that does no storage I/O (names,
+    OutputFile) and the call that must refuse it."""
     T, J = TaskOutputKind.TASK_OUTPUT, JobOutputKind.JOB_OUTPUT
     for value in BAD_IDS:
         yield f"task_blob_name(task_id={value!r})", lambda v=value: conventions.task_blob_name(v, T, "p"), False
         yield f"task_prefix({value!r})", lambda v=value: conventions.task_prefix(v, T), False
-        yield f"TaskOutputStorage(task_id={value!r})", lambda v=value: TaskOutputStorage.from_container_url(DEAD_URL, v), False
-        if value != LONG:  # a job ID has no length limit (rule ID-1)
-            yield f"from_connection_string(job_id={value!r})", lambda v=value: JobOutputStorage.from_connection_string(DEAD_CS, v), False
-        yield f"JobOutputStorage.task({value!r})", lambda v=value: _job().task(v), False
-        yield f"list_task_outputs(task_ids=[{value!r}])", lambda v=value: list(_job().list_task_outputs(T, [v])), False
-        if value != LONG:  # a job ID has no length limit (rule ID-1)
-            yield f"prepare_output_storage({value!r})", lambda v=value: prepare_output_storage(_service(), v), False
-        if value != LONG:  # a job ID has no length limit (rule ID-1)
-            yield f"output_container_url({value!r})", lambda v=value: output_container_url(_service(), v), False
         yield f"task_output_file(task_id={value!r})", lambda v=value: conventions.task_output_file(DEAD_URL, v, T, "*.txt"), False
     for value in BAD_KIND_TEXT:
         yield f"TaskOutputKind.custom({value!r})", lambda v=value: TaskOutputKind.custom(v), False
@@ -150,82 +149,18 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
     for label, call in [
         ("task_blob_name(job kind)", lambda: conventions.task_blob_name("t", J, "p")),  # type: ignore[arg-type]
         ("job_blob_name(task kind)", lambda: conventions.job_blob_name(T, "p")),  # type: ignore[arg-type]
-        ("task storage save(job kind)", lambda: _task().save_text(J, "x", "p")),  # type: ignore[arg-type]
-        ("job storage list_outputs(task kind)", lambda: list(_job().list_outputs(T))),  # type: ignore[arg-type]
-        ("list_task_outputs(job kind)", lambda: list(_job().list_task_outputs(J))),  # type: ignore[arg-type]
-        ("download(job kind, task_ids)", lambda: _job().download(J, tmp / "d", task_ids=["t"])),
         ("task_output_file(job kind)", lambda: conventions.task_output_file(DEAD_URL, "t", J, "*")),  # type: ignore[arg-type]
     ]:
         yield label, call, False
     for value in BAD_PATHS:
         yield f"task_blob_name(path={value!r})", lambda v=value: conventions.task_blob_name("t", T, v), False
         yield f"job_blob_name(path={value!r})", lambda v=value: conventions.job_blob_name(J, v), False
-        yield f"save_text(destination={value!r})", lambda v=value: _task().save_text(T, "x", v), False
-        yield f"save_bytes(destination={value!r})", lambda v=value: _task().save_bytes(T, b"x", v), False
-        yield f"get_output({value!r})", lambda v=value: _task().get_output(T, v), False
-        yield f"save(destination={value!r})", lambda v=value: _task().save(T, __file__, destination=v), False
-        yield f"job save_text({value!r})", lambda v=value: _job().save_text(J, "x", v), False
     for value in BAD_BLOB_NAMES:
         yield f"parse_blob_name({value!r})", lambda v=value: conventions.parse_blob_name(v), False
     for value in BAD_URLS:
         yield f"OutputFile(container_url={value!r})", lambda v=value: OutputFile("out.txt", v, "t/out.txt"), False
         yield f"task_output_file({value!r})", lambda v=value: conventions.task_output_file(v, "t", T, "*.txt"), False
         yield f"std_logs({value!r})", lambda v=value: conventions.std_logs(v, "t"), False
-    for value in BAD_CONNECTION_STRINGS:
-        yield f"JobOutputStorage.from_connection_string({value[:40]!r})", lambda v=value: JobOutputStorage.from_connection_string(v, "job"), False
-        yield f"TaskOutputStorage.from_connection_string({value[:40]!r})", lambda v=value: TaskOutputStorage.from_connection_string(v, "job", "t"), False
-    for value in BAD_CONTAINER_URLS:
-        yield f"JobOutputStorage.from_container_url({value!r})", lambda v=value: JobOutputStorage.from_container_url(v), False
-        yield f"TaskOutputStorage.from_container_url({value!r})", lambda v=value: TaskOutputStorage.from_container_url(v, "t"), False
-    for value in BAD_COUNTS:
-        yield f"save_many(max_concurrency={value})", lambda v=value: _task().save_many(T, [__file__], max_concurrency=v), False
-        yield f"download(max_concurrency={value})", lambda v=value: _job().download(T, tmp / "d", max_concurrency=v), False
-        yield f"download_outputs(max_concurrency={value})", lambda v=value: _job().download_outputs([], tmp / "d", max_concurrency=v), False
-        yield f"download(chunk_concurrency={value})", lambda v=value: _job().download(T, tmp / "d", chunk_concurrency=v), False
-        yield f"save(max_concurrency={value})", lambda v=value: _task().save(T, __file__, max_concurrency=v), False
-        yield f"download_to_file(max_concurrency={value})", lambda v=value: _task().reference(T, "a").download_to_file(tmp / "f", max_concurrency=v), False
-        yield f"download_bytes(max_concurrency={value})", lambda v=value: _task().reference(T, "a").download_bytes(max_concurrency=v), False
-        yield f"delete_outputs(max_concurrency={value})", lambda v=value: _job().delete_outputs([], max_concurrency=v), False
-        yield f"follow(interval={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(interval=v))), False
-        yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False
-        yield f"watch(interval={value})", lambda v=value: next(iter(_job().watch(T, tmp / "d", interval=v))), False
-    yield "follow(timeout=-1)", lambda: next(iter(_task().reference(T, "log.txt").follow(timeout=-1))), False
-    # Issue 19 item 7: refused at the call (a generator is not even started), before any request.
-    for value in [1.5, None, True, "8"]:
-        yield f"download(max_concurrency={value!r})", lambda v=value: _job().download(T, tmp / "d", max_concurrency=v), False
-        yield f"download_outputs(max_concurrency={value!r})", lambda v=value: _job().download_outputs([], tmp / "d", max_concurrency=v), False
-        yield f"iter_download(max_concurrency={value!r})", lambda v=value: _job().iter_download([], tmp / "d", max_concurrency=v), False
-        yield f"watch(max_concurrency={value!r})", lambda v=value: _job().watch(T, tmp / "d", max_concurrency=v), False
-        yield f"delete_outputs(max_concurrency={value!r})", lambda v=value: _job().delete_outputs([], max_concurrency=v), False
-    for value in [float("inf"), 1e300, float("nan"), 0, -1, None, "10"]:
-        yield f"watch(interval={value!r})", lambda v=value: _job().watch(T, tmp / "d", interval=v), False
-    for value in [float("nan"), float("inf"), -1, "600"]:
-        yield f"watch(idle_exit={value!r})", lambda v=value: _job().watch(T, tmp / "d", idle_exit=v), False
-    for value in [None, "t1/$TaskOutput/a.txt", 42]:
-        yield f"delete_outputs([{value!r}])", lambda v=value: _job().delete_outputs([v]), False
-        yield f"delete_outputs(iter([{value!r}]))", lambda v=value: _job().delete_outputs(iter([v])), False
-        yield f"iter_download([{value!r}])", lambda v=value: _job().iter_download([v], tmp / "d"), False
-        yield f"download_outputs([{value!r}])", lambda v=value: _job().download_outputs([v], tmp / "d"), False
-    yield "JobOutputStorage(None)", lambda: JobOutputStorage(None), False  # type: ignore[arg-type]
-    yield "TaskOutputStorage(None, 't1')", lambda: TaskOutputStorage(None, "t1"), False  # type: ignore[arg-type]
-    yield "JobOutputStorage.from_service_client(None)", lambda: JobOutputStorage.from_service_client(None, "job"), False  # type: ignore[arg-type]
-    yield "TaskOutputStorage.from_service_client(None)", lambda: TaskOutputStorage.from_service_client(None, "job", "t1"), False  # type: ignore[arg-type]
-    yield "prepare_output_storage(None)", lambda: prepare_output_storage(None, "job"), False  # type: ignore[arg-type]
-    yield "output_container_url(None)", lambda: output_container_url(None, "job"), False  # type: ignore[arg-type]
-    yield "output_container_url(a key that is not base64)", lambda: output_container_url(BlobServiceClient.from_connection_string(BAD_KEY_CS), "job"), False
-    for value in [float("inf"), 1e300, float("nan"), -float("inf")]:
-        yield f"follow(interval={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(interval=v))), False
-        yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task().reference(T, "log.txt").follow(request_timeout=v))), False
-        yield f"save_tracked(lifetime={value})", lambda v=value: _task().save_tracked(__file__, lifetime=v), False
-    yield "follow(request_timeout=1e-9)", lambda: next(iter(_task().reference(T, "log.txt").follow(request_timeout=1e-9))), False
-    yield "follow(timeout=nan)", lambda: next(iter(_task().reference(T, "log.txt").follow(timeout=float("nan")))), False
-    yield "save_tracked(lifetime=0)", lambda: _task().save_tracked(__file__, lifetime=0), False
-    for value in BAD_ENCODINGS:
-        yield f"save_text(encoding={value!r})", lambda v=value: _task().save_text(T, "x", "a.txt", encoding=v), False
-    for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
-        yield f"output_container_url(expiry={value})", lambda v=value: output_container_url(_service(), "job", expiry=v), False
-    for value in ["", "xyz", "rr", "R W"]:
-        yield f"output_container_url(permissions={value!r})", lambda v=value: output_container_url(_service(), "job", permissions=v), False
     for value in ["bogus", ""]:
         yield f"task_output_file(condition={value!r})", lambda v=value: conventions.task_output_file(DEAD_URL, "t", T, "*", condition=v), False
     for value in [{}, {"filePattern": "x"}, {"filePattern": "x", "destination": {}}]:
@@ -237,11 +172,102 @@ def _cases(tmp: Path) -> Iterator[tuple[str, Call, bool]]:
         yield f"destination_path({value!r})", lambda v=value: conventions.destination_path(v), True
         yield f"TaskOutputKind.custom({value!r})", lambda v=value: TaskOutputKind.custom(v), True
         yield f"task_blob_name(kind={value!r})", lambda v=value: conventions.task_blob_name("t", v, "p"), True
-        yield f"save_text(text={value!r})", lambda v=value: _task().save_text(T, v, "a.txt"), True
-        if not isinstance(value, bytes):
-            yield f"save_bytes(data={value!r})", lambda v=value: _task().save_bytes(T, v, "a.bin"), True
-        yield f"save_many(max_concurrency={value!r})", lambda v=value: _task().save_many(T, [__file__], max_concurrency=v), True
         yield f"has_wildcard({value!r})", lambda v=value: conventions.has_wildcard(v), True
+
+
+def _storage_cases(face: Face, tmp: Path) -> Iterator[tuple[str, Call, bool]]:
+    """(label, call, wrong_type): every bad input to the storages and references of *face*
+    and the call that must refuse it."""
+    T, J = TaskOutputKind.TASK_OUTPUT, JobOutputKind.JOB_OUTPUT
+    for value in BAD_IDS:
+        yield f"TaskOutputStorage(task_id={value!r})", lambda v=value: face.TaskOutputStorage.from_container_url(DEAD_URL, v), False
+        if value != LONG:  # a job ID has no length limit (rule ID-1)
+            yield f"from_connection_string(job_id={value!r})", lambda v=value: face.JobOutputStorage.from_connection_string(DEAD_CS, v), False
+        yield f"JobOutputStorage.task({value!r})", lambda v=value: _job(face).task(v), False
+        yield f"list_task_outputs(task_ids=[{value!r}])", lambda v=value: list(_job(face).list_task_outputs(T, [v])), False
+    for label, call in [
+        ("task storage save(job kind)", lambda: _task(face).save_text(J, "x", "p")),
+        ("job storage list_outputs(task kind)", lambda: list(_job(face).list_outputs(T))),
+        ("list_task_outputs(job kind)", lambda: list(_job(face).list_task_outputs(J))),
+        ("download(job kind, task_ids)", lambda: _job(face).download(J, tmp / "d", task_ids=["t"])),
+    ]:
+        yield label, call, False
+    for value in BAD_PATHS:
+        yield f"save_text(destination={value!r})", lambda v=value: _task(face).save_text(T, "x", v), False
+        yield f"save_bytes(destination={value!r})", lambda v=value: _task(face).save_bytes(T, b"x", v), False
+        yield f"get_output({value!r})", lambda v=value: _task(face).get_output(T, v), False
+        yield f"save(destination={value!r})", lambda v=value: _task(face).save(T, __file__, destination=v), False
+        yield f"job save_text({value!r})", lambda v=value: _job(face).save_text(J, "x", v), False
+    for value in BAD_CONNECTION_STRINGS:
+        yield f"JobOutputStorage.from_connection_string({value[:40]!r})", lambda v=value: face.JobOutputStorage.from_connection_string(v, "job"), False
+        yield f"TaskOutputStorage.from_connection_string({value[:40]!r})", lambda v=value: face.TaskOutputStorage.from_connection_string(v, "job", "t"), False
+    for value in BAD_CONTAINER_URLS:
+        yield f"JobOutputStorage.from_container_url({value!r})", lambda v=value: face.JobOutputStorage.from_container_url(v), False
+        yield f"TaskOutputStorage.from_container_url({value!r})", lambda v=value: face.TaskOutputStorage.from_container_url(v, "t"), False
+    for value in BAD_COUNTS:
+        yield f"save_many(max_concurrency={value})", lambda v=value: _task(face).save_many(T, [__file__], max_concurrency=v), False
+        yield f"download(max_concurrency={value})", lambda v=value: _job(face).download(T, tmp / "d", max_concurrency=v), False
+        yield f"download_outputs(max_concurrency={value})", lambda v=value: _job(face).download_outputs([], tmp / "d", max_concurrency=v), False
+        yield f"download(chunk_concurrency={value})", lambda v=value: _job(face).download(T, tmp / "d", chunk_concurrency=v), False
+        yield f"save(max_concurrency={value})", lambda v=value: _task(face).save(T, __file__, max_concurrency=v), False
+        yield f"download_to_file(max_concurrency={value})", lambda v=value: _task(face).reference(T, "a").download_to_file(tmp / "f", max_concurrency=v), False
+        yield f"download_bytes(max_concurrency={value})", lambda v=value: _task(face).reference(T, "a").download_bytes(max_concurrency=v), False
+        yield f"delete_outputs(max_concurrency={value})", lambda v=value: _job(face).delete_outputs([], max_concurrency=v), False
+        yield f"follow(interval={value})", lambda v=value: next(iter(_task(face).reference(T, "log.txt").follow(interval=v))), False
+        yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task(face).reference(T, "log.txt").follow(request_timeout=v))), False
+        yield f"watch(interval={value})", lambda v=value: next(iter(_job(face).watch(T, tmp / "d", interval=v))), False
+    yield "follow(timeout=-1)", lambda: next(iter(_task(face).reference(T, "log.txt").follow(timeout=-1))), False
+    # Issue 19 item 7: refused at the call (a generator is not even started), before any request.
+    for value in [1.5, None, True, "8"]:
+        yield f"download(max_concurrency={value!r})", lambda v=value: _job(face).download(T, tmp / "d", max_concurrency=v), False
+        yield f"download_outputs(max_concurrency={value!r})", lambda v=value: _job(face).download_outputs([], tmp / "d", max_concurrency=v), False
+        yield f"iter_download(max_concurrency={value!r})", lambda v=value: _job(face).iter_download([], tmp / "d", max_concurrency=v), False
+        yield f"watch(max_concurrency={value!r})", lambda v=value: _job(face).watch(T, tmp / "d", max_concurrency=v), False
+        yield f"delete_outputs(max_concurrency={value!r})", lambda v=value: _job(face).delete_outputs([], max_concurrency=v), False
+    for value in [float("inf"), 1e300, float("nan"), 0, -1, None, "10"]:
+        yield f"watch(interval={value!r})", lambda v=value: _job(face).watch(T, tmp / "d", interval=v), False
+    for value in [float("nan"), float("inf"), -1, "600"]:
+        yield f"watch(idle_exit={value!r})", lambda v=value: _job(face).watch(T, tmp / "d", idle_exit=v), False
+    for value in [None, "t1/$TaskOutput/a.txt", 42]:
+        yield f"delete_outputs([{value!r}])", lambda v=value: _job(face).delete_outputs([v]), False
+        yield f"delete_outputs(iter([{value!r}]))", lambda v=value: _job(face).delete_outputs(iter([v])), False
+        yield f"iter_download([{value!r}])", lambda v=value: _job(face).iter_download([v], tmp / "d"), False
+        yield f"download_outputs([{value!r}])", lambda v=value: _job(face).download_outputs([v], tmp / "d"), False
+    yield "JobOutputStorage(None)", lambda: face.JobOutputStorage(None), False
+    yield "TaskOutputStorage(None, 't1')", lambda: face.TaskOutputStorage(None, "t1"), False
+    yield "JobOutputStorage.from_service_client(None)", lambda: face.JobOutputStorage.from_service_client(None, "job"), False
+    yield "TaskOutputStorage.from_service_client(None)", lambda: face.TaskOutputStorage.from_service_client(None, "job", "t1"), False
+    for value in [float("inf"), 1e300, float("nan"), -float("inf")]:
+        yield f"follow(interval={value})", lambda v=value: next(iter(_task(face).reference(T, "log.txt").follow(interval=v))), False
+        yield f"follow(request_timeout={value})", lambda v=value: next(iter(_task(face).reference(T, "log.txt").follow(request_timeout=v))), False
+        yield f"save_tracked(lifetime={value})", lambda v=value: _task(face).save_tracked(__file__, lifetime=v), False
+    yield "follow(request_timeout=1e-9)", lambda: next(iter(_task(face).reference(T, "log.txt").follow(request_timeout=1e-9))), False
+    yield "follow(timeout=nan)", lambda: next(iter(_task(face).reference(T, "log.txt").follow(timeout=float("nan")))), False
+    yield "save_tracked(lifetime=0)", lambda: _task(face).save_tracked(__file__, lifetime=0), False
+    for value in BAD_ENCODINGS:
+        yield f"save_text(encoding={value!r})", lambda v=value: _task(face).save_text(T, "x", "a.txt", encoding=v), False
+    for value in WRONG_TYPES:
+        yield f"save_text(text={value!r})", lambda v=value: _task(face).save_text(T, v, "a.txt"), True
+        if not isinstance(value, bytes):
+            yield f"save_bytes(data={value!r})", lambda v=value: _task(face).save_bytes(T, v, "a.bin"), True
+        yield f"save_many(max_concurrency={value!r})", lambda v=value: _task(face).save_many(T, [__file__], max_concurrency=v), True
+
+
+def _sas_cases(face: Face) -> Iterator[tuple[str, Call, bool]]:
+    """(label, call, wrong_type): every bad input to the signing functions of *face*."""
+    sas = sas_module(face)
+    for value in BAD_IDS:
+        if value != LONG:  # a job ID has no length limit (rule ID-1)
+            yield f"prepare_output_storage({value!r})", lambda v=value: sas.prepare_output_storage(_service(face), v), False
+        if value != LONG:  # a job ID has no length limit (rule ID-1)
+            yield f"output_container_url({value!r})", lambda v=value: sas.output_container_url(_service(face), v), False
+    yield "prepare_output_storage(None)", lambda: sas.prepare_output_storage(None, "job"), False
+    yield "output_container_url(None)", lambda: sas.output_container_url(None, "job"), False
+    yield "output_container_url(a key that is not base64)", lambda: sas.output_container_url(_service(face, BAD_KEY_CS), "job"), False
+    for value in [datetime.timedelta(0), datetime.timedelta(days=-1)]:
+        yield f"output_container_url(expiry={value})", lambda v=value: sas.output_container_url(_service(face), "job", expiry=v), False
+    for value in ["", "xyz", "rr", "R W"]:
+        yield f"output_container_url(permissions={value!r})", lambda v=value: sas.output_container_url(_service(face), "job", permissions=v), False
 
 
 def _classify(call: Call, wrong_type: bool) -> str:
@@ -261,7 +287,15 @@ def _classify(call: Call, wrong_type: bool) -> str:
 
 
 def test_bad_inputs_give_the_librarys_own_errors(tmp_path: Path) -> None:
-    outcomes = [(label, _classify(call, wrong)) for label, call, wrong in _cases(tmp_path)]
+    _check_refused(_cases(tmp_path))
+
+
+def test_bad_storage_inputs_give_the_librarys_own_errors(face: Face, tmp_path: Path) -> None:
+    _check_refused(itertools.chain(_storage_cases(face, tmp_path), _sas_cases(face)))
+
+
+def _check_refused(cases: Iterator[tuple[str, Call, bool]]) -> None:
+    outcomes = [(label, _classify(call, wrong)) for label, call, wrong in cases]
     bad = [(label, outcome) for label, outcome in outcomes if outcome not in ("library", "type error")]
     ours = len(outcomes) - len(bad)
     report = "\n".join(f"  {outcome}: {label}" for label, outcome in bad)

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from conventions import AccessDeniedError, InvalidOutputFileError, TaskOutputKind, container_name
 from conventions.output_files import std_logs
 from conventions.sas import prepare_output_storage
-from conventions.storage import JobOutputStorage, TaskOutputStorage
 from conventions.urls import expired_sas, sas_expiry
 from scripts.azurite import ACCOUNT_KEY
+
+from .face_fixtures import Face
 
 UTC = datetime.timezone.utc
 
@@ -49,9 +50,9 @@ def _expiry_text(url: str) -> str:
     return expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_saving_with_an_expired_sas_names_the_expiry(expired: str) -> None:
+def test_saving_with_an_expired_sas_names_the_expiry(face: Face, expired: str) -> None:
     with (
-        TaskOutputStorage.from_container_url(expired, "t1") as task,
+        face.TaskOutputStorage.from_container_url(expired, "t1") as task,
         pytest.raises(AccessDeniedError) as info,
     ):
         task.save_text(TaskOutputKind.TASK_OUTPUT, "hello", "a.txt")
@@ -61,9 +62,9 @@ def test_saving_with_an_expired_sas_names_the_expiry(expired: str) -> None:
     assert "sig=" not in message or "sig=REDACTED" in message
 
 
-def test_listing_with_an_expired_sas_names_the_expiry(expired: str) -> None:
+def test_listing_with_an_expired_sas_names_the_expiry(face: Face, expired: str) -> None:
     with (
-        JobOutputStorage.from_container_url(expired) as job,
+        face.JobOutputStorage.from_container_url(expired) as job,
         pytest.raises(AccessDeniedError, match=re.escape(_expiry_text(expired))),
     ):
         list(job.list_task_outputs(TaskOutputKind.TASK_OUTPUT))
@@ -77,14 +78,14 @@ def test_storage_and_the_builder_agree_on_the_expiry(expired: str) -> None:
 
 
 def test_a_refusal_with_a_valid_sas_still_names_the_permission(
-    blob_service_client: BlobServiceClient, job_id: str
+    face: Face, blob_service_client: BlobServiceClient, job_id: str
 ) -> None:
     prepare_output_storage(blob_service_client, job_id)
     url = _container_url(
         blob_service_client, job_id, datetime.datetime.now(UTC) + datetime.timedelta(hours=1), "r"
     )
     with (
-        TaskOutputStorage.from_container_url(url, "t1") as task,
+        face.TaskOutputStorage.from_container_url(url, "t1") as task,
         pytest.raises(AccessDeniedError) as info,
     ):
         task.save_text(TaskOutputKind.TASK_OUTPUT, "hello", "a.txt")

@@ -14,15 +14,16 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from conventions import ConventionsError, DownloadError, StorageError, TaskOutputKind
 from conventions.containers import container_name
-from conventions.storage import JobOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
 from .storage_support import tree
 
@@ -63,14 +64,14 @@ def _nth_blob_get(n: int) -> Callable[[ProxiedRequest], bool]:
     return when
 
 
-def _storage(endpoint: StorageEndpoint, job_id: str) -> JobOutputStorage:
-    return JobOutputStorage.from_connection_string(
+def _storage(face: Face, endpoint: StorageEndpoint, job_id: str) -> Any:
+    return face.JobOutputStorage.from_connection_string(
         endpoint.connection_string, job_id, **FAST, **RETRY
     )
 
 
-def _download_to_file(mc: int) -> Callable[[JobOutputStorage, str, Path], bytes]:
-    def run(job: JobOutputStorage, name: str, dest: Path) -> bytes:
+def _download_to_file(mc: int) -> Callable[[Any, str, Path], bytes]:
+    def run(job: Any, name: str, dest: Path) -> bytes:
         reference = job.task(TASK).get_output(KIND, name)
         reference.download_to_file(dest / name, max_concurrency=mc)
         return (dest / name).read_bytes()
@@ -78,17 +79,18 @@ def _download_to_file(mc: int) -> Callable[[JobOutputStorage, str, Path], bytes]
     return run
 
 
-def _download_bytes(job: JobOutputStorage, name: str, _dest: Path) -> bytes:
-    return job.task(TASK).get_output(KIND, name).download_bytes(max_concurrency=4)
+def _download_bytes(job: Any, name: str, _dest: Path) -> bytes:
+    data: bytes = job.task(TASK).get_output(KIND, name).download_bytes(max_concurrency=4)
+    return data
 
 
-def _whole_job(job: JobOutputStorage, name: str, dest: Path) -> bytes:
+def _whole_job(job: Any, name: str, dest: Path) -> bytes:
     outputs = [ref for ref in job.list_task_outputs(KIND) if ref.path == name]
     job.download_outputs(outputs, dest, max_concurrency=2)
     return (dest / TASK / name).read_bytes()
 
 
-OPERATIONS: dict[str, Callable[[JobOutputStorage, str, Path], bytes]] = {
+OPERATIONS: dict[str, Callable[[Any, str, Path], bytes]] = {
     "download_to_file-mc1": _download_to_file(1),
     "download_to_file-mc4": _download_to_file(4),
     "download_bytes": _download_bytes,
@@ -104,6 +106,7 @@ CUTS = {"status": 9, "bare-status": 17, "all-but-end": -2}
 @pytest.mark.parametrize(("cut", "reset"), [("bare-status", False), ("all-but-end", True)])
 @pytest.mark.parametrize("nth", [2, 3])
 def test_a_cut_head_after_the_first_request_is_retried_to_the_same_bytes(
+    face: Face,
     blob: str,
     operation: str,
     cut: str,
@@ -115,7 +118,7 @@ def test_a_cut_head_after_the_first_request_is_retried_to_the_same_bytes(
     tmp_path: Path,
 ) -> None:
     fault_proxy.inject(Fault.cut_head(CUTS[cut], reset=reset), times=1, when=_nth_blob_get(nth))
-    with _storage(proxied_endpoint, job) as storage:
+    with _storage(face, proxied_endpoint, job) as storage:
         data = OPERATIONS[operation](storage, BLOBS[blob], tmp_path)
     assert fault_proxy.faults_applied("cut_head") == 1
     assert len(data) == len(DATA)
@@ -125,6 +128,7 @@ def test_a_cut_head_after_the_first_request_is_retried_to_the_same_bytes(
 @pytest.mark.parametrize("blob", sorted(BLOBS))
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_cut_heads_past_the_retry_budget_are_the_librarys_error_and_leave_nothing(
+    face: Face,
     blob: str,
     operation: str,
     job: str,
@@ -133,7 +137,10 @@ def test_cut_heads_past_the_retry_budget_are_the_librarys_error_and_leave_nothin
     tmp_path: Path,
 ) -> None:
     fault_proxy.inject(Fault.cut_head(CUTS["bare-status"]), times=None, when=_nth_blob_get(2))
-    with _storage(proxied_endpoint, job) as storage, pytest.raises(ConventionsError) as caught:
+    with (
+        _storage(face, proxied_endpoint, job) as storage,
+        pytest.raises(ConventionsError) as caught,
+    ):
         OPERATIONS[operation](storage, BLOBS[blob], tmp_path)
     error = caught.value
     if isinstance(error, DownloadError):
@@ -148,6 +155,7 @@ def test_cut_heads_past_the_retry_budget_are_the_librarys_error_and_leave_nothin
 @pytest.mark.parametrize("nbytes", [0, 9, 17, 60, 200, -40, -2])
 @pytest.mark.parametrize("reset", [False, True])
 def test_a_cut_head_anywhere_in_the_head_never_leaves_a_hole(
+    face: Face,
     nbytes: int,
     reset: bool,
     job: str,
@@ -157,16 +165,14 @@ def test_a_cut_head_anywhere_in_the_head_never_leaves_a_hole(
 ) -> None:
     # Parallel chunks into a file, no MD5 to catch a hole: the case that wrote zeros.
     fault_proxy.inject(Fault.cut_head(nbytes, reset=reset), times=1, when=_nth_blob_get(2))
-    with _storage(proxied_endpoint, job) as storage:
+    with _storage(face, proxied_endpoint, job) as storage:
         data = _download_to_file(4)(storage, BLOBS["appended"], tmp_path)
     assert data == DATA
 
 
-
-
 #: Other operations, every answer cut: the library's error, never a foreign exception
 #: (ValueError, AttributeError, DeserializationError) and never a success.
-OTHERS: dict[str, Callable[[JobOutputStorage, ContainerClient], object]] = {
+OTHERS: dict[str, Callable[[Any, ContainerClient], object]] = {
     "get_output": lambda job, _: job.task(TASK).get_output(KIND, BLOBS["with-md5"]),
     "list_outputs": lambda job, _: list(job.task(TASK).list_outputs(KIND)),
     "save_bytes": lambda job, _: job.task("t9").save_bytes(KIND, b"new", "n.txt"),
@@ -178,6 +184,7 @@ OTHERS: dict[str, Callable[[JobOutputStorage, ContainerClient], object]] = {
 @pytest.mark.parametrize("operation", sorted(OTHERS))
 @pytest.mark.parametrize("nbytes", [17, -2])
 def test_every_operation_turns_cut_heads_into_the_librarys_error(
+    face: Face,
     operation: str,
     nbytes: int,
     job: str,
@@ -188,7 +195,7 @@ def test_every_operation_turns_cut_heads_into_the_librarys_error(
     container = blob_service_client.get_container_client(container_name(job))
     container.upload_blob("t8/$TaskOutput/gone.txt", b"x", overwrite=True)
     fault_proxy.inject(Fault.cut_head(nbytes), times=None)
-    with _storage(proxied_endpoint, job) as storage, pytest.raises(StorageError) as caught:
+    with _storage(face, proxied_endpoint, job) as storage, pytest.raises(StorageError) as caught:
         OTHERS[operation](storage, container)
     assert caught.value.container == container_name(job)
     assert fault_proxy.faults_applied("cut_head") >= 2  # retried before giving up

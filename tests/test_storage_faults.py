@@ -1,7 +1,7 @@
 """The fault suite: every storage operation through a fault-injecting proxy (tests/faultproxy.py).
 
 Each scenario runs one operation (save, save_many, download_to_file, whole-job download,
-list_outputs) with a fault injected on the requests it makes. Under the retry budget
+list_outputs, open) with a fault injected on the requests it makes. Under the retry budget
 the result is byte-identical to a clean run; over it, the library's own error and
 nothing partial in the destination. Timeouts are short (2 s) so the whole suite stays
 well under its CI budget.
@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -20,9 +21,9 @@ from azure.storage.blob import BlobServiceClient
 from conventions import ConventionsError, DownloadError, StorageError, TaskOutputKind
 from conventions.containers import container_name
 from conventions.network import TransferLimits, set_transfer_limits
-from conventions.storage import JobOutputStorage, TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
 
 KIND = TaskOutputKind.TASK_OUTPUT
@@ -77,14 +78,14 @@ def prepared(blob_service_client: BlobServiceClient, job_id: str) -> Iterator[st
     container.delete_container()
 
 
-def _job(endpoint: StorageEndpoint, job_id: str, **kwargs: object) -> JobOutputStorage:
-    return JobOutputStorage.from_connection_string(
+def _job(face: Face, endpoint: StorageEndpoint, job_id: str, **kwargs: object) -> Any:
+    return face.JobOutputStorage.from_connection_string(
         endpoint.connection_string, job_id, **{**FAST, **RETRY, **kwargs}
     )
 
 
-def _task(endpoint: StorageEndpoint, job_id: str, **kwargs: object) -> TaskOutputStorage:
-    return TaskOutputStorage.from_connection_string(
+def _task(face: Face, endpoint: StorageEndpoint, job_id: str, **kwargs: object) -> Any:
+    return face.TaskOutputStorage.from_connection_string(
         endpoint.connection_string, job_id, "t2", **{**FAST, **RETRY, **kwargs}
     )
 
@@ -100,21 +101,28 @@ def _tree(root: Path) -> dict[str, bytes]:
 # -- operations: each returns what a clean run must reproduce -------------------------------------
 
 
-def op_download_to_file(endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
-    with _job(endpoint, job_id) as job:
+def op_download_to_file(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
+    with _job(face, endpoint, job_id) as job:
         reference = job.task(TASK).get_output(KIND, "sub/b.bin")
         reference.download_to_file(tmp / "dest" / "b.bin")
     return _tree(tmp / "dest")
 
 
-def op_download(endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
-    with _job(endpoint, job_id) as job:
+def op_download(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
+    with _job(face, endpoint, job_id) as job:
         job.download(KIND, tmp / "dest", max_concurrency=2)
     return _tree(tmp / "dest")
 
 
-def op_list_outputs(endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
-    with _job(endpoint, job_id) as job:
+def op_open(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
+    with _job(face, endpoint, job_id) as job:
+        reference = job.task(TASK).reference(KIND, "a.txt")
+        with reference.open() as stream:
+            return stream.read()
+
+
+def op_list_outputs(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
+    with _job(face, endpoint, job_id) as job:
         return [(ref.path, ref.size) for ref in job.task(TASK).list_outputs(KIND)]
 
 
@@ -134,25 +142,26 @@ def _saved(blob_service_client: BlobServiceClient, job_id: str) -> dict[str, byt
     }
 
 
-def op_save(endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
+def op_save(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
     source = _sources(tmp)
-    with _task(endpoint, job_id) as storage:
+    with _task(face, endpoint, job_id) as storage:
         storage.save(KIND, "sub/b.bin", base_dir=source)
     return None
 
 
-def op_save_many(endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
+def op_save_many(face: Face, endpoint: StorageEndpoint, job_id: str, tmp: Path) -> object:
     source = _sources(tmp)
-    with _task(endpoint, job_id) as storage:
+    with _task(face, endpoint, job_id) as storage:
         storage.save_many(KIND, "**/*.*", base_dir=source, max_concurrency=2)
     return None
 
 
-Operation = Callable[[StorageEndpoint, str, Path], object]
+Operation = Callable[[Face, StorageEndpoint, str, Path], object]
 READS: dict[str, tuple[Operation, Callable[[ProxiedRequest], bool]]] = {
     "download_to_file": (op_download_to_file, _is_blob_get),
     "download": (op_download, _is_blob_get),
     "list_outputs": (op_list_outputs, _is_list),
+    "open": (op_open, _is_blob_get),
 }
 WRITES: dict[str, tuple[Operation, Callable[[ProxiedRequest], bool]]] = {
     "save": (op_save, _is_put),
@@ -189,23 +198,34 @@ def _fault(scenario: str, operation: str) -> Fault:
 
 
 def _clean_result(
-    name: str, endpoint: StorageEndpoint, job_id: str, tmp: Path, blobs: BlobServiceClient
+    face: Face,
+    name: str,
+    endpoint: StorageEndpoint,
+    job_id: str,
+    tmp: Path,
+    blobs: BlobServiceClient,
 ) -> object:
     operation, _ = OPERATIONS[name]
-    result = operation(endpoint, job_id, tmp / "clean")
+    result = operation(face, endpoint, job_id, tmp / "clean")
     return result if name in READS else _saved(blobs, job_id)
 
 
 def _outcome(
-    name: str, endpoint: StorageEndpoint, job_id: str, tmp: Path, blobs: BlobServiceClient
+    face: Face,
+    name: str,
+    endpoint: StorageEndpoint,
+    job_id: str,
+    tmp: Path,
+    blobs: BlobServiceClient,
 ) -> object:
     operation, _ = OPERATIONS[name]
-    result = operation(endpoint, job_id, tmp / "faulty")
+    result = operation(face, endpoint, job_id, tmp / "faulty")
     return result if name in READS else _saved(blobs, job_id)
 
 
 @pytest.mark.parametrize(("scenario", "operation"), CASES)
 def test_under_the_retry_budget_the_result_is_byte_identical(
+    face: Face,
     scenario: str,
     operation: str,
     prepared: str,
@@ -215,10 +235,13 @@ def test_under_the_retry_budget_the_result_is_byte_identical(
     blob_service_client: BlobServiceClient,
     tmp_path: Path,
 ) -> None:
-    clean = _clean_result(operation, azurite, prepared, tmp_path, blob_service_client)
+    clean = _clean_result(face, operation, azurite, prepared, tmp_path, blob_service_client)
     _, when = OPERATIONS[operation]
     fault_proxy.inject(_fault(scenario, operation), times=UNDER_BUDGET, when=when)
-    assert _outcome(operation, proxied_endpoint, prepared, tmp_path, blob_service_client) == clean
+    assert (
+        _outcome(face, operation, proxied_endpoint, prepared, tmp_path, blob_service_client)
+        == clean
+    )
     assert fault_proxy.faults_applied() == UNDER_BUDGET
 
 
@@ -246,6 +269,7 @@ def _storage_error(error: ConventionsError) -> StorageError:
 
 @pytest.mark.parametrize(("scenario", "operation"), CASES)
 def test_over_the_retry_budget_the_librarys_error_and_nothing_partial(
+    face: Face,
     scenario: str,
     operation: str,
     prepared: str,
@@ -258,7 +282,7 @@ def test_over_the_retry_budget_the_librarys_error_and_nothing_partial(
     fault_proxy.inject(_fault(scenario, operation), times=None, when=when)
     started = time.monotonic()
     with pytest.raises(ConventionsError) as caught:
-        _outcome(operation, proxied_endpoint, prepared, tmp_path, blob_service_client)
+        _outcome(face, operation, proxied_endpoint, prepared, tmp_path, blob_service_client)
     assert time.monotonic() - started < 30
     error = _storage_error(caught.value)
     assert error.container == container_name(prepared)
@@ -272,6 +296,7 @@ def test_over_the_retry_budget_the_librarys_error_and_nothing_partial(
 
 @pytest.mark.parametrize("operation", sorted(READS))
 def test_latency_changes_nothing(
+    face: Face,
     operation: str,
     prepared: str,
     azurite: StorageEndpoint,
@@ -280,13 +305,17 @@ def test_latency_changes_nothing(
     blob_service_client: BlobServiceClient,
     tmp_path: Path,
 ) -> None:
-    clean = _clean_result(operation, azurite, prepared, tmp_path, blob_service_client)
+    clean = _clean_result(face, operation, azurite, prepared, tmp_path, blob_service_client)
     fault_proxy.latency = 0.15
-    assert _outcome(operation, proxied_endpoint, prepared, tmp_path, blob_service_client) == clean
+    assert (
+        _outcome(face, operation, proxied_endpoint, prepared, tmp_path, blob_service_client)
+        == clean
+    )
 
 
 @pytest.mark.parametrize("operation", ["download_to_file", "download"])
 def test_a_slow_but_fast_enough_trickle_is_byte_identical(
+    face: Face,
     operation: str,
     prepared: str,
     azurite: StorageEndpoint,
@@ -295,14 +324,18 @@ def test_a_slow_but_fast_enough_trickle_is_byte_identical(
     blob_service_client: BlobServiceClient,
     tmp_path: Path,
 ) -> None:
-    clean = _clean_result(operation, azurite, prepared, tmp_path, blob_service_client)
+    clean = _clean_result(face, operation, azurite, prepared, tmp_path, blob_service_client)
     fault_proxy.inject(Fault.trickle(nbytes=4096, every=0.05), times=None, when=_is_blob_get)
-    assert _outcome(operation, proxied_endpoint, prepared, tmp_path, blob_service_client) == clean
+    assert (
+        _outcome(face, operation, proxied_endpoint, prepared, tmp_path, blob_service_client)
+        == clean
+    )
     assert fault_proxy.faults_applied("trickle") >= 1
 
 
 @pytest.mark.parametrize("operation", ["download_to_file", "download"])
 def test_a_trickling_server_is_abandoned_within_the_transfer_bound(
+    face: Face,
     operation: str,
     prepared: str,
     proxied_endpoint: StorageEndpoint,
@@ -314,7 +347,7 @@ def test_a_trickling_server_is_abandoned_within_the_transfer_bound(
     fault_proxy.inject(Fault.trickle(nbytes=1, every=0.5), times=None, when=_is_blob_get)
     started = time.monotonic()
     with _limits(2.0), pytest.raises(ConventionsError) as caught:
-        _outcome(operation, proxied_endpoint, prepared, tmp_path, blob_service_client)
+        _outcome(face, operation, proxied_endpoint, prepared, tmp_path, blob_service_client)
     elapsed = time.monotonic() - started
     error = _storage_error(caught.value)
     assert "did not finish within" in str(error)
@@ -329,13 +362,12 @@ def test_a_trickling_server_is_abandoned_within_the_transfer_bound(
 
 
 def test_download_bytes_is_bounded_too(
-    prepared: str, proxied_endpoint: StorageEndpoint, fault_proxy: FaultProxy
+    face: Face, prepared: str, proxied_endpoint: StorageEndpoint, fault_proxy: FaultProxy
 ) -> None:
     fault_proxy.inject(Fault.trickle(nbytes=1, every=0.5), times=None, when=_is_blob_get)
-    with _job(proxied_endpoint, prepared) as job:
+    with _job(face, proxied_endpoint, prepared) as job:
         reference = job.task(TASK).get_output(KIND, "a.txt")
         started = time.monotonic()
         with _limits(2.0), pytest.raises(StorageError, match="did not finish within"):
             reference.download_bytes()
     assert time.monotonic() - started < 6
-

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,31 @@ from conventions.containers import container_name
 from conventions.errors import FollowTimeoutError
 from conventions.follow import COMPLETE_METADATA_KEY, FollowEvent, FollowRestart
 from conventions.sas import prepare_output_storage
-from conventions.storage import JobOutputStorage
 from conventions.tracked import TrackedFile
 from scripts.azurite import StorageEndpoint
+
+from .face_fixtures import Face
+from .face_support import counting_transport
 
 LOG = TaskOutputKind.TASK_LOG
 
 
-def _job(client: BlobServiceClient, job_id: str) -> JobOutputStorage:
-    prepare_output_storage(client, job_id)
-    return JobOutputStorage.from_service_client(client, job_id)
+@pytest.fixture
+def job(
+    face: Face, azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
+) -> Iterator[Any]:
+    """The job's storage on the face under test (the job's container prepared)."""
+    prepare_output_storage(blob_service_client, job_id)
+    with face.JobOutputStorage.from_connection_string(
+        azurite.connection_string, job_id, **azurite.client_kwargs
+    ) as storage:
+        yield storage
+
+
+@pytest.fixture
+def writer(blob_service_client: BlobServiceClient, job_id: str) -> Any:
+    """The job's container on the sync face: what a task's ``run`` writes with."""
+    return blob_service_client.get_container_client(container_name(job_id))
 
 
 class _Follower(threading.Thread):
@@ -60,9 +76,8 @@ class _Follower(threading.Thread):
 
 
 def test_follow_sees_a_run_log_grow_and_stops_at_completion(
-    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+    azurite: StorageEndpoint, job: Any, job_id: str, tmp_path: Path
 ) -> None:
-    job = _job(blob_service_client, job_id)
     # Before the task starts: the log does not exist yet, and follow waits for it.
     log = job.task("t1").reference(LOG, "stdout.txt")
     follower = _Follower(lambda: log.follow(interval=0.05, timeout=120))
@@ -92,19 +107,14 @@ def test_follow_sees_a_run_log_grow_and_stops_at_completion(
     assert follower.finished_at is not None
 
 
-def test_follow_waits_for_a_log_that_appears_later(
-    blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
-) -> None:
-    job = _job(blob_service_client, job_id)
+def test_follow_waits_for_a_log_that_appears_later(job: Any, writer: Any, tmp_path: Path) -> None:
     follower = _Follower(lambda: job.task("t2").reference(LOG, "late.txt").follow(interval=0.05))
     follower.start()
     time.sleep(0.5)  # several reads find nothing
     assert follower.is_alive()
     assert follower.received == []
     source = tmp_path / "late.txt"
-    with TrackedFile(
-        job.container_client, "t2/$TaskLog/late.txt", source, flush_interval=3600
-    ) as tracked:
+    with TrackedFile(writer, "t2/$TaskLog/late.txt", source, flush_interval=3600) as tracked:
         source.write_bytes(b"first\n")
         tracked.flush()
         follower.wait_for(b"first\n")
@@ -117,27 +127,21 @@ def test_follow_waits_for_a_log_that_appears_later(
 
 
 def test_follow_notices_a_replaced_log_and_starts_again(
-    blob_service_client: BlobServiceClient,
-    job_id: str,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    job: Any, writer: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    job = _job(blob_service_client, job_id)
     name = "t3/$TaskLog/stdout.txt"
     # A first attempt that died without closing its log (so: never marked complete).
-    blob = job.container_client.get_blob_client(name)
+    blob = writer.get_blob_client(name)
     blob.create_append_blob()
     blob.append_block(b"attempt one: step 1\n")
-    follower = _Follower(
-        lambda: job.task("t3").reference(LOG, "stdout.txt").follow(interval=0.05)
-    )
+    follower = _Follower(lambda: job.task("t3").reference(LOG, "stdout.txt").follow(interval=0.05))
     follower.start()
     follower.wait_for(b"attempt one: step 1\n")
     # The retry's `run` replaces the log with a new append blob; it is already longer
     # than what was read when the follower looks again.
     source = tmp_path / "stdout.txt"
     source.write_bytes(b"attempt two: step 1\nattempt two: step 2\n")
-    with TrackedFile(job.container_client, name, source, overwrite=True, flush_interval=3600):
+    with TrackedFile(writer, name, source, overwrite=True, flush_interval=3600):
         pass
     follower.join(20)
     assert not follower.is_alive()
@@ -154,10 +158,7 @@ def test_follow_notices_a_replaced_log_and_starts_again(
     assert any("starting again from byte 0" in record.getMessage() for record in caplog.records)
 
 
-def test_follow_gives_up_after_its_timeout(
-    blob_service_client: BlobServiceClient, job_id: str
-) -> None:
-    job = _job(blob_service_client, job_id)
+def test_follow_gives_up_after_its_timeout(job: Any) -> None:
     started = time.monotonic()
     with pytest.raises(FollowTimeoutError, match="never appeared"):
         list(job.task("t4").reference(LOG, "stdout.txt").follow(interval=0.05, timeout=0.3))
@@ -165,61 +166,62 @@ def test_follow_gives_up_after_its_timeout(
 
 
 def test_close_marks_the_log_complete_and_a_replacement_drops_the_mark(
-    blob_service_client: BlobServiceClient, job_id: str, tmp_path: Path
+    job: Any, writer: Any, tmp_path: Path
 ) -> None:
-    job = _job(blob_service_client, job_id)
     source = tmp_path / "log.txt"
     source.write_bytes(b"12345")
     name = "t5/$TaskLog/log.txt"
-    with TrackedFile(job.container_client, name, source, flush_interval=3600):
-        blob = job.container_client.get_blob_client(name)
+    with TrackedFile(writer, name, source, flush_interval=3600):
+        blob = writer.get_blob_client(name)
         assert COMPLETE_METADATA_KEY not in blob.get_blob_properties().metadata
     assert blob.get_blob_properties().metadata[COMPLETE_METADATA_KEY] == "5"
     # A complete log is followed to its end and follow returns at once.
     assert list(job.task("t5").reference(LOG, "log.txt").follow(timeout=10)) == [b"12345"]
-    replacement = TrackedFile(job.container_client, name, source, overwrite=True).start()
+    replacement = TrackedFile(writer, name, source, overwrite=True).start()
     try:
         assert COMPLETE_METADATA_KEY not in blob.get_blob_properties().metadata
     finally:
         replacement.close()
 
 
-def test_follow_of_a_block_blob_reads_it_once(
-    blob_service_client: BlobServiceClient, job_id: str
-) -> None:
-    job = _job(blob_service_client, job_id)
+def test_follow_of_a_block_blob_reads_it_once(job: Any) -> None:
     job.task("t6").save_text(LOG, "uploaded at the end\n", "stdout.txt")
     events = list(job.task("t6").reference(LOG, "stdout.txt").follow(timeout=10))
     assert events == [b"uploaded at the end\n"]
 
 
 def test_each_follow_read_is_one_request_on_the_librarys_client(
-    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str, monkeypatch: Any
+    face: Face,
+    azurite: StorageEndpoint,
+    blob_service_client: BlobServiceClient,
+    job_id: str,
+    monkeypatch: Any,
 ) -> None:
     # The library's client asks 4 MiB in a download's first request; a read of more would
     # be two GETs, the second pinned to the first one's ETag, which a writer's append
     # changes in between (a 412 while following a busy log). Each read must be one GET.
-    import conventions.live as live
+    import conventions.aio.live
+    import conventions.live
     from conventions.follow import completion_metadata
-    from tests.storage_support import CountingTransport
 
-    _job(blob_service_client, job_id)
+    live: Any = conventions.aio.live if face.is_async else conventions.live
+    prepare_output_storage(blob_service_client, job_id)
     data = os.urandom(9 * 1024 * 1024 + 3)
     writer = blob_service_client.get_blob_client(container_name(job_id), "t1/$TaskLog/big.txt")
     writer.create_append_blob()
     for offset in range(0, len(data), 4 * 1024 * 1024):
         writer.append_block(data[offset : offset + 4 * 1024 * 1024])
     writer.set_blob_metadata(completion_metadata(len(data)))
-    transport = CountingTransport(**azurite.client_kwargs)
+    transport = counting_transport(face, **azurite.client_kwargs)
     reads: list[int] = []
-    real_read = live._read  # type: ignore[attr-defined]
+    real_read = live._read
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         reads.append(1)
         return real_read(*args, **kwargs)
 
     monkeypatch.setattr(live, "_read", counted)
-    with JobOutputStorage.from_connection_string(
+    with face.JobOutputStorage.from_connection_string(
         azurite.connection_string, job_id, transport=transport, **azurite.client_kwargs
     ) as job:
         log = job.task("t1").reference(LOG, "big.txt")
@@ -232,59 +234,69 @@ def test_each_follow_read_is_one_request_on_the_librarys_client(
     assert len(gets) == len(reads)
 
 
-def test_a_download_of_a_log_that_grows_meanwhile_says_to_follow_it(
-    azurite: StorageEndpoint, blob_service_client: BlobServiceClient, job_id: str
-) -> None:
+def test_a_download_of_a_log_that_grows_meanwhile_says_to_follow_it(job: Any, writer: Any) -> None:
     # Past a download's first request the SDK pins each GET to the first one's ETag; an
     # append in between fails it (412). Not silent, and the message says what to do.
     from conventions.errors import StorageError
 
-    _job(blob_service_client, job_id)
-    writer = blob_service_client.get_blob_client(container_name(job_id), "t1/$TaskLog/grow.txt")
-    writer.create_append_blob()
+    blob = writer.get_blob_client("t1/$TaskLog/grow.txt")
+    blob.create_append_blob()
     for _ in range(3):
-        writer.append_block(os.urandom(4 * 1024 * 1024))
-    with JobOutputStorage.from_connection_string(
-        azurite.connection_string, job_id, **azurite.client_kwargs
-    ) as job:
-        stream = job.task("t1").reference(LOG, "grow.txt").open()  # first 4 MiB fetched
-        writer.append_block(b"more")
-        with pytest.raises(StorageError, match="changed while it was read") as raised:
-            stream.read()
+        blob.append_block(os.urandom(4 * 1024 * 1024))
+    stream = job.task("t1").reference(LOG, "grow.txt").open()  # first 4 MiB fetched
+    blob.append_block(b"more")
+    with pytest.raises(StorageError, match="changed while it was read") as raised:
+        stream.read()
     assert "follow()" in str(raised.value)
 
 
-def _growing_log(
-    blob_service_client: BlobServiceClient, job_id: str, name: str
-) -> tuple[Any, bytearray]:
-    _job(blob_service_client, job_id)
-    writer = blob_service_client.get_blob_client(container_name(job_id), f"t1/$TaskLog/{name}")
-    writer.create_append_blob()
+def _growing_log(writer: Any, name: str) -> tuple[Any, bytearray]:
+    blob = writer.get_blob_client(f"t1/$TaskLog/{name}")
+    blob.create_append_blob()
     content = bytearray()
     for _ in range(3):  # 12 MiB: past the library client's 4 MiB first request
         piece = os.urandom(4 * 1024 * 1024)
-        writer.append_block(piece)
+        blob.append_block(piece)
         content += piece
-    return writer, content
+    return blob, content
 
 
 def _append_on_responses(
-    monkeypatch: pytest.MonkeyPatch, writer: Any, content: bytearray, times: int
+    face: Face, monkeypatch: pytest.MonkeyPatch, blob: Any, content: bytearray, times: int
 ) -> list[int]:
-    """Append to the blob when a download's response arrives, the first *times* times:
-    between a download's first request and the next, deterministically."""
+    """Append to the blob between a download's first request and the next, the first
+    *times* times, deterministically. The sync face appends when a download's answer
+    arrives (``TransferDeadline.hook``); the async face, which drives its own ranged GETs,
+    before it starts them (``conventions.aio._fetch._ranged``), in a thread: the append is
+    a blocking request, which must not hold the event loop."""
+    done: list[int] = []
+
+    def append() -> None:
+        if len(done) < times:
+            piece = os.urandom(1000)
+            blob.append_block(piece)
+            content.extend(piece)
+            done.append(1)
+
+    if face.is_async:
+        import conventions.aio._fetch
+
+        fetch: Any = conventions.aio._fetch
+        real_ranged = fetch._ranged
+
+        async def ranged(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.to_thread(append)
+            return await real_ranged(*args, **kwargs)
+
+        monkeypatch.setattr(fetch, "_ranged", ranged)
+        return done
     from conventions.network import TransferDeadline
 
     real = TransferDeadline.hook
-    done: list[int] = []
 
     def hook(self: TransferDeadline, response: Any) -> None:
         real(self, response)
-        if len(done) < times:
-            piece = os.urandom(1000)
-            writer.append_block(piece)
-            content.extend(piece)
-            done.append(1)
+        append()
 
     monkeypatch.setattr(TransferDeadline, "hook", hook)
     return done
@@ -292,47 +304,37 @@ def _append_on_responses(
 
 @pytest.mark.parametrize("how", ["download_to_file", "download_bytes", "download"])
 def test_a_log_that_grows_during_a_download_is_read_again_whole(
-    azurite: StorageEndpoint,
-    blob_service_client: BlobServiceClient,
-    job_id: str,
+    face: Face,
+    job: Any,
+    writer: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     how: str,
 ) -> None:
-    writer, content = _growing_log(blob_service_client, job_id, "live.txt")
-    appended = _append_on_responses(monkeypatch, writer, content, times=1)
-    with JobOutputStorage.from_connection_string(
-        azurite.connection_string, job_id, **azurite.client_kwargs
-    ) as job:
-        log = job.task("t1").get_output(LOG, "live.txt")
-        if how == "download_to_file":
-            got = log.download_to_file(tmp_path / "live.txt").read_bytes()
-        elif how == "download_bytes":
-            got = log.download_bytes()
-        else:
-            summary = job.download(LOG, tmp_path / "all")
-            assert summary.files == 1
-            got = (tmp_path / "all" / "t1" / "live.txt").read_bytes()
+    blob, content = _growing_log(writer, "live.txt")
+    appended = _append_on_responses(face, monkeypatch, blob, content, times=1)
+    log = job.task("t1").get_output(LOG, "live.txt")
+    if how == "download_to_file":
+        got = log.download_to_file(tmp_path / "live.txt").read_bytes()
+    elif how == "download_bytes":
+        got = log.download_bytes()
+    else:
+        summary = job.download(LOG, tmp_path / "all")
+        assert summary.files == 1
+        got = (tmp_path / "all" / "t1" / "live.txt").read_bytes()
     assert appended == [1]  # the first attempt was refused (412), the second read it all
     assert got == bytes(content)
     assert [p.name for p in tmp_path.rglob("*.part")] == []
 
 
 def test_a_log_that_keeps_changing_raises_blob_changed_after_three_reads(
-    azurite: StorageEndpoint,
-    blob_service_client: BlobServiceClient,
-    job_id: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    face: Face, job: Any, writer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from conventions.errors import BlobChangedError
 
-    writer, content = _growing_log(blob_service_client, job_id, "busy.txt")
-    _append_on_responses(monkeypatch, writer, content, times=1000)
-    with JobOutputStorage.from_connection_string(
-        azurite.connection_string, job_id, **azurite.client_kwargs
-    ) as job:
-        log = job.task("t1").get_output(LOG, "busy.txt")
-        with pytest.raises(BlobChangedError, match="changed while it was read"):
-            log.download_to_file(tmp_path / "busy.txt")
+    blob, content = _growing_log(writer, "busy.txt")
+    _append_on_responses(face, monkeypatch, blob, content, times=1000)
+    log = job.task("t1").get_output(LOG, "busy.txt")
+    with pytest.raises(BlobChangedError, match="changed while it was read"):
+        log.download_to_file(tmp_path / "busy.txt")
     assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -13,11 +14,10 @@ from azure.storage.blob import BlobServiceClient
 from conventions import TaskOutputKind, container_name
 from conventions.errors import StorageError
 from conventions.follow import completion_metadata
-from conventions.references import OutputFileReference
 from conventions.sas import prepare_output_storage
-from conventions.storage import JobOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
 
 LOG = TaskOutputKind.TASK_LOG
@@ -34,14 +34,19 @@ def is_read(request: ProxiedRequest) -> bool:
 
 @pytest.fixture
 def log(
-    blob_service_client: BlobServiceClient, proxied_endpoint: StorageEndpoint, job_id: str
-) -> Iterator[OutputFileReference]:
+    face: Face,
+    blob_service_client: BlobServiceClient,
+    proxied_endpoint: StorageEndpoint,
+    job_id: str,
+) -> Iterator[Any]:
     """A live log (not complete, no liveness promise: as .NET writes), read via the proxy."""
     prepare_output_storage(blob_service_client, job_id)
     blob = blob_service_client.get_blob_client(container_name(job_id), NAME)
     blob.create_append_blob()
     blob.append_block(CONTENT)
-    with JobOutputStorage.from_connection_string(proxied_endpoint.connection_string, job_id) as job:
+    with face.JobOutputStorage.from_connection_string(
+        proxied_endpoint.connection_string, job_id
+    ) as job:
         yield job.task("t1").reference(LOG, "stdout.txt")
 
 
@@ -59,7 +64,7 @@ def log(
     ids=lambda f: f"{f.name}-{f.nbytes}-{'rst' if f.reset else 'fin'}",
 )
 def test_follow_ends_within_its_timeout_plus_one_request_timeout(
-    fault: Fault, fault_proxy: FaultProxy, log: OutputFileReference
+    fault: Fault, fault_proxy: FaultProxy, log: Any
 ) -> None:
     # Before: 83-88 s under a stall or 503s (retries inside one read), never under a
     # trickle, and a cut response head escaped as ValueError or AttributeError.
@@ -82,7 +87,7 @@ def test_a_passing_fault_is_read_again_and_the_log_followed_to_its_end(
     fault: Fault,
     fault_proxy: FaultProxy,
     blob_service_client: BlobServiceClient,
-    log: OutputFileReference,
+    log: Any,
 ) -> None:
     fault_proxy.inject(fault, times=2, when=is_read)
     blob = blob_service_client.get_blob_client(log.container_name, NAME)

@@ -16,6 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -23,9 +24,9 @@ from azure.storage.blob import BlobServiceClient
 from conventions import CredentialError, StorageError, TaskOutputKind
 from conventions.containers import container_name
 from conventions.network import TransferLimits, set_transfer_limits
-from conventions.storage import TaskOutputStorage
 from scripts.azurite import StorageEndpoint
 
+from .face_fixtures import Face
 from .faultproxy import Fault, FaultProxy, ProxiedRequest
 from .storage_support import tree
 from .tokenendpoint import POD_IDENTITY_HOST_ENV, TokenEndpoint
@@ -66,7 +67,7 @@ def _is_head(request: ProxiedRequest) -> bool:
     return request.method == "HEAD"
 
 
-def _bounded(operation: str, storage: TaskOutputStorage, dest: Path) -> None:
+def _bounded(operation: str, storage: Any, dest: Path) -> None:
     if operation == "download_to_file":
         storage.reference(KIND, "a.txt").download_to_file(dest / "a.txt")
     elif operation == "download_bytes":
@@ -87,6 +88,7 @@ WHEN = {
 
 @pytest.mark.parametrize("operation", sorted(WHEN))
 def test_a_trickled_head_cannot_outlast_the_bound(
+    face: Face,
     operation: str,
     seeded: str,
     proxied_endpoint: StorageEndpoint,
@@ -94,7 +96,7 @@ def test_a_trickled_head_cannot_outlast_the_bound(
     tmp_path: Path,
 ) -> None:
     fault_proxy.inject(TRICKLE, times=None, when=WHEN[operation])
-    with TaskOutputStorage.from_connection_string(
+    with face.TaskOutputStorage.from_connection_string(
         proxied_endpoint.connection_string, seeded, "t1", **SLOW_READS
     ) as storage:
         started = time.monotonic()
@@ -126,6 +128,7 @@ def test_the_clis_timeout_bounds_a_trickled_listing(
 
 @pytest.mark.parametrize("fault", [Fault.stall(60), Fault.trickle_all(nbytes=1, every=0.2)])
 def test_a_stalled_or_trickled_token_endpoint_cannot_hang_a_storage_call(
+    face: Face,
     fault: Fault,
     azurite_oauth: StorageEndpoint,
     token_endpoint: TokenEndpoint,
@@ -145,7 +148,7 @@ def test_a_stalled_or_trickled_token_endpoint_cannot_hang_a_storage_call(
         started = time.monotonic()
         with (
             _grace(GRACE),
-            TaskOutputStorage.from_environment(env, **azurite_oauth.client_kwargs) as task,
+            face.TaskOutputStorage.from_environment(env, **azurite_oauth.client_kwargs) as task,
             pytest.raises((StorageError, CredentialError)) as caught,
         ):
             task.save_text(KIND, "x", "x.txt")

@@ -34,7 +34,9 @@ __all__ = ["DownloadStream", "copy_to", "open_stream", "read_all"]
 class _Answers:
     """A ``raw_response_hook`` that checks each answer (rule IG-5) and keeps it, so that
     a request cancelled while its body is read has its connection closed, not left to
-    the garbage collector (azure-core's aiohttp transport does not close it)."""
+    the garbage collector (azure-core's aiohttp transport does not close it). Closed
+    after success too: an answer whose body the SDK gave up on (a read timeout, then a
+    retry that succeeded) is still open; closing a fully read one changes nothing."""
 
     def __init__(self) -> None:
         self._responses: list[Any] = []
@@ -161,10 +163,8 @@ async def _fill(
         if in_thread:
             return await asyncio.to_thread(finish, size, md5)
         return finish(size, md5)
-    except BaseException:
-        answers.close()
-        raise
     finally:
+        answers.close()
         if writer is not None:
             writer.stop()
 
@@ -192,9 +192,8 @@ async def _ranged(
                 raw_response_hook=answers,
             )
             data: bytes = await part.readall()
-        except BaseException:
+        finally:
             answers.close()
-            raise
         return data
 
     pending = iter(ranges)
@@ -222,13 +221,19 @@ async def _ranged(
 
 async def open_stream(reference: OutputFileReference) -> DownloadStream:
     """``OutputFileReference.open``: a stream over the blob, read as it goes."""
-    with translate_reference(reference, "download", "r"):
-        async with bounded(
-            "download", container=reference.container_name, blob=reference.blob_name
-        ):
-            downloader = await reference.blob_client.download_blob(
-                max_concurrency=1, raw_response_hook=check_download_answer
-            )
+    answers = _Answers()
+    try:
+        with translate_reference(reference, "download", "r"):
+            async with bounded(
+                "download", container=reference.container_name, blob=reference.blob_name
+            ):
+                downloader = await reference.blob_client.download_blob(
+                    max_concurrency=1, raw_response_hook=answers
+                )
+    finally:
+        # The first range is read whole by now (the SDK holds it): what is still open is
+        # an answer the SDK gave up on (a read timeout, then a retry) or a failed one.
+        answers.close()
     return DownloadStream(reference, downloader)
 
 

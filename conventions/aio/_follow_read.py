@@ -29,8 +29,13 @@ async def read(
     retried (the follow loop retries): ``None`` if the blob does not exist."""
     names = {"container": str(blob_client.container_name), "blob": str(blob_client.blob_name)}
     answered: list[float | None] = [None]
+    # Each answer, closed when the read ends: a body abandoned by the bound or a read
+    # timeout (a stall, a trickle) would keep its connection open (azure-core's aiohttp
+    # transport leaves that to the garbage collector); closing a body read whole is a no-op.
+    responses: list[Any] = []
 
     def hook(pipeline_response: Any) -> None:  # called, not awaited, by the aio SDK
+        responses.append(pipeline_response.http_response)
         answered[0] = server_time(pipeline_response.http_response.headers)
 
     options: dict[str, Any] = {
@@ -50,6 +55,11 @@ async def read(
             "slow); the connection was abandoned",
             **names,
         ) from None
+    finally:
+        for response in responses:
+            close = getattr(getattr(response, "internal_response", None), "close", None)
+            if callable(close):
+                close()
 
 
 async def _read_once(
