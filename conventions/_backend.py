@@ -11,7 +11,7 @@ generates this package's twins from it); what differs by face lives in a hand-wr
 - :func:`open_destination`, :func:`writing`: a download's directory and its target's
   steps; :func:`to_thread`: blocking file work (a plain call here; a thread hop there,
   which ``unasync`` turns into the plain call);
-- :func:`read_small`, :func:`single_put_limit`: how a saved file's bytes are read.
+- :func:`open_upload`, :func:`single_put_limit`: how a saved file is opened and sent.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import IO, Any, ParamSpec, TypeVar
 from azure.core.credentials import TokenCredential
 
 from ._download_plan import check_count
-from ._local_files import Destination, Place
+from ._local_files import Destination, Place, open_source
 from .network import bounded
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
     "each",
     "iter_parallel",
     "open_destination",
-    "read_small",
+    "open_upload",
     "relay",
     "run_parallel",
     "shielded",
@@ -80,9 +80,11 @@ def writing(
     return root.writing(parts, blob=blob)
 
 
-def read_small(file: IO[bytes], size: int) -> IO[bytes]:
-    """What a save uploads from *file*: the file itself, streamed by the SDK."""
-    return file
+def open_upload(source: str, blob: str) -> tuple[IO[bytes], IO[bytes], int]:
+    """The file a save uploads (checked: ``open_source``), what it sends (the file
+    itself, streamed by the SDK) and its size."""
+    file, size = open_source(source, blob)
+    return file, file, size
 
 
 def single_put_limit(configured: int) -> int:

@@ -24,10 +24,9 @@ from azure.storage.blob import BlobClient, ContainerClient
 from . import upload_plan
 from ._azure_errors import translate_errors
 from ._integrity import HashingReader, upload_reader
-from ._local_files import open_source
 from .blobs import parse_blob_name
 from .upload_plan import UploadPlan
-from ._backend import read_small, run_parallel, single_put_limit, to_thread
+from ._backend import open_upload, run_parallel, single_put_limit, to_thread
 from .references import OutputFileReference
 
 __all__ = ["content_settings", "save_file", "upload"]
@@ -53,10 +52,9 @@ def save_file(
     container_client: ContainerClient, blob_name: str, source: str, max_concurrency: int = 1
 ) -> OutputFileReference:
     """Upload the local file *source* (already resolved) as *blob_name*."""
-    file, size = open_source(source, blob_name)
+    file, body, size = open_upload(source, blob_name)
     with file:
         settings = content_settings(blob_name)
-        body = read_small(file, size)
         return upload(container_client, blob_name, body, size, settings, max_concurrency)
 
 

@@ -24,7 +24,7 @@ from typing import IO, Any, TypeVar
 from azure.core.credentials_async import AsyncTokenCredential as TokenCredential
 
 from .._download_plan import check_count
-from .._local_files import Destination, Place
+from .._local_files import Destination, Place, open_source
 from ..network import TransferDeadline
 
 if sys.version_info >= (3, 11):
@@ -42,7 +42,7 @@ __all__ = [
     "each",
     "iter_parallel",
     "open_destination",
-    "read_small",
+    "open_upload",
     "relay",
     "run_parallel",
     "shielded",
@@ -140,10 +140,17 @@ async def writing(root: Destination, parts: tuple[str, ...], *, blob: str) -> As
         steps.__exit__(None, None, None)
 
 
-def read_small(file: IO[bytes], size: int) -> bytes | IO[bytes]:
-    """What a save uploads from *file* (called in a thread): its bytes, for a file up to
-    :data:`SMALL_FILE`; else the file, sent in blocks read in threads."""
-    return file.read() if size <= SMALL_FILE else file
+def open_upload(
+    source: str, blob: str
+) -> tuple[contextlib.AbstractContextManager[object], bytes | IO[bytes], int]:
+    """What closes the file a save uploads (checked: ``open_source``), what it sends and
+    its size, in one thread hop: a file up to :data:`SMALL_FILE` is read whole and closed
+    here; a larger one is sent in blocks, each read in a thread hop, and closed after."""
+    file, size = open_source(source, blob)
+    if size > SMALL_FILE:
+        return file, file, size
+    with file:
+        return contextlib.nullcontext(), file.read(), size
 
 
 def single_put_limit(configured: int) -> int:

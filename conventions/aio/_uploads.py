@@ -22,10 +22,9 @@ from azure.storage.blob.aio import BlobClient, ContainerClient
 from .. import upload_plan
 from .._azure_errors import translate_errors
 from .._integrity import HashingReader, upload_reader
-from .._local_files import open_source
 from ..blobs import parse_blob_name
 from ..upload_plan import UploadPlan
-from ._backend import read_small, run_parallel, single_put_limit, to_thread
+from ._backend import open_upload, run_parallel, single_put_limit, to_thread
 from .references import OutputFileReference
 
 __all__ = ["content_settings", "save_file", "upload"]
@@ -51,10 +50,9 @@ async def save_file(
     container_client: ContainerClient, blob_name: str, source: str, max_concurrency: int = 1
 ) -> OutputFileReference:
     """Upload the local file *source* (already resolved) as *blob_name*."""
-    file, size = await to_thread(open_source, source, blob_name)
+    file, body, size = await to_thread(open_upload, source, blob_name)
     with file:
         settings = content_settings(blob_name)
-        body = await to_thread(read_small, file, size)
         return await upload(container_client, blob_name, body, size, settings, max_concurrency)
 
 
