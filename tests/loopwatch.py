@@ -86,6 +86,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         # source for a traceback (asyncio's debug mode records one per task): once per
         # process, not the library's file work.
         return
+    if _importing():
+        return  # the import system looking for a module (os.listdir of a package)
     watch.file_calls.append(f"{event}{args!r}"[:200] + _in_task())
 
 
@@ -103,6 +105,15 @@ def _on_gc(phase: str, _info: dict[str, int]) -> None:
     elif ident in _gc_started:
         spent = time.thread_time() - _gc_started.pop(ident)
         _gc_seconds[ident] = _gc_seconds.get(ident, 0.0) + spent
+
+
+def _importing() -> bool:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _in_task() -> str:
