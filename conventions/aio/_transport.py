@@ -10,8 +10,10 @@ A ``transport`` or ``session`` among your keyword arguments is used as it is.
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._download_plan import FIRST_GET_SIZE
 from ..errors import MissingDependencyError
@@ -66,8 +68,31 @@ def _transport_class() -> type[Any]:
 
     class PooledAioHttpTransport(AioHttpTransport):  # type: ignore[misc]
         """azure-core's aiohttp transport, with a session (made on first use, inside the
-        event loop, as azure-core makes its own) whose pool is :data:`POOL_LIMIT` and
-        which never resends a request on its own."""
+        event loop, as azure-core makes its own) whose pool is :data:`POOL_LIMIT`, which
+        never resends a request on its own, and which reads the environment's proxy
+        settings once per scheme and host (aiohttp's ``trust_env`` reads them, and
+        ``~/.netrc``, in a thread on every request: two thread hops per request)."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._proxies: dict[tuple[str, str], str | None] = {}
+
+        async def send(self, request: Any, **config: Any) -> Any:
+            transport: Any = self
+            if transport._use_env_settings and not (config.get("proxy") or config.get("proxies")):
+                proxy = self._proxy_for(str(request.url))
+                if proxy:
+                    config["proxy"] = proxy
+            return await super().send(request, **config)
+
+        def _proxy_for(self, url: str) -> str | None:
+            parts = urlsplit(url)
+            key = (parts.scheme, parts.netloc)
+            if key not in self._proxies:  # a race computes it twice: harmless
+                proxies = urllib.request.getproxies()
+                bypass = urllib.request.proxy_bypass(parts.hostname or "")
+                self._proxies[key] = None if bypass else proxies.get(parts.scheme)
+            return self._proxies[key]
 
         async def open(self) -> None:
             transport: Any = self
@@ -78,7 +103,7 @@ def _transport_class() -> type[Any]:
             ):
                 transport.session = aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(limit=POOL_LIMIT),
-                    trust_env=transport._use_env_settings,
+                    trust_env=False,  # the proxy is chosen in send(), once per host
                     cookie_jar=aiohttp.DummyCookieJar(),
                     auto_decompress=False,
                 )
