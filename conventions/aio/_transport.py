@@ -75,7 +75,7 @@ def _transport_class() -> type[Any]:
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self._proxies: dict[tuple[str, str], str | None] = {}
+            self._proxies: dict[str, str | None] = {}
 
         async def send(self, request: Any, **config: Any) -> Any:
             transport: Any = self
@@ -86,13 +86,15 @@ def _transport_class() -> type[Any]:
             return await super().send(request, **config)
 
         def _proxy_for(self, url: str) -> str | None:
-            parts = urlsplit(url)
-            key = (parts.scheme, parts.netloc)
-            if key not in self._proxies:  # a race computes it twice: harmless
+            # Keyed by "scheme://netloc" as written: no URL parsing per request.
+            slash = url.find("/", url.find("//") + 2)
+            origin = url if slash < 0 else url[:slash]
+            if origin not in self._proxies:  # a race computes it twice: harmless
+                parts = urlsplit(origin)
                 proxies = urllib.request.getproxies()
                 bypass = urllib.request.proxy_bypass(parts.hostname or "")
-                self._proxies[key] = None if bypass else proxies.get(parts.scheme)
-            return self._proxies[key]
+                self._proxies[origin] = None if bypass else proxies.get(parts.scheme)
+            return self._proxies[origin]
 
         async def open(self) -> None:
             transport: Any = self
