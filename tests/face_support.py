@@ -6,11 +6,12 @@ The ``face_service`` fixture is registered in conftest.py.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from azure.core.pipeline.transport import AioHttpTransport, HttpRequest
+from azure.core.pipeline.transport import HttpRequest
 from azure.storage.blob import BlobServiceClient
 
 from scripts.azurite import StorageEndpoint
@@ -20,7 +21,7 @@ from .faces import PortalProblems, _Proxy
 from .storage_support import CountingTransport
 
 __all__ = [
-    "AsyncCountingTransport",
+    "async_counting_transport_class",
     "check_the_loop_now",
     "counting_transport",
     "face_service",
@@ -30,17 +31,23 @@ __all__ = [
 ]
 
 
-class AsyncCountingTransport(AioHttpTransport):  # type: ignore[misc]
+@functools.cache
+def async_counting_transport_class() -> type[Any]:
     """``CountingTransport`` for the async face: a real aiohttp transport that records each
-    request it is asked to send, retries included."""
+    request it is asked to send, retries included. Made on first use: the sync face's tests
+    (and this conftest) run without aiohttp, e.g. in the azure-batch 14 environment."""
+    from azure.core.pipeline.transport import AioHttpTransport
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.requests: list[str] = []
+    class AsyncCountingTransport(AioHttpTransport):  # type: ignore[misc]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.requests: list[str] = []
 
-    async def send(self, request: HttpRequest, **kwargs: Any) -> Any:
-        self.requests.append(f"{request.method} {request.url}")
-        return await super().send(request, **kwargs)
+        async def send(self, request: HttpRequest, **kwargs: Any) -> Any:
+            self.requests.append(f"{request.method} {request.url}")
+            return await super().send(request, **kwargs)
+
+    return AsyncCountingTransport
 
 
 def check_the_loop_now(face: Face) -> None:
@@ -61,7 +68,9 @@ def unwrapped(value: Any) -> Any:
 
 def counting_transport(face: Face, **kwargs: Any) -> Any:
     """A counting transport the *face*'s clients can use (``transport=``)."""
-    return AsyncCountingTransport(**kwargs) if face.is_async else CountingTransport(**kwargs)
+    if face.is_async:
+        return async_counting_transport_class()(**kwargs)
+    return CountingTransport(**kwargs)
 
 
 def service_client(face: Face, endpoint: StorageEndpoint, **kwargs: Any) -> Any:
