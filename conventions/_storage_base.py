@@ -207,7 +207,8 @@ class _Storage(Generic[K]):
         chunk_concurrency: int | None = None,
         allow_empty: bool = False,
     ) -> list[OutputFileReference]:
-        """Save many files in parallel (threads, one client), each under its relative path.
+        """Save many files in parallel (one client; threads in the sync face, tasks in the
+        async one), each under its relative path.
 
         *paths_or_glob* is a list of paths or one glob pattern (``**`` recurses), both
         relative to *base_dir* (default: the current directory). Every path is checked
