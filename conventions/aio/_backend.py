@@ -187,18 +187,21 @@ async def iter_parallel(
     iterable, which may be lazy) only as tasks finish. After the first failure, or when
     the generator is closed early or cancelled, nothing new starts and the running tasks
     are cancelled and awaited: none is left behind."""
-    items = _numbered(work)
+    items = each(work)
+    taken = 0
     finished: asyncio.Queue[asyncio.Task[_T]] = asyncio.Queue()
     running: dict[asyncio.Task[_T], int] = {}
 
     async def start(count: int) -> None:
+        nonlocal taken
         for _ in range(count):
             try:
-                index, job = await items.__anext__()
+                job = await items.__anext__()
             except StopAsyncIteration:
                 return
             task = asyncio.ensure_future(job())
-            running[task] = index
+            running[task] = taken
+            taken += 1
             task.add_done_callback(finished.put_nowait)
 
     try:
@@ -217,19 +220,6 @@ async def iter_parallel(
         await items.aclose()
 
 
-async def _numbered(
-    work: Iterable[_S] | AsyncIterable[_S],
-) -> AsyncGenerator[tuple[int, _S], None]:
-    if isinstance(work, AsyncIterable):
-        index = 0
-        async for item in work:
-            yield index, item
-            index += 1
-    else:
-        for index, item in enumerate(work):
-            yield index, item
-
-
 async def relay(
     source: AsyncGenerator[_S, None], transform: Callable[[_S], _T]
 ) -> AsyncGenerator[_T, None]:
@@ -246,7 +236,7 @@ def discard_client(client: Any) -> None:
     use, so there is nothing to close (and no loop to await a close on, in a constructor)."""
 
 
-async def each(items: Iterable[_T] | AsyncIterable[_T]) -> AsyncIterator[_T]:
+async def each(items: Iterable[_T] | AsyncIterable[_T]) -> AsyncGenerator[_T, None]:
     """The items of an iterable or an async iterable, as an async iterator."""
     if isinstance(items, AsyncIterable):
         async for item in items:
